@@ -1,0 +1,1 @@
+"""Benchmarks for Jianwang (not part of the installed package)."""

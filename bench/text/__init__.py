@@ -1,0 +1,1 @@
+"""Text (online literature) piracy benchmark: corpus, pirate pages, baseline, metrics."""

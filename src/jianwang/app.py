@@ -1,0 +1,75 @@
+"""`Jianwang`: the wired-up platform for one data home (the Python API the CLI wraps)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+
+from .config import Settings
+from .domain import Identification, InvalidInput
+from .engine import LocalEngine
+from .identify import Identifier, Indexes
+from .services.registry import Registry
+from .services.sites import Sites
+from .store.blobs import BlobStore
+from .store.catalog import StoreCatalog
+from .store.db import make_engine, session_factory, upgrade
+
+
+class Jianwang:
+    """Open with `Jianwang.open(home=...)`; close (or use as a context manager) when done."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        home = settings.home
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"cannot use data home {home}: {exc.strerror or exc}") from None
+        self.db = make_engine(settings.resolved_database_url)
+        upgrade(self.db)
+        self.sessions = session_factory(self.db)
+        self.blobs = BlobStore(home / "blobs")
+        self.indexes = Indexes(home / "index", settings.index_shards, settings.index_delta_limit)
+        self.catalog = StoreCatalog(self.sessions, self.blobs)
+        self.identifier = Identifier(
+            self.indexes, self.catalog, settings.max_input_bytes, settings.max_matches
+        )
+        self.engine = LocalEngine(2)
+        self.registry = Registry(
+            self.sessions,
+            self.blobs,
+            self.indexes,
+            settings.max_input_bytes,
+            self.engine,
+            on_removed=self.identifier.forget,
+        )
+        self.sites = Sites(self.sessions)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, **overrides: object) -> Jianwang:
+        return cls(Settings.from_env(home, **overrides))
+
+    def identify(self, data: bytes, name: str = "-") -> Identification:
+        return self.identifier.identify(data, name)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[None]:
+        """Serialise registry changes between processes sharing this home."""
+        with open(self.settings.home / "registry.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Jianwang:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,523 @@
+"""`jianwang` command line: a thin layer over `jianwang.Jianwang` (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .app import Jianwang
+from .domain import Identification, InvalidInput, JianwangError, Site, Work
+from .services.registry import ImportReport, WorkInput
+from .services.sites import SiteInput
+
+app = typer.Typer(
+    help="Jianwang: register protected works, recognise copies, and act on them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+works_app = typer.Typer(
+    help="Register, list, show and remove protected works.", no_args_is_help=True
+)
+sites_app = typer.Typer(help="Key websites under supervision.", no_args_is_help=True)
+holders_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
+index_app = typer.Typer(help="Fingerprint index maintenance.", no_args_is_help=True)
+app.add_typer(works_app, name="works")
+app.add_typer(sites_app, name="sites")
+app.add_typer(holders_app, name="holders")
+app.add_typer(index_app, name="index")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+class _State:
+    home: Path | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _main(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Data home (default: $JIANWANG_HOME or a per-user directory).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    _state.home = home
+
+
+@contextmanager
+def _platform() -> Iterator[Jianwang]:
+    jw = Jianwang.open(home=_state.home)
+    try:
+        yield jw
+    finally:
+        jw.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(value), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+# ---------------------------------------------------------------- works
+
+
+def _work_dict(w: Work) -> dict[str, Any]:
+    d = asdict(w)
+    d["assets"] = [asdict(a) for a in w.assets]
+    return _jsonable(d)
+
+
+def _parse_pairs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise InvalidInput(f"identifier {p!r} is not KEY=VALUE")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@works_app.command("add")
+def works_add(
+    files: Annotated[list[Path], typer.Argument(help="Reference files of the work.")],
+    type: Annotated[
+        str,
+        typer.Option(
+            "--type", help="film, tv, music, literature, game, animation, software or image."
+        ),
+    ],
+    title: Annotated[str, typer.Option("--title")],
+    owner: Annotated[str, typer.Option("--owner", help="Rights holder (created if new).")],
+    isbn: Annotated[str | None, typer.Option("--isbn")] = None,
+    identifier: Annotated[
+        list[str] | None, typer.Option("--identifier", "-i", help="Other identifier, KEY=VALUE.")
+    ] = None,
+    release_date: Annotated[str | None, typer.Option("--release-date", help="YYYY-MM-DD")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a work with its reference files and print its id."""
+    ids = _parse_pairs(identifier or [])
+    if isbn:
+        ids["isbn"] = isbn
+    with _platform() as jw, jw.writer():
+        work = jw.registry.add_work(WorkInput(files, type, title, owner, ids, release_date))
+    if as_json:
+        _print_json(_work_dict(work))
+    else:
+        out.print(work.id)
+
+
+@works_app.command("list")
+def works_list(
+    type: Annotated[str | None, typer.Option("--type")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    status: Annotated[str, typer.Option("--status", help="active, removed or all")] = "active",
+    search: Annotated[str | None, typer.Option("--search", help="Title contains.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort", help="id, title, type, created, release_date; prefix - for descending"
+        ),
+    ] = "id",
+    as_json: JsonOpt = False,
+) -> None:
+    """List registered works."""
+    with _platform() as jw:
+        works, total = jw.registry.list_works(type, owner, status, search, limit, offset, sort)
+    if as_json:
+        _print_json({"total": total, "items": [_work_dict(w) for w in works]})
+        return
+    table = Table(title=f"{len(works)} of {total} works")
+    for col in ("id", "type", "title", "owner", "release", "files", "status"):
+        table.add_column(col)
+    for w in works:
+        table.add_row(
+            w.id,
+            w.type.value,
+            w.title,
+            w.owner,
+            str(w.release_date or ""),
+            str(len(w.assets)),
+            w.status.value,
+        )
+    out.print(table)
+
+
+@works_app.command("show")
+def works_show(work_id: str, as_json: JsonOpt = False) -> None:
+    """Show one work and its reference files."""
+    with _platform() as jw:
+        w = jw.registry.get_work(work_id)
+    if as_json:
+        _print_json(_work_dict(w))
+        return
+    out.print(f"[bold]{w.id}[/] {w.title} ({w.type.value}, {w.status.value})")
+    out.print(f"owner: {w.owner}")
+    if w.release_date:
+        out.print(f"released: {w.release_date}")
+    for k, v in w.identifiers.items():
+        out.print(f"{k}: {v}")
+    for a in w.assets:
+        out.print(f"  {a.filename}  {a.media.value}  {a.size} B  sha256:{a.sha256}")
+
+
+@works_app.command("remove")
+def works_remove(work_id: str, as_json: JsonOpt = False) -> None:
+    """Withdraw a work: identification never returns it again (the record is kept)."""
+    with _platform() as jw, jw.writer():
+        w = jw.registry.remove_work(work_id)
+    if as_json:
+        _print_json(_work_dict(w))
+    else:
+        out.print(f"removed {w.id} {w.title}")
+
+
+def _report(report: ImportReport, as_json: bool, noun: str) -> None:
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        out.print(
+            f"{len(report.added)} {noun} added, {len(report.skipped)} already there, "
+            f"{len(report.failed)} failed"
+        )
+        for line, msg in report.failed:
+            err.print(f"line {line}: {msg}", markup=False, highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@works_app.command("import")
+def works_import(
+    manifest: Annotated[
+        Path, typer.Argument(help="CSV: file,type,title,owner[,release_date,isbn,…]")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Register works in bulk. Re-running skips what is already registered (resumable)."""
+    with _platform() as jw, jw.writer(), _progress("importing works") as progress:
+        report = jw.registry.import_manifest(manifest, progress)
+    _report(report, as_json, "works")
+
+
+# ---------------------------------------------------------------- sites
+
+
+def _site_dict(s: Site) -> dict[str, Any]:
+    return _jsonable(asdict(s))
+
+
+@sites_app.command("add")
+def sites_add(
+    name: Annotated[str, typer.Option("--name")],
+    domain: Annotated[list[str], typer.Option("--domain", help="Repeat for several domains.")],
+    category: Annotated[
+        str,
+        typer.Option(
+            "--category", help="video, music, literature, network-disk, game, software or other"
+        ),
+    ],
+    tier: Annotated[str, typer.Option("--tier", help="national or provincial")] = "national",
+    province: Annotated[str | None, typer.Option("--province")] = None,
+    contact: Annotated[str | None, typer.Option("--contact")] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", help="Notice channel (e-mail, URL of a complaint form, …)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a key website under supervision."""
+    with _platform() as jw:
+        site = jw.sites.add(SiteInput(name, domain, category, tier, province, contact, channel))
+    if as_json:
+        _print_json(_site_dict(site))
+    else:
+        out.print(site.id)
+
+
+@sites_app.command("list")
+def sites_list(
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    tier: Annotated[str | None, typer.Option("--tier")] = None,
+    province: Annotated[str | None, typer.Option("--province")] = None,
+    search: Annotated[str | None, typer.Option("--search")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List key websites."""
+    with _platform() as jw:
+        sites, total = jw.sites.list(category, tier, province, search, limit, offset)
+    if as_json:
+        _print_json({"total": total, "items": [_site_dict(s) for s in sites]})
+        return
+    table = Table(title=f"{len(sites)} of {total} sites")
+    for col in ("id", "name", "domains", "category", "tier", "province", "channel"):
+        table.add_column(col)
+    for s in sites:
+        table.add_row(
+            s.id,
+            s.name,
+            " ".join(s.domains),
+            s.category.value,
+            s.tier.value,
+            s.province or "",
+            s.notice_channel or "",
+        )
+    out.print(table)
+
+
+@sites_app.command("show")
+def sites_show(site_id: str, as_json: JsonOpt = False) -> None:
+    """Show one key website."""
+    with _platform() as jw:
+        s = jw.sites.get(site_id)
+    if as_json:
+        _print_json(_site_dict(s))
+    else:
+        for k, v in _site_dict(s).items():
+            out.print(f"{k}: {v}")
+
+
+@sites_app.command("import")
+def sites_import(
+    csv_file: Annotated[
+        Path,
+        typer.Argument(help="CSV: name,domains,category,tier[,province,contact,notice_channel]"),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Register key websites in bulk; sites already registered (by name) are skipped."""
+    with _platform() as jw, _progress("importing sites") as progress:
+        report = jw.sites.import_csv(csv_file, progress)
+    _report(report, as_json, "sites")
+
+
+@holders_app.command("list")
+def holders_list(as_json: JsonOpt = False) -> None:
+    """List rights holders."""
+    with _platform() as jw:
+        holders = jw.registry.holders()
+    if as_json:
+        _print_json({"total": len(holders), "items": [asdict(h) for h in holders]})
+        return
+    for h in holders:
+        out.print(f"{h.id}  {h.name}")
+
+
+# ---------------------------------------------------------------- identify
+
+
+def _read_input(name: str, limit: int) -> bytes:
+    if name == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        path = Path(name)
+        try:
+            if path.is_dir():
+                raise InvalidInput(f"{name}: is a directory")
+            size = path.stat().st_size
+            if size > limit:
+                raise InvalidInput(
+                    f"{name}: {size / 1e6:.1f} MB is over the limit of {limit / 1e6:.1f} MB "
+                    "(JIANWANG_MAX_INPUT_BYTES)"
+                )
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"{name}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InvalidInput(f"{name}: over the limit of {limit / 1e6:.1f} MB")
+    return data
+
+
+def _print_identification(ident: Identification) -> None:
+    if not ident.matches:
+        out.print(f"{ident.input}: no match ({ident.media.value})")
+        return
+    for m in ident.matches:
+        spans = ", ".join(
+            f"{s.query[0]:g}–{s.query[1]:g} ~ {s.reference[0]:g}–{s.reference[1]:g}"
+            for s in m.segments[:4]
+        )
+        more = f" (+{len(m.segments) - 4} more)" if len(m.segments) > 4 else ""
+        color = "red" if m.verdict.value == "match" else "yellow"
+        out.print(
+            f"{ident.input}: [{color}]{m.verdict.value}[/] {m.work_id} {m.title!r} "
+            f"score {m.score:.2f}; copy ~ work: {spans}{more}"
+        )
+
+
+@app.command()
+def identify(
+    inputs: Annotated[list[str], typer.Argument(help="Files, or - for standard input.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Is this a copy of a registered work? Which one, and which parts?
+
+    With --json: one JSON object per input per line. Exit code 0 whether or not anything
+    matched; 1 if any input could not be read or decoded (one line on stderr each)."""
+    failed = 0
+    with _platform() as jw:
+        for name in inputs:
+            try:
+                ident = jw.identify(_read_input(name, jw.settings.max_input_bytes), name)
+            except JianwangError as exc:
+                msg = exc.message if exc.message.startswith(name) else f"{name}: {exc.message}"
+                err.print(f"error: {msg}", markup=False, highlight=False)
+                failed += 1
+                continue
+            if as_json:
+                _print_json(ident.to_json())
+            else:
+                _print_identification(ident)
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- index and misc
+
+
+@index_app.command("stats")
+def index_stats(as_json: JsonOpt = False) -> None:
+    """Entries, segments and bytes of each method's index."""
+    from .fingerprint.base import methods
+
+    with _platform() as jw:
+        stats = {
+            f"{m.name}-v{m.version}": jw.indexes.for_method(m).stats() for m in methods().values()
+        }
+    if as_json:
+        _print_json(stats)
+    else:
+        for k, v in stats.items():
+            out.print(f"{k}: " + ", ".join(f"{a} {b}" for a, b in v.items()))
+
+
+@index_app.command("compact")
+def index_compact() -> None:
+    """Merge segments and purge removed works from the index files."""
+    from .fingerprint.base import methods
+
+    with _platform() as jw, jw.writer():
+        for m in methods().values():
+            index = jw.indexes.for_method(m)
+            with index.writing():
+                index.compact()
+    out.print("compacted")
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Re-fingerprint every registered asset with the current method versions."""
+    with _platform() as jw, jw.writer():
+        n = jw.registry.rebuild_index()
+    out.print(f"{n} reference documents indexed")
+
+
+@app.command("config")
+def config_show(as_json: JsonOpt = False) -> None:
+    """Every setting, its environment variable, default and current value."""
+    from .config import Settings, describe
+
+    current = Settings.from_env(_state.home)
+    rows = [
+        (var, default, str(getattr(current, var[len("JIANWANG_") :].lower())), doc)
+        for var, default, doc in describe()
+    ]
+    if as_json:
+        _print_json(
+            [dict(zip(("variable", "default", "value", "meaning"), r, strict=True)) for r in rows]
+        )
+        return
+    for var, default, value, doc in rows:
+        out.print(f"{var}={value}  (default {default}) — {doc}", markup=False)
+
+
+@app.command()
+def demo(
+    as_json: JsonOpt = False,
+) -> None:
+    """Register the bundled real corpus and identify the bundled pirate pages against it."""
+    from .demo import run_demo
+
+    with _platform() as jw, jw.writer():
+        run_demo(jw, out, as_json)
+
+
+def main() -> None:
+    """Entry point: user errors end as one line on stderr and exit code 1."""
+    try:
+        app(prog_name="jianwang")
+    except JianwangError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; re-run the same command to resume")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence for a CLI
+        if os.environ.get("JIANWANG_DEBUG"):
+            raise
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} (set JIANWANG_DEBUG=1 for the traceback)",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

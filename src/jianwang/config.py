@@ -1,0 +1,75 @@
+"""Every configuration key, its environment variable and its default, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("jianwang", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. `from_env` reads `JIANWANG_<NAME>` for each field."""
+
+    home: Path = field(
+        default_factory=_default_home,
+        metadata={"doc": "data home; everything Jianwang writes lives below it"},
+    )
+    database_url: str = field(
+        default="", metadata={"doc": "SQLAlchemy URL; empty means SQLite at `<home>/jianwang.db`"}
+    )
+    max_input_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata={"doc": "largest input accepted for identification or registration, bytes"},
+    )
+    index_shards: int = field(
+        default=2,
+        metadata={
+            "doc": "exact-key index shards (references are spread over shards by document id)"
+        },
+    )
+    index_delta_limit: int = field(
+        default=500_000,
+        metadata={
+            "doc": "delta entries kept in memory before they are written as an immutable segment"
+        },
+    )
+    max_matches: int = field(default=10, metadata={"doc": "most matches returned per input"})
+
+    @classmethod
+    def from_env(cls, home: str | Path | None = None, **overrides: object) -> Settings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"JIANWANG_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = Path(raw).expanduser() if f.name == "home" else _coerce(f.type, raw)
+        if home is not None:
+            values["home"] = Path(home).expanduser()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'jianwang.db'}"
+
+
+def _coerce(type_name: object, raw: str) -> object:
+    if type_name in (int, "int"):
+        return int(raw)
+    return raw
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, meaning) of every setting, for docs and tests."""
+    out = []
+    for f in fields(Settings):
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[operator]
+        out.append((f"JIANWANG_{f.name.upper()}", str(default), f.metadata.get("doc", "")))
+    return out

@@ -1,0 +1,199 @@
+"""Plain domain records and enums shared by every layer (no I/O, stdlib only)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+class MediaType(enum.StrEnum):
+    """What a piece of content is, decided by sniffing its bytes."""
+
+    AUDIO = "audio"
+    VIDEO = "video"
+    IMAGE = "image"
+    TEXT = "text"
+    FILE = "file"
+
+
+class WorkType(enum.StrEnum):
+    FILM = "film"
+    TV = "tv"
+    MUSIC = "music"
+    LITERATURE = "literature"
+    GAME = "game"
+    ANIMATION = "animation"
+    SOFTWARE = "software"
+    IMAGE = "image"
+
+
+class SiteCategory(enum.StrEnum):
+    VIDEO = "video"
+    MUSIC = "music"
+    LITERATURE = "literature"
+    NETWORK_DISK = "network-disk"
+    GAME = "game"
+    SOFTWARE = "software"
+    OTHER = "other"
+
+
+class SupervisionTier(enum.StrEnum):
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+
+
+class WorkStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class Verdict(enum.StrEnum):
+    """`match`: a copy; `review`: clearly derivative but below the match threshold."""
+
+    MATCH = "match"
+    REVIEW = "review"
+
+
+# ---------------------------------------------------------------- errors
+
+
+class JianwangError(Exception):
+    """An error a user can cause; shown as one line (CLI) or a 4xx (API)."""
+
+    code = "error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(JianwangError):
+    code = "not_found"
+
+
+class Duplicate(JianwangError):
+    code = "duplicate"
+
+
+class InvalidInput(JianwangError):
+    code = "invalid_input"
+
+
+class TooLarge(InvalidInput):
+    code = "too_large"
+
+
+class UnsupportedMedia(InvalidInput):
+    code = "unsupported_media"
+
+
+# ---------------------------------------------------------------- public ids
+
+_PREFIX = {"work": "W", "site": "S", "holder": "H"}
+_ID_RE = re.compile(r"^\s*([A-Za-z])?-?0*(\d+)\s*$")
+
+
+def format_id(kind: str, number: int) -> str:
+    """`format_id("work", 42) == "W000042"`: stable, sortable, typed public ids."""
+    return f"{_PREFIX[kind]}{number:06d}"
+
+
+def parse_id(kind: str, text: str) -> int:
+    """Accept `W000042`, `w42` or `42` for a work; raise InvalidInput otherwise."""
+    m = _ID_RE.match(str(text))
+    prefix = _PREFIX[kind]
+    if not m or (m.group(1) and m.group(1).upper() != prefix) or int(m.group(2)) <= 0:
+        raise InvalidInput(f"invalid {kind} id {text!r}: expected like {prefix}000042", id=text)
+    return int(m.group(2))
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class RightsHolder:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Asset:
+    sha256: str
+    size: int
+    filename: str
+    media: MediaType
+
+
+@dataclass(frozen=True)
+class Work:
+    id: str
+    type: WorkType
+    title: str
+    owner: str
+    identifiers: dict[str, str] = field(default_factory=dict)
+    release_date: date | None = None
+    status: WorkStatus = WorkStatus.ACTIVE
+    created_at: datetime | None = None
+    assets: tuple[Asset, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    category: SiteCategory
+    tier: SupervisionTier
+    province: str | None = None
+    contact: str | None = None
+    notice_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Aligned stretch: `query` and `reference` are [start, end) in the media's units
+    (characters for text, seconds for audio and video)."""
+
+    query: tuple[float, float]
+    reference: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Match:
+    work_id: str
+    title: str
+    score: float
+    verdict: Verdict
+    segments: tuple[Segment, ...] = ()
+    method: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "work_id": self.work_id,
+            "title": self.title,
+            "score": round(self.score, 4),
+            "verdict": self.verdict.value,
+            "segments": [
+                {"query": list(s.query), "reference": list(s.reference)} for s in self.segments
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The answer to "is this input a copy of a registered work?"."""
+
+    input: str
+    media: MediaType
+    matches: tuple[Match, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "media": self.media.value,
+            "matches": [m.to_json() for m in self.matches],
+        }

@@ -1,0 +1,129 @@
+"""The Fingerprinter seam: one protocol for every media type.
+
+A method turns a decoded signal into `Fingerprints` (codes + positions), and turns the index's
+`Hits` for a query back into aligned `Candidate` matches. Methods are registered under one
+name; adding a media type is adding a module, nothing else changes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..domain import MediaType, Verdict
+
+
+class HashKind(enum.StrEnum):
+    """Which index a method's codes go to (chosen by hash kind, not by media type)."""
+
+    EXACT64 = "exact64"
+    HAMMING256 = "hamming256"
+
+
+class Role(enum.StrEnum):
+    QUERY = "query"
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Codes and their positions (method units: tokens, frames, ...) plus the method's
+    own analysis of the signal (`data`), kept for scoring."""
+
+    method: str
+    version: int
+    codes: npt.NDArray[np.uint64]
+    positions: npt.NDArray[np.uint32]
+    data: Any = None
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Index answers for one query: parallel arrays, one row per (query code, posting)."""
+
+    query_pos: npt.NDArray[np.uint32]
+    doc: npt.NDArray[np.uint32]
+    ref_pos: npt.NDArray[np.uint32]
+
+    @classmethod
+    def empty(cls) -> Hits:
+        z = np.zeros(0, dtype=np.uint32)
+        return cls(z, z.copy(), z.copy())
+
+    def __len__(self) -> int:
+        return int(self.doc.shape[0])
+
+
+@dataclass(frozen=True)
+class Span:
+    """An aligned stretch in the media's own units: [query_start, query_end) ~
+    [ref_start, ref_end); characters for text, seconds for audio/video."""
+
+    query_start: float
+    query_end: float
+    ref_start: float
+    ref_end: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored reference document (an index doc id, not yet a work)."""
+
+    doc: int
+    score: float
+    verdict: Verdict
+    spans: tuple[Span, ...] = ()
+    evidence: dict[str, float] = field(default_factory=dict)
+
+
+#: given an index doc id, the method's prepared reference (e.g. the reference's token stream),
+#: or None when the reference is gone
+ReferenceLookup = Callable[[int], Any]
+
+
+class Fingerprinter(Protocol):
+    name: str
+    version: int
+    media: MediaType
+    hash_kind: HashKind
+
+    def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
+        """Fingerprint a decoded signal. References may be sampled more sparsely than queries."""
+        ...
+
+    def prepare_reference(self, signal: Any) -> Any:
+        """What `score` needs of a reference, recomputed from the stored asset on demand."""
+        ...
+
+    def score(
+        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
+    ) -> list[Candidate]:
+        """Align hits per reference and return the candidates worth reporting, best first."""
+        ...
+
+
+_METHODS: dict[str, Fingerprinter] = {}
+
+
+def register(method: Fingerprinter) -> Fingerprinter:
+    _METHODS[method.name] = method
+    return method
+
+
+def methods() -> dict[str, Fingerprinter]:
+    """All registered methods by name."""
+    from . import text  # noqa: F401  (built-in methods register themselves on import)
+
+    return dict(_METHODS)
+
+
+def for_media(media: MediaType) -> list[Fingerprinter]:
+    return [m for m in methods().values() if m.media == media]

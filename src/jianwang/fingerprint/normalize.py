@@ -1,0 +1,367 @@
+"""Text normalisation with an offset map back to the raw input.
+
+Pirate pages disguise copied text with width changes, invisible characters, look-alike
+letters, simplified/traditional conversion and OCR-style confusions. Normalisation folds all
+of these to one canonical *token* stream so that the reference and the copy meet again:
+
+* every character is mapped through one precomputed table: NFKC, case folding, diacritics
+  removed, Cyrillic/Greek look-alikes to Latin, OpenCC traditional-to-simplified (with
+  Taiwan/Hong Kong variant folding), and a small table of well-known OCR confusions;
+* format characters (zero-width, bidi marks, soft hyphen, BOM) and combining marks are
+  *transparent*: dropped without breaking a word;
+* everything that is not a letter or digit is a *separator*;
+* ideographs, kana, hangul and Thai characters are one token each; runs of other letters and
+  digits are one token per word.
+
+The table is applied with numpy gathers, so the cost per character is a few nanoseconds. The
+result keeps, for every token, the [start, end) character offsets in the raw input.
+
+Pure algorithm: no I/O. OpenCC is used once, to build the table.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: bump when the mapping changes: fingerprints built with another version are rebuilt
+TABLE_VERSION = 1
+
+SEPARATOR, TRANSPARENT, IDEO, WORD, MULTI = 0, 1, 2, 3, 4
+
+_MASK64 = (1 << 64) - 1
+
+# Cyrillic and Greek letters that pass for Latin ones (after case folding). Homoglyph attacks
+# replace Latin letters with these; real Cyrillic/Greek words fold consistently on both sides.
+_CONFUSABLES = {
+    # Cyrillic
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "һ": "h",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ү": "y",
+    "ӏ": "l",
+    "ɡ": "g",
+    "ь": "b",
+    "п": "n",
+    "г": "r",
+    "ш": "w",
+    "з": "3",
+    "ч": "4",
+    # Greek
+    "α": "a",
+    "β": "b",
+    "γ": "y",
+    "ε": "e",
+    "ζ": "z",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "μ": "u",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ϲ": "c",
+    "ϳ": "j",
+    "σ": "o",
+    "ς": "c",
+    # Latin look-alikes and OCR digit/letter confusions
+    "ı": "i",
+    "ȷ": "j",
+    "ł": "l",
+    "ø": "o",
+    "ß": "ss",
+    "0": "o",
+    "1": "l",
+}
+
+# Groups of CJK characters that OCR (and careless re-typing) confuse; each member folds to the
+# first. Chosen from published OCR confusion lists, not from any test set; the n-gram
+# fingerprint tolerates confusions outside this list by redundancy.
+_OCR_GROUPS = (
+    "己已巳",
+    "未末",
+    "日曰",
+    "人入八",
+    "土士",
+    "戊戌戍戎",
+    "刀力",
+    "千干于",
+    "天夭",
+    "免兔",
+    "侯候",
+    "析折",
+    "拔拨",
+    "壶壸",
+    "汨汩",
+    "大太犬",
+    "王玉",
+    "木本术",
+    "田由甲申",
+    "贝见",
+    "今令",
+    "代伐",
+    "白自",
+    "口囗",
+    "冶治",
+    "仑仓",
+    "办为",
+    "乌鸟",
+    "戈弋",
+    "毋母",
+    "亳毫",
+    "辩辨辫",
+    "崇祟",
+    "旦且",
+    "卜十",
+    "儿几",
+    "准淮",
+    "竞竟",
+    "问间",
+    "末未",
+)
+
+_IDEO_RANGES = (
+    (0x0E00, 0x0E7F),  # Thai (no spaces between words)
+    (0x3040, 0x30FF),  # kana
+    (0x3100, 0x312F),  # bopomofo
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility (normally folded by NFKC before this)
+    (0x20000, 0x3FFFF),  # CJK extensions B and later
+)
+
+# Characters without a Unicode format category that are still invisible in every renderer.
+_INVISIBLE = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x034F, 0x17B4, 0x17B5}
+
+
+def _is_ideo(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in _IDEO_RANGES)
+
+
+@functools.cache
+def _opencc_t2s() -> dict[str, str]:
+    """Single-character traditional/variant -> simplified map, from OpenCC."""
+    import opencc
+
+    chars = [chr(cp) for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF)) for cp in range(lo, hi + 1)]
+    chars += [chr(cp) for cp in range(0x20000, 0x2B81F)]
+    joined = "\n".join(chars)
+    out = joined
+    # Taiwan and Hong Kong variants first, then the standard conversion; newline separation
+    # keeps OpenCC from applying phrase rules across characters.
+    for config in ("tw2s.json", "hk2s.json", "t2s.json"):
+        out = opencc.OpenCC(config).convert(out)
+    converted = out.split("\n")
+    if len(converted) != len(chars):  # pragma: no cover - would mean OpenCC changed behaviour
+        raise RuntimeError("OpenCC conversion changed the character count")
+    return {a: b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+
+
+def _fold_char(ch: str, t2s: dict[str, str], ocr: dict[str, str]) -> tuple[int, str]:
+    """Return (kind, folded string) for one raw character."""
+    cp = ord(ch)
+    cat = unicodedata.category(ch)
+    if cat in ("Cf", "Mn", "Me") or cp in _INVISIBLE or 0xFE00 <= cp <= 0xFE0F:
+        return TRANSPARENT, ""
+    s = unicodedata.normalize("NFKC", ch).casefold()
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = unicodedata.normalize("NFC", s)
+    out = []
+    for c in s:
+        c = _CONFUSABLES.get(c, c)
+        for d in c:
+            if unicodedata.category(d)[0] not in "LN":
+                continue
+            d = t2s.get(d, d)
+            d = ocr.get(d, d)
+            out.append(d)
+    folded = "".join(out)
+    if not folded:
+        return SEPARATOR, ""
+    if len(folded) > 1:
+        return MULTI, folded
+    return (IDEO if _is_ideo(ord(folded)) else WORD), folded
+
+
+@dataclass(frozen=True)
+class _Table:
+    code: npt.NDArray[np.uint32]
+    kind: npt.NDArray[np.uint8]
+    multi: dict[int, str]
+    t2s: dict[str, str]
+    ocr: dict[str, str]
+
+
+@functools.cache
+def _table() -> _Table:
+    t2s = _opencc_t2s()
+    ocr = {c: g[0] for g in _OCR_GROUPS for c in g[1:]}
+    # OCR groups are given in simplified characters; fold their traditional forms too.
+    size = 0x10000
+    code = np.zeros(size, dtype=np.uint32)
+    kind = np.zeros(size, dtype=np.uint8)
+    multi: dict[int, str] = {}
+    for cp in range(size):
+        if 0xD800 <= cp <= 0xDFFF:
+            kind[cp] = SEPARATOR
+            continue
+        k, s = _fold_char(chr(cp), t2s, ocr)
+        kind[cp] = k
+        if k in (IDEO, WORD):
+            code[cp] = ord(s)
+        elif k == MULTI:
+            multi[cp] = s
+    return _Table(code, kind, multi, t2s, ocr)
+
+
+def _astral(cp: int) -> tuple[int, str]:
+    t = _table()
+    return _fold_char(chr(cp), t.t2s, t.ocr)
+
+
+@dataclass(frozen=True)
+class NormText:
+    """Token stream of a text.
+
+    `ids[i]` is a 64-bit token id; `start[i]`, `end[i]` are the token's [start, end) character
+    offsets in the raw text. `chars` is the number of normalised characters.
+    """
+
+    ids: npt.NDArray[np.uint64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    raw_length: int
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: spreads bits so that nearby inputs give unrelated outputs."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+_POW = np.ones(256, dtype=np.uint64)
+for _i in range(1, 256):
+    _POW[_i] = np.uint64((int(_POW[_i - 1]) * 0x100000001B3) & _MASK64)
+
+
+def _expand(text: str, cps: npt.NDArray[np.uint32]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slow path for inputs with astral or multi-character mappings: (codes, kinds, src)."""
+    t = _table()
+    codes: list[int] = []
+    kinds: list[int] = []
+    src: list[int] = []
+    for i, cp in enumerate(cps.tolist()):
+        if cp < 0x10000:
+            k = int(t.kind[cp])
+            s = t.multi.get(cp, "") if k == MULTI else (chr(int(t.code[cp])) if k >= IDEO else "")
+        else:
+            k, s = _astral(cp)
+        if k in (SEPARATOR, TRANSPARENT):
+            codes.append(0)
+            kinds.append(k)
+            src.append(i)
+            continue
+        for c in s:
+            codes.append(ord(c))
+            kinds.append(IDEO if _is_ideo(ord(c)) else WORD)
+            src.append(i)
+    return (
+        np.asarray(codes, dtype=np.uint32),
+        np.asarray(kinds, dtype=np.uint8),
+        np.asarray(src, dtype=np.int64),
+    )
+
+
+def normalize(text: str) -> NormText:
+    """Fold `text` to its canonical token stream, keeping raw character offsets."""
+    t = _table()
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = cps.shape[0]
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return NormText(np.zeros(0, dtype=np.uint64), empty, empty.copy(), 0)
+    astral = cps >= 0x10000
+    if astral.any():
+        codes, kinds, src = _expand(text, cps)
+    else:
+        kinds = t.kind[cps]
+        if (kinds == MULTI).any():
+            codes, kinds, src = _expand(text, cps)
+        else:
+            codes = t.code[cps]
+            src = np.arange(n, dtype=np.int64)
+    keep = kinds != TRANSPARENT
+    codes, kinds, src = codes[keep], kinds[keep], src[keep]
+    is_word = kinds == WORD
+    is_tok = kinds >= IDEO
+    prev_word = np.empty_like(is_word)
+    if is_word.shape[0]:
+        prev_word[0] = False
+        prev_word[1:] = is_word[:-1]
+    starts_flag = (kinds == IDEO) | (is_word & ~prev_word)
+    # restrict to token characters; separators only matter for where words start
+    tok_codes = codes[is_tok].astype(np.uint64)
+    tok_src = src[is_tok]
+    tok_starts_flag = starts_flag[is_tok]
+    m = tok_codes.shape[0]
+    if m == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return NormText(np.zeros(0, dtype=np.uint64), empty, empty.copy(), n)
+    group = np.cumsum(tok_starts_flag) - 1
+    first = np.flatnonzero(tok_starts_flag)
+    rel = np.arange(m) - first[group]
+    vals = tok_codes * _POW[np.minimum(rel, 255)]
+    ids = np.add.reduceat(vals, first)
+    lengths = np.diff(np.append(first, m)).astype(np.uint64)
+    ids = _mix64(ids ^ (lengths << np.uint64(56)))
+    last = np.append(first[1:], m) - 1
+    return NormText(ids=ids, start=tok_src[first], end=tok_src[last] + 1, raw_length=n)
+
+
+def normalized_string(text: str) -> str:
+    """Human-readable folding of `text` (for debugging and docs): tokens joined by spaces
+    between words, ideographs kept adjacent."""
+    t = _table()
+    out = []
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x10000:
+            k = int(t.kind[cp])
+            s = t.multi.get(cp, "") if k == MULTI else (chr(int(t.code[cp])) if k >= IDEO else "")
+        else:
+            k, s = _astral(cp)
+        out.append(" " if k == SEPARATOR else s)
+    return " ".join("".join(out).split())

@@ -1,0 +1,45 @@
+"""Decoding only: bytes in, signals the fingerprint methods understand out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain import InvalidInput, MediaType, TooLarge, UnsupportedMedia
+from .html import extract_main_text
+from .sniff import sniff
+from .text import declared_encoding, decode_text
+
+__all__ = ["Decoded", "decode", "extract_main_text", "sniff"]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded input: `signal` is what the media's methods take (str for text)."""
+
+    media: MediaType
+    format: str
+    signal: object
+    encoding: str | None = None
+
+
+def decode(data: bytes, limit: int | None = None) -> Decoded:
+    """Sniff and decode `data`; raise a typed, one-line error for what cannot be used."""
+    if limit is not None and len(data) > limit:
+        raise TooLarge(
+            f"input is {len(data) / 1e6:.1f} MB, over the limit of {limit / 1e6:.1f} MB "
+            "(JIANWANG_MAX_INPUT_BYTES)"
+        )
+    media, fmt = sniff(data)
+    if fmt == "empty" or not data.strip():
+        raise InvalidInput("input is empty")
+    if media != MediaType.TEXT:
+        if fmt == "binary":
+            raise UnsupportedMedia("input is binary data of no known format")
+        raise UnsupportedMedia(f"no identification method for {media.value} ({fmt}) yet")
+    declared = declared_encoding(data) if fmt == "html" else None
+    text, enc = decode_text(data, declared)
+    if fmt == "html":
+        text = extract_main_text(text)
+    if not text.strip():
+        raise InvalidInput("input has no text content")
+    return Decoded(media, fmt, text, enc)

@@ -1,0 +1,1 @@
+"""SQL records, Alembic migrations and the content-addressed blob store."""
