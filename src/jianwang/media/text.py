@@ -58,6 +58,11 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few damaged bytes (a truncated download, a bad copy): keep it as UTF-8;
+    # text in a legacy encoding fails UTF-8 on most of its non-ASCII bytes, never on a few.
+    lenient = data.decode("utf-8", errors="replace")
+    if lenient.count("\ufffd") <= max(1, len(data) // 200):
+        return lenient, "utf-8"
     best = charset_normalizer.from_bytes(data[: 1 << 20]).best()
     if best is None:
         raise InvalidInput("cannot decode input as text in any known encoding")

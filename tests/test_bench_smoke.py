@@ -1,0 +1,30 @@
+"""A small smoke run of the text benchmark (offline, bundled corpus): it must run end to end
+and find the copies. The full benchmark is `scripts/bench-text`, not part of the suite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_text_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.text.run", "--smoke", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    import json
+
+    r = json.loads(out.read_text())
+    assert "throughput" in res.stdout and "plagdet" in res.stdout
+    fams = r["families"]
+    assert set(fams) >= {"clean", "injected_ads", "mixed"}
+    assert all(f["pages"] > 0 for f in fams.values())
+    # a smoke run is small, so only a loose floor: the copies are found and nothing else
+    assert fams["clean"]["recall"] == 1.0
+    assert sum(f["false_positive_pages"] for f in fams.values()) == 0
+    assert r["pages_per_second_per_core"] > 0 and r["baseline_pages_per_second_per_core"] > 0

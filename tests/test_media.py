@@ -1,0 +1,76 @@
+"""Decoding: sniffing by content, encodings, HTML main text, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from jianwang.domain import InvalidInput, MediaType, TooLarge, UnsupportedMedia
+from jianwang.media import decode, extract_main_text, sniff
+
+ZH_S = "床前明月光，疑是地上霜。举头望明月，低头思故乡。这是一段用于检测编码的简体中文文本。"
+ZH_T = "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。這是一段用於檢測編碼的正體中文文本。"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [(ZH_S, "utf-8"), (ZH_S, "gb18030"), (ZH_S, "gbk"), (ZH_T, "big5"), (ZH_S, "utf-16"),
+     (ZH_T, "utf-8-sig")],
+)
+def test_plain_text_encodings_are_detected(text: str, encoding: str) -> None:
+    data = (text * 8).encode(encoding)
+    d = decode(data)
+    assert d.media == MediaType.TEXT
+    assert d.signal == text * 8
+
+
+def test_html_declared_charset_and_main_text() -> None:
+    html = f"""<!DOCTYPE html><html><head><meta charset="gbk"><title>第一章</title>
+    <script>var ad = "不应出现";</script><style>p{{color:red}}</style></head><body>
+    <div class="navbar">首页 排行榜 书架</div>
+    <div id="content"><h1>第一章</h1><p>{ZH_S}</p><p>第二段  有两个空格。</p>
+    <div class="ads">广告位招租</div></div>
+    <div id="footer">版权所有 不应出现</div></body></html>"""
+    d = decode(html.encode("gbk"))
+    assert d.format == "html"
+    assert ZH_S in d.signal
+    assert "第二段  有两个空格。" in d.signal  # text kept verbatim, offsets stay faithful
+    for dropped in ("不应出现", "广告位招租", "排行榜"):
+        assert dropped not in d.signal
+
+
+def test_malformed_html_still_yields_text() -> None:
+    text = extract_main_text("<div><p>unclosed <b>bold <i>text</div></p><p>second")
+    assert "unclosed bold text" in text and "second" in text
+
+
+def test_sniffing_ignores_names_and_reads_content() -> None:
+    assert sniff(b"<html><body><p>x</p></body></html>") == (MediaType.TEXT, "html")
+    assert sniff("just text".encode()) == (MediaType.TEXT, "plain")
+    assert sniff(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)[0] == MediaType.IMAGE
+    assert sniff(b"ID3\x03\x00" + b"\0" * 64)[0] == MediaType.AUDIO
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (b"", InvalidInput, "empty"),
+        (b"   \n\t ", InvalidInput, "empty"),
+        (bytes(range(256)) * 40, UnsupportedMedia, "binary"),
+        (b"<html><body><script>x()</script></body></html>", InvalidInput, "no text"),
+    ],
+)
+def test_bad_input_is_a_clear_error(data: bytes, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        decode(data)
+
+
+def test_invalid_bytes_in_clear_text_are_replaced_not_fatal() -> None:
+    data = (ZH_S * 20).encode("utf-8")
+    data = data[:100] + b"\xff\xfe\xfd" + data[100:]
+    d = decode(data)
+    assert "床前明月光" in d.signal
+
+
+def test_size_limit() -> None:
+    with pytest.raises(TooLarge, match="over the limit"):
+        decode(b"x" * 2000, limit=1000)
