@@ -14,7 +14,10 @@ def test_text_benchmark_smoke(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     res = subprocess.run(
         [sys.executable, "-m", "bench.text.run", "--smoke", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     import json

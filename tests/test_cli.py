@@ -15,12 +15,18 @@ from .conftest import demo_chapters, unregistered_chapters
 BIN = Path(sys.executable).with_name("jianwang")
 
 
-def run(home: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-        ok: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    ok: bool = True,
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "JIANWANG_HOME": str(home), **(env or {})}
     full_env.pop("JIANWANG_DATABASE_URL", None)
-    p = subprocess.run([str(BIN), *args], input=stdin, capture_output=True, env=full_env,
-                       timeout=120)
+    p = subprocess.run(
+        [str(BIN), *args], input=stdin, capture_output=True, env=full_env, timeout=120
+    )
     res = subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode(), p.stderr.decode())
     if ok:
         assert res.returncode == 0, res.stderr
@@ -36,13 +42,44 @@ def one_line_error(res: subprocess.CompletedProcess[str], code: int = 1) -> str:
 
 def test_works_add_list_show_remove_identify(home: Path) -> None:
     ch = demo_chapters()[0]
-    added = json.loads(run(home, "works", "add", str(ch), "--type", "literature", "--title",
-                           "第一卷", "--owner", "Tang Press", "--isbn", "9780306406157",
-                           "-i", "douban=1234", "--json").stdout)
+    added = json.loads(
+        run(
+            home,
+            "works",
+            "add",
+            str(ch),
+            "--type",
+            "literature",
+            "--title",
+            "第一卷",
+            "--owner",
+            "Tang Press",
+            "--isbn",
+            "9780306406157",
+            "-i",
+            "douban=1234",
+            "--json",
+        ).stdout
+    )
     assert added["id"] == "W000001" and added["identifiers"] == {
-        "isbn": "9780306406157", "douban": "1234"}
-    assert run(home, "works", "add", str(ch), "--type", "literature", "--title", "第二卷",
-               "--owner", "Tang Press").stdout.strip() == "W000002"
+        "isbn": "9780306406157",
+        "douban": "1234",
+    }
+    assert (
+        run(
+            home,
+            "works",
+            "add",
+            str(ch),
+            "--type",
+            "literature",
+            "--title",
+            "第二卷",
+            "--owner",
+            "Tang Press",
+        ).stdout.strip()
+        == "W000002"
+    )
     listing = json.loads(run(home, "works", "list", "--json").stdout)
     assert listing["total"] == 2 and listing["items"][0]["title"] == "第一卷"
     assert "第一卷" in run(home, "works", "list").stdout
@@ -71,7 +108,9 @@ def test_identify_stdin_and_several_inputs(home: Path) -> None:
     assert second["input"] == str(b) and second["matches"] == []
 
 
-def test_bad_inputs_give_one_line_errors_and_the_rest_still_runs(home: Path, tmp_path: Path) -> None:
+def test_bad_inputs_give_one_line_errors_and_the_rest_still_runs(
+    home: Path, tmp_path: Path
+) -> None:
     a = demo_chapters()[0]
     run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner", "O")
     empty = tmp_path / "empty.txt"
@@ -81,28 +120,58 @@ def test_bad_inputs_give_one_line_errors_and_the_rest_still_runs(home: Path, tmp
     huge = tmp_path / "huge.txt"
     with open(huge, "wb") as fh:  # 200 MB, sparse: refused by size before reading
         fh.truncate(200 * 1024 * 1024)
-    for path, msg in ((empty, "empty"), (garbage, "binary"), (huge, "over the limit"),
-                      (tmp_path / "missing.txt", "No such file"), (tmp_path, "directory")):
+    for path, msg in (
+        (empty, "empty"),
+        (garbage, "binary"),
+        (huge, "over the limit"),
+        (tmp_path / "missing.txt", "No such file"),
+        (tmp_path, "directory"),
+    ):
         line = one_line_error(run(home, "identify", str(path), ok=False))
         assert msg in line
     res = run(home, "identify", str(garbage), str(a), "--json", ok=False)
     assert res.returncode == 1
     assert json.loads(res.stdout)["matches"][0]["title"] == "A"
-    big_stdin = run(home, "identify", "-", stdin=b"a" * 5000,
-                    env={"JIANWANG_MAX_INPUT_BYTES": "4000"}, ok=False)
+    big_stdin = run(
+        home, "identify", "-", stdin=b"a" * 5000, env={"JIANWANG_MAX_INPUT_BYTES": "4000"}, ok=False
+    )
     assert "over the limit" in one_line_error(big_stdin)
 
 
 def test_user_errors_are_one_line(home: Path, tmp_path: Path) -> None:
     a = demo_chapters()[0]
     run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner", "O")
-    dup = run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner",
-              "O", ok=False)
+    dup = run(
+        home,
+        "works",
+        "add",
+        str(a),
+        "--type",
+        "literature",
+        "--title",
+        "A",
+        "--owner",
+        "O",
+        ok=False,
+    )
     assert "already registered" in one_line_error(dup) and "W000001" in dup.stderr
     assert "no work W000042" in one_line_error(run(home, "works", "show", "W42", ok=False))
     assert "invalid work id" in one_line_error(run(home, "works", "remove", "abc", ok=False))
-    assert "unknown work type" in one_line_error(run(
-        home, "works", "add", str(a), "--type", "novel", "--title", "B", "--owner", "O", ok=False))
+    assert "unknown work type" in one_line_error(
+        run(
+            home,
+            "works",
+            "add",
+            str(a),
+            "--type",
+            "novel",
+            "--title",
+            "B",
+            "--owner",
+            "O",
+            ok=False,
+        )
+    )
     usage = run(home, "works", "add", ok=False)
     assert usage.returncode == 2
 
@@ -110,8 +179,11 @@ def test_user_errors_are_one_line(home: Path, tmp_path: Path) -> None:
 def test_import_with_progress_and_resume(home: Path, tmp_path: Path) -> None:
     chapters = demo_chapters()
     manifest = tmp_path / "m.csv"
-    manifest.write_text("file,type,title,owner\n" + "".join(
-        f"{c},literature,T{i},O\n" for i, c in enumerate(chapters)), encoding="utf-8")
+    manifest.write_text(
+        "file,type,title,owner\n"
+        + "".join(f"{c},literature,T{i},O\n" for i, c in enumerate(chapters)),
+        encoding="utf-8",
+    )
     first = json.loads(run(home, "works", "import", str(manifest), "--json").stdout)
     assert len(first["added"]) == len(chapters)
     human = run(home, "works", "import", str(manifest))
@@ -127,13 +199,17 @@ def test_interrupted_import_resumes_without_loss(home: Path, tmp_path: Path) -> 
         text = src[i % len(src)]
         cut = (i * 37) % max(1, len(text) - 800)
         f = tmp_path / f"p{i}.txt"
-        f.write_text(text[cut:cut + 800], encoding="utf-8")
+        f.write_text(text[cut : cut + 800], encoding="utf-8")
         rows.append(f"{f},literature,Passage {i},O\n")
     manifest = tmp_path / "m.csv"
     manifest.write_text("file,type,title,owner\n" + "".join(rows), encoding="utf-8")
     env = {**os.environ, "JIANWANG_HOME": str(home)}
-    proc = subprocess.Popen([str(BIN), "works", "import", str(manifest)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN), "works", "import", str(manifest)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import time
 
     deadline = time.time() + 60
@@ -153,8 +229,22 @@ def test_interrupted_import_resumes_without_loss(home: Path, tmp_path: Path) -> 
 
 
 def test_sites_cli(home: Path, tmp_path: Path) -> None:
-    out = run(home, "sites", "add", "--name", "Youku", "--domain", "youku.com", "--domain",
-              "tudou.com", "--category", "video", "--tier", "national", "--json").stdout
+    out = run(
+        home,
+        "sites",
+        "add",
+        "--name",
+        "Youku",
+        "--domain",
+        "youku.com",
+        "--domain",
+        "tudou.com",
+        "--category",
+        "video",
+        "--tier",
+        "national",
+        "--json",
+    ).stdout
     assert json.loads(out)["domains"] == ["youku.com", "tudou.com"]
     f = tmp_path / "s.csv"
     f.write_text("name,domains,category,tier,province\nQQ Music,y.qq.com,music,national,\n")
@@ -162,8 +252,20 @@ def test_sites_cli(home: Path, tmp_path: Path) -> None:
     listing = json.loads(run(home, "sites", "list", "--json").stdout)
     assert [s["name"] for s in listing["items"]] == ["Youku", "QQ Music"]
     assert json.loads(run(home, "sites", "show", "S2", "--json").stdout)["category"] == "music"
-    bad = run(home, "sites", "add", "--name", "X", "--domain", "x.com", "--category", "video",
-              "--tier", "provincial", ok=False)
+    bad = run(
+        home,
+        "sites",
+        "add",
+        "--name",
+        "X",
+        "--domain",
+        "x.com",
+        "--category",
+        "video",
+        "--tier",
+        "provincial",
+        ok=False,
+    )
     assert "province" in one_line_error(bad)
 
 
@@ -172,15 +274,34 @@ def test_home_option_and_nothing_written_elsewhere(tmp_path: Path) -> None:
     a = demo_chapters()[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIANWANG_")}
     env["HOME"] = str(tmp_path / "user")  # the per-user default must stay untouched
-    subprocess.run([str(BIN), "--home", str(home), "works", "add", str(a), "--type",
-                    "literature", "--title", "A", "--owner", "O"], env=env, check=True,
-                   capture_output=True, cwd=tmp_path)
+    subprocess.run(
+        [
+            str(BIN),
+            "--home",
+            str(home),
+            "works",
+            "add",
+            str(a),
+            "--type",
+            "literature",
+            "--title",
+            "A",
+            "--owner",
+            "O",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
     assert (home / "jianwang.db").exists() and (home / "blobs").is_dir()
     assert not (tmp_path / "user").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["explicit-home"]
 
 
-@pytest.mark.parametrize("cmd", [["works", "list"], ["sites", "list"], ["holders", "list"],
-                                 ["index", "stats"], ["config"]])
+@pytest.mark.parametrize(
+    "cmd",
+    [["works", "list"], ["sites", "list"], ["holders", "list"], ["index", "stats"], ["config"]],
+)
 def test_every_listing_has_json(home: Path, cmd: list[str]) -> None:
     json.loads(run(home, *cmd, "--json").stdout)

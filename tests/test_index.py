@@ -74,7 +74,10 @@ def test_torn_delta_record_is_dropped_and_truncated(tmp_path: Path) -> None:
     with reopened.writing():
         reopened.add(3, *_doc(3))
     assert log.stat().st_size == whole * 2  # torn bytes gone, new record whole
-    assert set(_found(ExactIndex(tmp_path / "ix"), np.concatenate([_doc(1)[0], _doc(3)[0]]))) == {1, 3}
+    assert set(_found(ExactIndex(tmp_path / "ix"), np.concatenate([_doc(1)[0], _doc(3)[0]]))) == {
+        1,
+        3,
+    }
 
 
 def test_frequent_keys_are_skipped() -> None:

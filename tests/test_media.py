@@ -13,8 +13,14 @@ ZH_T = "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。
 
 @pytest.mark.parametrize(
     ("text", "encoding"),
-    [(ZH_S, "utf-8"), (ZH_S, "gb18030"), (ZH_S, "gbk"), (ZH_T, "big5"), (ZH_S, "utf-16"),
-     (ZH_T, "utf-8-sig")],
+    [
+        (ZH_S, "utf-8"),
+        (ZH_S, "gb18030"),
+        (ZH_S, "gbk"),
+        (ZH_T, "big5"),
+        (ZH_S, "utf-16"),
+        (ZH_T, "utf-8-sig"),
+    ],
 )
 def test_plain_text_encodings_are_detected(text: str, encoding: str) -> None:
     data = (text * 8).encode(encoding)
@@ -45,7 +51,7 @@ def test_malformed_html_still_yields_text() -> None:
 
 def test_sniffing_ignores_names_and_reads_content() -> None:
     assert sniff(b"<html><body><p>x</p></body></html>") == (MediaType.TEXT, "html")
-    assert sniff("just text".encode()) == (MediaType.TEXT, "plain")
+    assert sniff(b"just text") == (MediaType.TEXT, "plain")
     assert sniff(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)[0] == MediaType.IMAGE
     assert sniff(b"ID3\x03\x00" + b"\0" * 64)[0] == MediaType.AUDIO
 

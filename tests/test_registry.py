@@ -18,8 +18,14 @@ from .conftest import demo_chapters
 
 def _add(jw: Jianwang, path: Path, title: str | None = None, owner: str = "Tang Press"):
     return jw.registry.add_work(
-        WorkInput([path], "literature", title or path.stem, owner, {"isbn": "978-0-306-40615-7"},
-                  "2020-01-31")
+        WorkInput(
+            [path],
+            "literature",
+            title or path.stem,
+            owner,
+            {"isbn": "978-0-306-40615-7"},
+            "2020-01-31",
+        )
     )
 
 
@@ -35,20 +41,33 @@ def test_register_and_identify_exact_copy(jw: Jianwang) -> None:
     covered = sum(s.query[1] - s.query[0] for s in m.segments)
     assert covered > 0.9 * len(text.strip())
     for s in m.segments:  # reference offsets point at the same characters in the reference
-        assert text[int(s.query[0]):int(s.query[1])] == text[int(s.reference[0]):int(s.reference[1])]
+        assert (
+            text[int(s.query[0]) : int(s.query[1])]
+            == text[int(s.reference[0]) : int(s.reference[1])]
+        )
 
 
 def test_duplicates_are_refused_but_other_owners_may_register(jw: Jianwang) -> None:
-    ch = demo_chapters()[0]
+    ch = next(c for c in demo_chapters() if "poetry" in c.name)
     first = _add(jw, ch)
     with pytest.raises(Duplicate, match=first.id):
         _add(jw, ch)
     other = _add(jw, ch, owner="Another Press")
     assert other.id != first.id
-    # the same bytes are stored once
-    blobs = [p for p in (jw.settings.home / "blobs").rglob("*") if p.is_file()
-             and p.parent.name != "tmp"]
-    assert len(blobs) == 2  # the file and its text rendition
+
+    def blobs() -> int:
+        return sum(
+            1
+            for p in (jw.settings.home / "blobs").rglob("*")
+            if p.is_file() and p.parent.name != "tmp"
+        )
+
+    # the same bytes are stored once (a UTF-8 file is its own text rendition)
+    assert blobs() == 1
+    gbk = jw.settings.home.parent / "gbk.txt"
+    gbk.write_bytes(ch.read_text(encoding="utf-8").encode("gb18030"))
+    _add(jw, gbk, title="GBK copy")
+    assert blobs() == 2  # the GBK bytes are new, their rendition is not
 
 
 def test_list_show_filter_sort_paginate(jw: Jianwang) -> None:

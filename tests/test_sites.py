@@ -11,13 +11,23 @@ from jianwang.domain import Duplicate, InvalidInput, NotFound, SiteCategory, Sup
 
 
 def test_add_list_show(jw: Jianwang) -> None:
-    s = jw.sites.add(SiteInput("Youku", ["https://www.Youku.com/", "tudou.com"], "video",
-                               "national", contact="legal@youku.example",
-                               notice_channel="https://jubao.youku.example"))
+    s = jw.sites.add(
+        SiteInput(
+            "Youku",
+            ["https://www.Youku.com/", "tudou.com"],
+            "video",
+            "national",
+            contact="legal@youku.example",
+            notice_channel="https://jubao.youku.example",
+        )
+    )
     assert s.id == "S000001" and s.domains == ("youku.com", "tudou.com")
     assert s.category == SiteCategory.VIDEO and s.tier == SupervisionTier.NATIONAL
-    p = jw.sites.add(SiteInput("起点中文网", ["qidian.com", "阅文.中国"], "literature", "provincial",
-                               province="上海"))
+    p = jw.sites.add(
+        SiteInput(
+            "起点中文网", ["qidian.com", "阅文.中国"], "literature", "provincial", province="上海"
+        )
+    )
     assert "xn--" in p.domains[1]
     assert jw.sites.get("s2").province == "上海"
     sites, total = jw.sites.list(tier="provincial")

@@ -286,8 +286,12 @@ class _Packed:
     first_title: str
 
 
-def _pack(units: Iterable[_Unit]) -> Iterator[_Packed]:
-    """Greedily pack units into chapters of MIN..MAX_CHAPTER_BYTES UTF-8 bytes.
+def _pack(
+    units: Iterable[_Unit],
+    min_bytes: int = MIN_CHAPTER_BYTES,
+    max_bytes: int = MAX_CHAPTER_BYTES,
+) -> Iterator[_Packed]:
+    """Greedily pack units into chapters of ``min_bytes``..``max_bytes`` UTF-8 bytes.
 
     Whole units are kept together when possible; a unit is split at paragraph boundaries only
     when the current chapter is still below the minimum. A trailing chapter below the minimum is
@@ -304,7 +308,7 @@ def _pack(units: Iterable[_Unit]) -> Iterator[_Packed]:
     def flush() -> _Packed | None:
         nonlocal cur, cur_alt, cur_groups, cur_size, have_alt
         packed = None
-        if cur and last is not None and cur_size >= MIN_CHAPTER_BYTES:
+        if cur and last is not None and cur_size >= min_bytes:
             packed = _Packed(
                 genre=last.genre,
                 tag=last.tag,
@@ -322,9 +326,9 @@ def _pack(units: Iterable[_Unit]) -> Iterator[_Packed]:
         alts: list[str] = []
         for i, p in enumerate(unit.paras):
             p = _clean_para(p)
-            if not p:
-                continue
-            cut = _cut_long(p)
+            if not any(ch.isalnum() for ch in p):
+                continue  # empty or punctuation-only lines
+            cut = _cut_long(p, max_bytes - min_bytes)
             paras.extend(cut)
             if unit.alt is not None and len(cut) == 1:
                 alts.append(_clean_para(unit.alt[i]) or p)
@@ -333,14 +337,14 @@ def _pack(units: Iterable[_Unit]) -> Iterator[_Packed]:
         if not paras:
             continue
         unit_size = sum(_nbytes(p) + 1 for p in paras)
-        if cur and cur_size >= MIN_CHAPTER_BYTES and cur_size + unit_size > MAX_CHAPTER_BYTES:
+        if cur and cur_size >= min_bytes and cur_size + unit_size > max_bytes:
             done = flush()
             if done:
                 yield done
         last = unit
         for p, a in zip(paras, alts, strict=True):
             size = _nbytes(p) + (1 if cur else 0)
-            if cur_size + size > MAX_CHAPTER_BYTES:
+            if cur_size + size > max_bytes:
                 done = flush()
                 if done:
                     yield done
@@ -541,12 +545,12 @@ def _fortunes_units(fx: _Fetcher, poets: set[str]) -> list[_Unit]:
         if not attrib:
             continue
         att = attrib[-1]
-        genre = next((g for k, g in _CLASSIC_QUOTES.items() if k in att), None)
-        if genre is None:
+        found = next((g for k, g in _CLASSIC_QUOTES.items() if k in att), None)
+        if found is None:
             m = re.match(r"--\s*([^\s《(（,，]+)\s*《", att)
             if not (m and m.group(1) in poets):
                 continue  # modern authors, Debian docs, unattributed entries: skipped
-            genre = "quotations"
+        genre = found or "quotations"
         body = [ln.strip() for ln in lines if not ln.strip().startswith("--")]
         body.append("——" + att.lstrip("- ").strip())
         units.append(_Unit(genre, "fz-cn", f"{ver}: chinese", f"fz-cn-{i}", body))

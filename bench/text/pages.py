@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import itertools
 import json
 import random
 import re
@@ -165,8 +166,10 @@ def locate_cases(
     ``extracted_text`` must be the raw extracted text (before any Unicode normalisation), because
     returned page offsets index it. Pieces are searched in page order; whitespace and Unicode
     format characters (category Cf) are ignored on both sides, so differences at tag boundaries,
-    indentation and collapsed spaces do not matter. Search runs from the last piece backwards
-    (each piece must end before the next one starts), so a header that repeats the first line
+    indentation and collapsed spaces do not matter. The longest copied piece that occurs only
+    once (or else the longest) is found first and
+    the others are searched outwards from it in page order (backwards for earlier pieces,
+    forwards for later ones), so a header or footer that repeats a short first or last line
     (e.g. an ``<h1>`` with the chapter heading) is not mistaken for content.
 
     Consecutive copied pieces merge into one :class:`Case` when only whitespace/format
@@ -178,32 +181,44 @@ def locate_cases(
     (then it is skipped). Returns cases in page order.
     """
     compact, index = _compact(extracted_text)
+    needles = [_compact(p.text)[0] for p in pieces]
     located: list[tuple[Piece, int, int] | None] = [None] * len(pieces)
-    bound = len(compact)
-    for i in range(len(pieces) - 1, -1, -1):
-        piece = pieces[i]
-        needle, _ = _compact(piece.text)
-        if not needle:
+    copied = [i for i, p in enumerate(pieces) if p.copied and needles[i]]
+    if not copied:
+        return []
+    # Anchor on the longest copied piece, then search outwards: backwards (rfind) for earlier
+    # pieces, forwards (find) for later ones. Short pieces at either end are thus never matched
+    # in a header or footer that happens to contain the same text.
+    by_len = sorted(copied, key=lambda i: (-len(needles[i]), i))
+    anchor = next((i for i in by_len[:8] if compact.count(needles[i]) == 1), by_len[0])
+    found: dict[int, int] = {}
+    j = compact.find(needles[anchor])
+    if j >= 0:
+        found[anchor] = j
+        lo, hi = j, j + len(needles[anchor])
+        for i in range(anchor - 1, -1, -1):
+            k = compact.rfind(needles[i], 0, lo) if needles[i] else -1
+            if k >= 0:
+                found[i], lo = k, k
+        for i in range(anchor + 1, len(pieces)):
+            k = compact.find(needles[i], hi) if needles[i] else -1
+            if k >= 0:
+                found[i], hi = k, k + len(needles[i])
+    for i in copied:
+        if i not in found:
+            if strict:
+                raise LookupError(f"piece {i} not found in extracted text: {pieces[i].text[:40]!r}")
             continue
-        j = compact.rfind(needle, 0, bound)
-        if j < 0:
-            if piece.copied and strict:
-                raise LookupError(f"piece {i} not found in extracted text: {piece.text[:40]!r}")
-            continue
-        bound = j
-        if piece.copied:
-            located[i] = (piece, index[j], index[j + len(needle) - 1] + 1)
+        k = found[i]
+        located[i] = (pieces[i], index[k], index[k + len(needles[i]) - 1] + 1)
 
     cases: list[Case] = []
-    prev: tuple[Piece, int, int] | None = None
     for item in located:
         if item is None:
-            if prev is not None and _any_piece_between(prev, item):
-                prev = None
             continue
         piece, start, end = item
         assert piece.ref_start is not None and piece.ref_end is not None
-        if prev is not None and cases:
+        if cases:
             last = cases[-1]
             page_gap = extracted_text[last.page_end : start]
             ref_ok = last.ref_end <= piece.ref_start and (
@@ -213,17 +228,9 @@ def locate_cases(
             )
             if ref_ok and all(_skippable(ch) for ch in page_gap):
                 cases[-1] = Case(last.page_start, end, last.ref_start, piece.ref_end)
-                prev = item
                 continue
         cases.append(Case(start, end, piece.ref_start, piece.ref_end))
-        prev = item
     return cases
-
-
-def _any_piece_between(prev: object, item: object) -> bool:
-    # Unlocated pieces (injected text, or skipped ones) do not break adjacency by themselves:
-    # adjacency is decided on the extracted text between located pieces.
-    return False
 
 
 def page_cases(page: Page, extracted_text: str, ref_text: str | None = None) -> list[Case]:
@@ -244,11 +251,15 @@ def _opencc(config: str, text: str) -> str:
     return _Converter.convert(config, text)
 
 
-_UK_US_OUR = (
+def _words(spec: str) -> tuple[str, ...]:
+    return tuple(spec.split())
+
+
+_UK_US_OUR = _words(
     "honour colour labour neighbour saviour favour behaviour armour odour vapour rumour harbour "
     "endeavour fervour splendour savour humour valour vigour rigour clamour parlour succour "
     "tumour candour"
-).split()
+)
 _UK_US_OTHER = {
     "defence": "defense",
     "offence": "offense",
@@ -383,8 +394,8 @@ def cjk_homoglyphs() -> dict[str, str]:
 
 #: OCR confusion pairs (source → what an OCR engine reads), applied consistently per page.
 OCR_CONFUSIONS: tuple[tuple[str, str], ...] = tuple(
-    tuple(pair.split(">"))  # type: ignore[misc]
-    for pair in (
+    (pair.split(">")[0], pair.split(">")[1])
+    for pair in _words(
         # CJK, both scripts
         "己>已 已>己 巳>已 未>末 末>未 日>曰 曰>日 人>入 入>人 土>士 士>土 戊>戌 戌>戍 戍>戌 "
         "刀>力 力>刀 千>干 干>千 天>夭 夭>天 免>兔 兔>免 侯>候 候>侯 析>折 折>析 拔>拨 拨>拔 "
@@ -396,7 +407,7 @@ OCR_CONFUSIONS: tuple[tuple[str, str], ...] = tuple(
         # Latin
         "rn>m m>rn cl>d d>cl l>1 I>l O>0 0>O li>h h>li vv>w w>vv e>c c>e "
         "ri>n S>5 B>8 g>q f>t u>n n>u"
-    ).split()
+    )
 )
 
 _INVISIBLES = ("\u200b", "\u200c", "\u200d", "\u00ad", "\ufeff", "\u2060", "\u200e", "\u200f")
@@ -620,7 +631,7 @@ def _split(blocks: list[_Block], rng: random.Random) -> list[list[_Block]]:
                 break
     bounds = sorted({min(max(b, 1), len(blocks) - 1) for b in bounds})
     edges = [0, *bounds, len(blocks)]
-    return [blocks[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    return [blocks[a:b] for a, b in itertools.pairwise(edges) if b > a]
 
 
 # --------------------------------------------------------------------------------------------
@@ -718,9 +729,7 @@ class _Site:
         return tpl.format(site=self.name, domain=self.domain)
 
 
-def _inject_ads(
-    blocks: list[_Block], site: _Site, lang: str, rng: random.Random
-) -> list[_Block]:
+def _inject_ads(blocks: list[_Block], site: _Site, lang: str, rng: random.Random) -> list[_Block]:
     def ad() -> Piece:
         text = site.ad(rng)
         if lang == "zh-Hant":
@@ -731,7 +740,7 @@ def _inject_ads(
     # inline ads: split a long copied paragraph around an ad
     for _ in range(rng.randint(1, 3)):
         cands = [
-            i for i, b in enumerate(out) if len(b) == 1 and b[0].copied and len(b[0].text) >= 30
+            i for i, b in enumerate(out) if len(b) == 1 and b[0].copied and len(b[0].text) >= 12
         ]
         if not cands:
             break
@@ -746,7 +755,7 @@ def _inject_ads(
         out[i] = [left, ad(), right]
     # ad lines at top, bottom and in between
     n_lines = rng.randint(2, 5)
-    positions = []
+    positions = [rng.randint(1, max(1, len(out) - 1))]  # at least one inside the content
     if rng.random() < 0.7:
         positions.append(0)
     if rng.random() < 0.7:
@@ -759,8 +768,9 @@ def _inject_ads(
 
 
 def _inline_cut(text: str, lang: str, rng: random.Random) -> int:
-    """A cut position with at least 10 code points on each side (at a space for English)."""
-    lo, hi = 10, len(text) - 10
+    """A cut position with at least 4–10 code points on each side (at a space for English)."""
+    lo = max(4, min(10, len(text) // 3))
+    hi = len(text) - lo
     if lang == "en":
         spaces = [m.start() for m in re.finditer(" ", text) if lo <= m.start() <= hi]
         if spaces:
@@ -781,3 +791,589 @@ def _clip_piece(p: Piece, a: int, b: int) -> Piece | None:
     return Piece(seg.strip(), p.ref_start + a + lead, p.ref_start + b - trail)
 
 
+# --------------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------------
+
+_CONTENT = "@@CONTENT@@"
+_CHARSET = "@@CHARSET@@"
+
+
+@dataclass
+class _Ctx:
+    lang: str
+    site: _Site
+    book: str
+    title: str
+    rng: random.Random
+
+    @property
+    def zh(self) -> bool:
+        return self.lang != "en"
+
+    def t(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
+    def novel(self) -> str:
+        if self.zh:
+            return self.rng.choice(_ZH_T1) + self.rng.choice(_ZH_T2)
+        return f"{self.rng.choice(_EN_T1)} {self.rng.choice(_EN_T2)}"
+
+    def comments(self, k: int) -> list[tuple[str, str]]:
+        pool = _ZH_COMMENTS if self.zh else _EN_COMMENTS
+        return [
+            (
+                self.t(
+                    f"书友{self.rng.randint(10000, 99999)}", f"reader{self.rng.randint(100, 9999)}"
+                ),
+                self.rng.choice(pool),
+            )
+            for _ in range(k)
+        ]
+
+    def ids(self) -> tuple[int, int]:
+        return self.rng.randint(1000, 99999), self.rng.randint(100000, 9999999)
+
+    def date(self) -> str:
+        return f"2024-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}"
+
+
+def _esc(s: str) -> str:
+    return html.escape(s, quote=False)
+
+
+def _tpl_biquge(ctx: _Ctx) -> str:
+    bid, cid = ctx.ids()
+    t = ctx.t
+    nav = "".join(
+        f'<li><a href="/{slug}/">{name}</a></li>'
+        for slug, name in (
+            ("xuanhuan", t("玄幻小说", "Fantasy")),
+            ("xiuzhen", t("修真小说", "Xianxia")),
+            ("dushi", t("都市小说", "Urban")),
+            ("lishi", t("历史小说", "Historical")),
+            ("wangyou", t("网游小说", "Games")),
+            ("paihang", t("排行榜单", "Ranking")),
+        )
+    )
+    hot = "".join(
+        f'<li><a href="/{ctx.rng.randint(1, 999)}_{ctx.rng.randint(1000, 9999)}/">'
+        f"{_esc(ctx.novel())}</a></li>"
+        for _ in range(6)
+    )
+    prev_l, toc, next_l = t("上一章", "Prev"), t("章节目录", "Index"), t("下一章", "Next")
+    links = (
+        f'<a href="/{bid}/{cid - 1}.html">{prev_l}</a> &larr; <a href="/{bid}/">{toc}</a> '
+        f'&rarr; <a href="/{bid}/{cid + 1}.html">{next_l}</a>'
+    )
+    name, book, title = _esc(ctx.site.name), _esc(ctx.book), _esc(ctx.title)
+    footer = t(
+        "本站所有小说均来自网友上传，本站只提供存储空间，如有侵权请联系删除。",
+        "All novels on this site are uploaded by users. Contact us to remove infringing content.",
+    )
+    return f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" \
+"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset={_CHARSET}" />
+<title>{title}_{book}_{name}</title>
+<meta name="keywords" content="{html.escape(ctx.book)},{html.escape(ctx.title)}" />
+<link rel="stylesheet" type="text/css" href="/css/biquge.css" />
+<script type="text/javascript" src="/js/jquery.min.js"></script>
+<script type="text/javascript">var preview_page = "/{bid}/{cid - 1}.html";\
+var next_page = "/{bid}/{cid + 1}.html";var index_page = "/{bid}/";var article_id = "{bid}";\
+var chapter_id = "{cid}";function jumpPage() {{ if (event.keyCode==37) location=preview_page; \
+if (event.keyCode==39) location=next_page; }}document.onkeydown=jumpPage;</script>
+</head>
+<body>
+<div id="wrapper">
+<div class="header"><div class="header_logo"><a href="/">{name}</a></div>
+<div class="header_search"><form name="search" action="/search.php" method="get">\
+<input type="text" name="keyword" class="search" \
+placeholder="{t("可搜书名和作者，请您少字也别输错字。", "Search title or author")}" />\
+<button type="submit">{t("搜 索", "Search")}</button></form></div>
+<div class="userpanel"><a href="/login.php">{t("登录", "Log in")}</a> | \
+<a href="/register.php">{t("注册", "Sign up")}</a></div></div>
+<div class="nav"><ul><li><a href="/">{t("首页", "Home")}</a></li>{nav}</ul></div>
+<div class="content_read"><div class="box_con">
+<div class="con_top"><a href="/">{name}</a> &gt; <a href="/{bid}/">{book}</a> &gt; {title}</div>
+<div class="bookname"><h1>{title}</h1>
+<div class="bottem1">{links} <a href="javascript:;" onclick="addBookCase('{bid}','{cid}');">\
+{t("加入书签", "Bookmark")}</a></div></div>
+<div id="listtj"><script type="text/javascript">list_tj();</script></div>
+<div class="ads" id="ad_top"><script type="text/javascript">document.write('<a \
+href="https://ads.example/c?id={cid}"><img src="/ad/banner_{cid % 7}.gif" /></a>');</script></div>
+<div id="content">
+{_CONTENT}
+</div>
+<div class="bottem2">{links}</div>
+<div class="ads" id="ad_bottom"><script type="text/javascript">cpro_bottom();</script></div>
+</div></div>
+<div class="hot"><h2>{t("热门小说", "Popular novels")}</h2><ul>{hot}</ul></div>
+<div class="footer"><div class="footer_cont"><p>{footer}</p>
+<p>Copyright &copy; {_esc(ctx.site.domain)} All Rights Reserved.</p></div></div>
+</div>
+<script type="text/javascript">var _hmt = _hmt || [];(function() {{ var hm = \
+document.createElement("script"); hm.src = "https://stats.example/hm.js?{cid:x}"; \
+document.body.appendChild(hm); }})();</script>
+</body>
+</html>
+"""
+
+
+def _tpl_forum(ctx: _Ctx) -> str:
+    bid, cid = ctx.ids()
+    t = ctx.t
+    replies = "".join(
+        f'<div class="reply"><div class="authi"><a href="/space-uid-{ctx.rng.randint(1, 99999)}'
+        f'.html">{_esc(u)}</a> {t("发表于", "posted")} {ctx.date()}</div>'
+        f'<div class="t_f">{_esc(c)}</div></div>\n'
+        for u, c in ctx.comments(ctx.rng.randint(2, 6))
+    )
+    user = t(f"书虫{ctx.rng.randint(100, 999)}", f"uploader{ctx.rng.randint(100, 999)}")
+    name, book, title = _esc(ctx.site.name), _esc(ctx.book), _esc(ctx.title)
+    forum = t("论坛", " Forum")
+    board = t("小说连载", "Novel Uploads")
+    return f"""<!DOCTYPE html>
+<html>
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset={_CHARSET}" />
+<title>{book} {title} - {board} - {name}{forum}</title>
+<link rel="stylesheet" href="/static/forum_{bid % 5}.css" />
+<script src="/static/js/common.js"></script>
+</head>
+<body id="nv_forum" class="pg_viewthread">
+<div id="toptb"><a href="/member.php?mod=logging&amp;action=login">{t("登录", "Login")}</a> \
+<a href="/member.php?mod=register">{t("立即注册", "Register")}</a></div>
+<div id="hd"><h2><a href="/">{name}{forum}</a></h2>
+<ul id="nv"><li><a href="/forum.php">{t("论坛", "Forums")}</a></li>\
+<li><a href="/portal.php">{t("门户", "Portal")}</a></li>\
+<li><a href="/home.php">{t("家园", "Home")}</a></li></ul></div>
+<div id="pt" class="bm"><a href="/">{t("首页", "Home")}</a> <em>&rsaquo;</em> \
+<a href="/forum-{bid % 40}-1.html">{board}</a> <em>&rsaquo;</em> {book}</div>
+<div class="a_t"><a href="https://ads.example/forum?f={bid}">\
+{t("【广告】正版授权游戏，注册即送豪礼", "[Ad] Play the new MMORPG now, free gifts")}</a></div>
+<div id="postlist">
+<table class="plhin" id="pid{cid}"><tr><td class="pls"><div class="authi">\
+<a href="/space-uid-{bid}.html">{_esc(user)}</a></div>\
+<p>{t("帖子", "Posts")}: {ctx.rng.randint(10, 9999)}</p></td>
+<td class="plc"><div class="pi"><h1 class="ts">[{t("转载", "Repost")}] {book} {title}</h1></div>
+<div class="pct"><div class="pcb"><div class="t_fsz"><table cellspacing="0" cellpadding="0">\
+<tr><td class="t_f" id="postmessage_{cid}">
+{_CONTENT}
+</td></tr></table></div></div></div></td></tr></table>
+<div id="comment_list">{replies}</div>
+</div>
+<div id="f_pst"><textarea name="message" placeholder="{t("说点什么吧", "Write a reply")}">\
+</textarea><button>{t("发表回复", "Post reply")}</button></div>
+<div id="ft">Powered by Discuz! X3.4 &copy; 2001-2024 {_esc(ctx.site.domain)}</div>
+<script>var discuz_uid = '0';var cookiepre = 'xx_';</script>
+</body>
+</html>
+"""
+
+
+def _tpl_blog(ctx: _Ctx) -> str:
+    bid, cid = ctx.ids()
+    t = ctx.t
+    recent = "".join(
+        f'<li><a href="/p/{ctx.rng.randint(100, 9999)}">{_esc(ctx.novel())}</a></li>'
+        for _ in range(5)
+    )
+    comments = "".join(
+        f'<li class="comment"><div class="comment-author"><cite>{_esc(u)}</cite></div>'
+        f'<div class="comment-content"><p>{_esc(c)}</p></div></li>\n'
+        for u, c in ctx.comments(ctx.rng.randint(1, 5))
+    )
+    name, book, title = _esc(ctx.site.name), _esc(ctx.book), _esc(ctx.title)
+    sep = "：" if ctx.zh else ": "
+    return f"""<!doctype html>
+<html lang="{ctx.lang}">
+<head>
+<meta charset="{_CHARSET}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} | {name}</title>
+<link rel="stylesheet" href="/wp-content/themes/novelist/style.css?ver=5.{bid % 9}">
+<script async src="https://ads.example/adsbygoogle.js?client=ca-pub-{cid}"></script>
+<style>.entry-content p{{text-indent:2em;line-height:1.8}}</style>
+</head>
+<body class="post-template-default single single-post">
+<header class="site-header"><p class="site-title"><a href="/">{name}</a></p>
+<p class="site-description">{t("免费小说在线阅读", "Free novels online")}</p>
+<nav class="main-navigation"><ul><li><a href="/">{t("首页", "Home")}</a></li>\
+<li><a href="/category/novels/">{t("小说", "Novels")}</a></li>\
+<li><a href="/about/">{t("关于", "About")}</a></li></ul></nav></header>
+<div class="site-content">
+<main id="main" class="site-main">
+<article id="post-{cid}" class="post type-post status-publish">
+<header class="entry-header"><h1 class="entry-title">{book}{sep}{title}</h1>
+<div class="entry-meta"><span class="posted-on">{ctx.date()}</span> \
+<span class="byline">{t("作者", "by")} admin</span></div></header>
+<ins class="adsbygoogle" style="display:block" data-ad-slot="{bid}"></ins>\
+<script>(adsbygoogle = window.adsbygoogle || []).push({{}});</script>
+<div class="entry-content">
+{_CONTENT}
+</div>
+<footer class="entry-footer"><span class="cat-links">{t("分类", "Posted in")}: \
+<a href="/category/novels/">{t("小说", "Novels")}</a></span></footer>
+</article>
+<nav class="post-navigation"><a href="/p/{cid - 1}" rel="prev">&laquo; \
+{t("上一篇", "Previous post")}</a> <a href="/p/{cid + 1}" rel="next">\
+{t("下一篇", "Next post")} &raquo;</a></nav>
+<section id="comments" class="comments-area"><h2 class="comments-title">\
+{t("评论", "Comments")}</h2><ol class="comment-list">
+{comments}</ol></section>
+</main>
+<aside id="secondary" class="widget-area"><section class="widget"><h2 class="widget-title">\
+{t("近期文章", "Recent Posts")}</h2><ul>{recent}</ul></section>
+<section class="widget"><div class="ad-box"><a href="https://ads.example/b?{bid}">\
+{t("限时免费：全本小说下载", "Limited offer: download full novels")}</a></div></section></aside>
+</div>
+<footer class="site-footer"><p>&copy; 2024 {name} &middot; Powered by WordPress</p></footer>
+<script src="/wp-includes/js/wp-embed.min.js?ver=5.{cid % 9}"></script>
+</body>
+</html>
+"""
+
+
+def _tpl_mobile(ctx: _Ctx) -> str:
+    bid, cid = ctx.ids()
+    t = ctx.t
+    name, book, title = _esc(ctx.site.name), _esc(ctx.book), _esc(ctx.title)
+    return f"""<!DOCTYPE html>
+<html>
+<head>
+<meta charset="{_CHARSET}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0, maximum-scale=1.0, \
+user-scalable=no">
+<meta name="format-detection" content="telephone=no">
+<title>{title}-{book}-{t("手机阅读", "Mobile")}-{name}</title>
+<link rel="stylesheet" href="/m/css/reader.css">
+<script src="/m/js/zepto.min.js"></script>
+</head>
+<body id="read" class="day">
+<header class="header"><a class="back" href="/{bid}/">{t("返回", "Back")}</a>\
+<span class="title">{book}</span><a class="home" href="/">{t("首页", "Home")}</a></header>
+<div class="read-setting"><span>{t("夜间", "Night")}</span> <span>{t("字体", "Font")}</span> \
+<a href="javascript:;">{t("大", "A+")}</a> <a href="javascript:;">{t("中", "A")}</a> \
+<a href="javascript:;">{t("小", "A-")}</a></div>
+<div class="ad"><script>mobile_ad_top({cid});</script></div>
+<h1 class="chapter-title">{title}</h1>
+<div id="chaptercontent" class="Readarea ReadAjax_content">
+{_CONTENT}
+</div>
+<div class="ad"><a href="https://ads.example/app?{bid}">\
+{t("下载APP，免费看全本", "Get the app for ad-free reading")}</a></div>
+<nav class="Readpage pagedown"><a href="/{bid}/{cid - 1}.html" id="pb_prev">\
+{t("上一章", "Prev")}</a><a href="/{bid}/" id="pb_mulu">{t("目录", "Index")}</a>\
+<a href="/{bid}/{cid + 1}.html" id="pb_next">{t("下一章", "Next")}</a></nav>
+<footer class="footer"><p>{_esc(ctx.site.domain)}</p></footer>
+<script>var bookid={bid},chapterid={cid};\
+localStorage.setItem('last_read', bookid + '_' + chapterid);</script>
+</body>
+</html>
+"""
+
+
+def _content_markup(style: str, blocks: list[_Block], zh: bool) -> str:
+    """Content container body: one ``<p>`` or one ``<br>``-separated line per block.
+
+    Pieces of a block are joined without markup ("" for Chinese, " " for English).
+    """
+    joiner = "" if zh else " "
+    lines = [joiner.join(_esc(p.text) for p in b) for b in blocks]
+    if style == "nbsp_br":
+        return "\n".join(f"&nbsp;&nbsp;&nbsp;&nbsp;{ln}<br /><br />" for ln in lines)
+    if style == "indent_br":
+        indent = "\u3000\u3000" if zh else ""
+        return "<br />\n".join(f"{indent}{ln}" for ln in lines)
+    if style == "br":
+        return "<br><br>\n".join(lines)
+    return "\n".join(f"<p>{ln}</p>" for ln in lines)
+
+
+_TEMPLATE_FUNCS: dict[str, tuple[Callable[[_Ctx], str], tuple[str, ...]]] = {
+    "biquge": (_tpl_biquge, ("nbsp_br",)),
+    "forum": (_tpl_forum, ("indent_br",)),
+    "blog": (_tpl_blog, ("p",)),
+    "mobile": (_tpl_mobile, ("p", "br")),
+}
+
+
+def _codec_chain(encoding: str) -> list[str]:
+    """Encodings to try: GBK falls back to GB18030, Big5 (and anything else) to UTF-8."""
+    if encoding == "gbk":
+        return ["gbk", "gb18030"]
+    if encoding == "utf-8":
+        return ["utf-8"]
+    return [encoding, "utf-8"]
+
+
+def _render(template: str, ctx: _Ctx, blocks: list[_Block], encoding: str) -> tuple[bytes, str]:
+    """Render a page and encode it; returns (bytes, codec actually used)."""
+    skeleton_fn, styles = _TEMPLATE_FUNCS[template]
+    skeleton = skeleton_fn(ctx)
+    if ctx.lang == "zh-Hant":
+        skeleton = _opencc("s2t", skeleton)  # boilerplate in the page's script
+    content = _content_markup(ctx.rng.choice(styles), blocks, ctx.zh)
+    doc = skeleton.replace(_CONTENT, content)
+    for codec in _codec_chain(encoding):
+        try:
+            return doc.replace(_CHARSET, codec).encode(codec), codec
+        except UnicodeEncodeError:
+            continue
+    raise AssertionError("unreachable: utf-8 encodes everything")
+
+
+# --------------------------------------------------------------------------------------------
+# Page generation
+# --------------------------------------------------------------------------------------------
+
+
+def _book_title(chapter: Chapter) -> str:
+    if chapter.lang == "en":
+        return "The Holy Bible (King James Version)" if chapter.genre == "scripture" else "Novel"
+    head = chapter.title.split(" ")[0]
+    return f"《{head}》全集" if chapter.lang == "zh-Hans" else _opencc("s2t", f"《{head}》全集")
+
+
+def _choose_encoding(lang: str, rng: random.Random, share: float) -> str:
+    """UTF-8 mostly; GBK for some simplified pages, Big5 for some traditional ones."""
+    x = rng.random()
+    if lang == "zh-Hans" and x < share:
+        return "gbk"
+    if lang == "zh-Hant" and x < share:
+        return "big5"
+    return "utf-8"
+
+
+def _page_id(prefix: str, family: str, key: str, part: int, parts: int) -> str:
+    base = f"{prefix}{family}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}"
+    return f"{base}-p{part}" if parts > 1 else base
+
+
+def make_pages(
+    chapters: Sequence[Chapter],
+    family: str,
+    rng: random.Random,
+    *,
+    negative: bool = False,
+    templates: Sequence[str] = TEMPLATES,
+    encoding: str | None = None,
+    legacy_encoding_share: float = 0.25,
+    id_prefix: str = "",
+) -> list[Page]:
+    """Generate pirate pages for ``chapters`` with one distortion ``family``.
+
+    Args:
+        chapters: source chapters (registered ones for positives, negative ones otherwise).
+        family: one of :data:`FAMILIES`.
+        rng: the only source of randomness; same seed, same pages.
+        negative: the chapters are unregistered: ``truth_key`` is ``None`` and no piece carries
+            reference offsets.
+        templates: page templates to draw from (:data:`TEMPLATES`).
+        encoding: force ``"utf-8"``, ``"gbk"`` or ``"big5"`` (with the usual fallbacks when the
+            content does not encode); default draws per page.
+        legacy_encoding_share: probability that a simplified page is GBK / a traditional page
+            Big5 when ``encoding`` is not forced.
+        id_prefix: prepended to every ``page_id``.
+
+    Returns one page per chapter, or 2–3 per chapter for ``split_pages`` (and ``mixed`` pages
+    that include it).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    pages: list[Page] = []
+    for chapter in chapters:
+        if family == "mixed":
+            fams = tuple(sorted(rng.sample(COMBINABLE, rng.randint(2, 4))))
+        elif family == "clean":
+            fams = ()
+        else:
+            fams = (family,)
+        pages.extend(
+            _pages_for_chapter(
+                chapter,
+                family,
+                fams,
+                rng,
+                negative=negative,
+                templates=templates,
+                encoding=encoding,
+                share=legacy_encoding_share,
+                id_prefix=id_prefix,
+            )
+        )
+    return pages
+
+
+def _pages_for_chapter(
+    chapter: Chapter,
+    family: str,
+    fams: tuple[str, ...],
+    rng: random.Random,
+    *,
+    negative: bool,
+    templates: Sequence[str],
+    encoding: str | None,
+    share: float,
+    id_prefix: str,
+    blocks: list[_Block] | None = None,
+) -> list[Page]:
+    blocks = blocks if blocks is not None else _paragraph_blocks(chapter.text)
+    if "partial" in fams:
+        blocks = _partial(chapter, blocks, rng)
+    if "reorder" in fams:
+        blocks = _reorder(blocks, rng)
+    parts = _split(blocks, rng) if "split_pages" in fams else [blocks]
+    distort = _TextDistorter(fams, chapter, rng)
+    lang = distort.lang
+    site = _Site.pick(lang, rng)
+    template = rng.choice(list(templates))
+    enc = encoding or _choose_encoding(lang, rng, share)
+    out: list[Page] = []
+    for n, part_blocks in enumerate(parts, start=1):
+        if "injected_ads" in fams:
+            part_blocks = _inject_ads(part_blocks, site, lang, rng)
+        final: list[_Block] = []
+        for block in part_blocks:
+            new_block = []
+            for p in block:
+                if p.copied:
+                    text = distort(p.text).strip()
+                    if not text:
+                        continue
+                    p = Piece(text, None, None) if negative else Piece(text, p.ref_start, p.ref_end)
+                new_block.append(p)
+            if new_block:
+                final.append(new_block)
+        title = chapter.title if lang == chapter.lang else _convert_title(chapter.title, lang)
+        if len(parts) > 1:
+            title = f"{title} ({n}/{len(parts)})"
+        ctx = _Ctx(lang, site, _book_title(chapter), title, rng)
+        data, codec = _render(template, ctx, final, enc)
+        out.append(
+            Page(
+                page_id=_page_id(id_prefix, family, chapter.key, n, len(parts)),
+                family=family,
+                html=data,
+                truth_key=None if negative else chapter.key,
+                pieces=[p for b in final for p in b],
+                source_key=chapter.key,
+                lang=lang,
+                encoding=codec,
+                template=template,
+                part=n,
+                parts=len(parts),
+                distortions=fams,
+            )
+        )
+    return out
+
+
+def _convert_title(title: str, lang: str) -> str:
+    if lang == "zh-Hant":
+        return _opencc("s2t", title)
+    if lang == "zh-Hans":
+        return _opencc("t2s", title)
+    return title
+
+
+def make_retranslation_pages(
+    chapters: Sequence[Chapter],
+    retranslations: dict[str, str],
+    rng: random.Random,
+    *,
+    templates: Sequence[str] = TEMPLATES,
+    id_prefix: str = "",
+) -> list[Page]:
+    """Pages carrying an independent translation of registered chapters (family
+    ``retranslation``). Line ``i`` of the retranslation is a piece whose reference range is
+    line ``i`` of the chapter (no other distortion). Expected verdict: review, not match."""
+    pages: list[Page] = []
+    for chapter in chapters:
+        alt = retranslations.get(chapter.key)
+        if alt is None:
+            continue
+        ref = _paragraph_blocks(chapter.text)
+        alt_lines = [ln.strip() for ln in alt.split("\n") if ln.strip()]
+        if len(alt_lines) != len(ref):
+            continue
+        blocks = [
+            [Piece(a, b[0].ref_start, b[0].ref_end)] for a, b in zip(alt_lines, ref, strict=True)
+        ]
+        pages.extend(
+            _pages_for_chapter(
+                chapter,
+                RETRANSLATION,
+                (),
+                rng,
+                negative=False,
+                templates=templates,
+                encoding="utf-8",
+                share=0.0,
+                id_prefix=id_prefix,
+                blocks=blocks,
+            )
+        )
+    return pages
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: write sample pages for eyeballing
+# --------------------------------------------------------------------------------------------
+
+
+def extract_text(data: bytes, encoding: str) -> str:
+    """Reference HTML→text extraction used by the CLI self-check (selectolax/lexbor):
+    body text without ``script``/``style``, block elements and ``<br>`` as newlines."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(data.decode(encoding))
+    for node in tree.css("script, style, noscript"):
+        node.decompose()
+    body = tree.body
+    return body.text(separator="\n") if body is not None else ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from bench.text.corpus import load_corpus
+
+    ap = argparse.ArgumentParser(description="Write sample pirate pages for every family.")
+    ap.add_argument("--source", choices=["full", "smoke"], default="smoke")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--per-family", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    corpus = load_corpus(args.source)
+    rng = random.Random(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    index = []
+    sample = rng.sample(corpus.registered, min(len(corpus.registered), 4 * args.per_family))
+    for family in FAMILIES:
+        chs = rng.sample(sample, min(len(sample), args.per_family))
+        neg = rng.sample(corpus.negative, min(len(corpus.negative), 1))
+        pages = make_pages(chs, family, rng) + make_pages(neg, family, rng, negative=True)
+        index.extend(_write_pages(pages, args.out, corpus.by_key()))
+    retr = make_retranslation_pages(corpus.registered, corpus.retranslations, rng)[:2]
+    index.extend(_write_pages(retr, args.out, corpus.by_key()))
+    (args.out / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1))
+    print(f"wrote {len(index)} pages to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write_pages(pages: list[Page], out: Path, chapters: dict[str, Chapter]) -> list[dict]:
+    rows = []
+    for page in pages:
+        (out / f"{page.page_id}.html").write_bytes(page.html)
+        text = extract_text(page.html, page.encoding)
+        ref = chapters[page.source_key].text
+        cases = page_cases(page, text, ref_text=ref)
+        row = page.to_json()
+        row["cases"] = [list(c) for c in cases]
+        rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

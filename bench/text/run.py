@@ -109,7 +109,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for family in FAMILIES:
             pos_src = rng.sample(registered, min(args.pages, len(registered)))
             neg_src = rng.sample(negative, min(args.negatives, len(negative)))
-            pages = make_pages(pos_src, family, rng) + make_pages(neg_src, family, rng)
+            pages = make_pages(pos_src, family, rng) + make_pages(
+                neg_src, family, rng, negative=True
+            )
             fr = fams[family]
             for page in pages:
                 c0 = time.process_time()
@@ -124,7 +126,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ours_cpu += c1 - c0
                 base_cpu += c2 - c1
                 n_pages += 1
-                _score_page(fr, page, ident.matches, found, work_to_key, by_key, text, len(fr.cases))
+                _score_page(
+                    fr, page, ident.matches, found, work_to_key, by_key, text, len(fr.cases)
+                )
             _progress(f"{family:>13}: {_summary(fr)}")
         if corpus.retranslations:
             ret = [c for c in registered if c.key in corpus.retranslations]
@@ -213,30 +217,42 @@ def _summary(fr: FamilyResult) -> str:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    print(f"\nregistered chapters: {r['registered']} (mean {r['mean_chapter_bytes']:.0f} B), "
-          f"negative chapters: {r['negative_chapters']}")
-    print(f"registration: {r['register_seconds']:.1f} s for {r['registered']} chapters "
-          f"(baseline MinHash insert {r['baseline_register_seconds']:.1f} s)")
-    print(f"index bytes per chapter: jianwang {r['index_bytes_per_chapter']:.0f}, "
-          f"baseline {r['baseline_index_bytes_per_chapter']:.0f}")
-    head = (f"{'family':>13} {'pages':>5} {'recall':>6} {'prec':>6} {'FP':>7} {'rev-neg':>7} "
-            f"{'c-prec':>6} {'c-rec':>6} {'gran':>5} {'plagdet':>7} | {'b-rec':>6} {'b-prec':>6} "
-            f"{'b-FP':>7}")
+    print(
+        f"\nregistered chapters: {r['registered']} (mean {r['mean_chapter_bytes']:.0f} B), "
+        f"negative chapters: {r['negative_chapters']}"
+    )
+    print(
+        f"registration: {r['register_seconds']:.1f} s for {r['registered']} chapters "
+        f"(baseline MinHash insert {r['baseline_register_seconds']:.1f} s)"
+    )
+    print(
+        f"index bytes per chapter: jianwang {r['index_bytes_per_chapter']:.0f}, "
+        f"baseline {r['baseline_index_bytes_per_chapter']:.0f}"
+    )
+    head = (
+        f"{'family':>13} {'pages':>5} {'recall':>6} {'prec':>6} {'FP':>7} {'rev-neg':>7} "
+        f"{'c-prec':>6} {'c-rec':>6} {'gran':>5} {'plagdet':>7} | {'b-rec':>6} {'b-prec':>6} "
+        f"{'b-FP':>7}"
+    )
     print(head)
     print("-" * len(head))
     for fam, j in r["families"].items():
         c = j["char"]
-        print(f"{fam:>13} {j['pages']:>5} {j['recall']:>6.3f} {j['precision']:>6.3f} "
-              f"{j['false_positive_pages']:>3}/{j['negative_pages']:<3} "
-              f"{j['review_on_negative_pages']:>7} {c['precision']:>6.3f} {c['recall']:>6.3f} "
-              f"{c['granularity']:>5.2f} {c['plagdet']:>7.3f} | {j['baseline_recall']:>6.3f} "
-              f"{j['baseline_precision']:>6.3f} {j['baseline_false_positive_pages']:>3}/"
-              f"{j['negative_pages']:<3}")
+        print(
+            f"{fam:>13} {j['pages']:>5} {j['recall']:>6.3f} {j['precision']:>6.3f} "
+            f"{j['false_positive_pages']:>3}/{j['negative_pages']:<3} "
+            f"{j['review_on_negative_pages']:>7} {c['precision']:>6.3f} {c['recall']:>6.3f} "
+            f"{c['granularity']:>5.2f} {c['plagdet']:>7.3f} | {j['baseline_recall']:>6.3f} "
+            f"{j['baseline_precision']:>6.3f} {j['baseline_false_positive_pages']:>3}/"
+            f"{j['negative_pages']:<3}"
+        )
     if "retranslation" in r:
         print(f"retranslation pages (expected: review): {r['retranslation']}")
-    print(f"throughput: jianwang {r['pages_per_second_per_core']:.0f} pages/s/core, baseline "
-          f"{r['baseline_pages_per_second_per_core']:.0f} pages/s/core, ratio "
-          f"{r['speed_ratio']:.2f}x")
+    print(
+        f"throughput: jianwang {r['pages_per_second_per_core']:.0f} pages/s/core, baseline "
+        f"{r['baseline_pages_per_second_per_core']:.0f} pages/s/core, ratio "
+        f"{r['speed_ratio']:.2f}x"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

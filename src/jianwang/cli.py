@@ -43,6 +43,13 @@ app.add_typer(index_app, name="index")
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
+
+def _error(message: str) -> None:
+    """One line on stderr, never wrapped or styled."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
@@ -417,7 +424,7 @@ def identify(
                 ident = jw.identify(_read_input(name, jw.settings.max_input_bytes), name)
             except JianwangError as exc:
                 msg = exc.message if exc.message.startswith(name) else f"{name}: {exc.message}"
-                err.print(f"error: {msg}", markup=False, highlight=False)
+                _error(msg)
                 failed += 1
                 continue
             if as_json:
@@ -503,7 +510,7 @@ def main() -> None:
     try:
         app(prog_name="jianwang")
     except JianwangError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        _error(exc.message)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; re-run the same command to resume")

@@ -122,6 +122,8 @@ class Registry:
         self.max_input_bytes = max_input_bytes
         self.engine = engine or LocalEngine(1)
         self.on_removed = on_removed
+        # fingerprints computed in phase 1, waiting for phase 2 in this process
+        self._pending_fps: dict[tuple[int, str], Fingerprints] = {}
 
     # ------------------------------------------------------------ registering
 
@@ -244,6 +246,11 @@ class Registry:
                 decoded = None
         except JianwangError as exc:
             raise type(exc)(f"{name}: {exc.message}") from None
+        if _fmt == "binary" and wtype not in (WorkType.SOFTWARE, WorkType.GAME):
+            raise InvalidInput(
+                f"{name}: binary data of no known format cannot be registered "
+                f"as a {wtype.value} work"
+            )
         if kind not in ACCEPTED_MEDIA[wtype] or (
             _fmt == "binary" and wtype != WorkType.SOFTWARE and wtype != WorkType.GAME
         ):
@@ -265,7 +272,6 @@ class Registry:
     def _commit(self, works: list[_PreparedWork]) -> list[str]:
         """Phase 1: records and pending manifests, in one transaction."""
         ids: list[int] = []
-        self._pending_fps: dict[tuple[int, str], Fingerprints] = getattr(self, "_pending_fps", {})
         with self.sessions.begin() as s:
             for w in works:
                 holder = s.scalar(select(HolderRow).where(HolderRow.name == w.owner))
@@ -361,14 +367,14 @@ class Registry:
             pending = s.scalars(
                 select(FingerprintRow).where(FingerprintRow.state == "pending")
             ).all()
-            stale = [
-                p for p in pending if (p.id, p.method) not in getattr(self, "_pending_fps", {})
-            ]
+            stale = [p for p in pending if (p.id, p.method) not in self._pending_fps]
             if not stale:
                 return 0
             by_method: dict[str, list[int]] = {}
             for p in stale:
                 by_method.setdefault(p.method, []).append(p.id)
+                s.delete(p)
+                s.flush()  # the replacement reuses the (asset, method, version) key
                 s.add(
                     FingerprintRow(
                         asset_id=p.asset_id,
@@ -379,7 +385,6 @@ class Registry:
                         rendition_sha256=p.rendition_sha256,
                     )
                 )
-                s.delete(p)
                 s.flush()
         for name, docs in by_method.items():
             index = self.indexes.for_method(_method(name))
