@@ -60,7 +60,7 @@ from typing import Any, Literal, cast
 
 Lang = Literal["zh-Hans", "zh-Hant", "en"]
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 #: Chapter size window in UTF-8 bytes (inclusive).
 MIN_CHAPTER_BYTES = 4500
 MAX_CHAPTER_BYTES = 5500
@@ -165,6 +165,7 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "jianwang-bench"
 
 
+_LEAK_CHAR_RE = re.compile(r"[a-z0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -986,12 +987,15 @@ def _spaced(items: list[Any], cap: int) -> list[Any]:
 
 
 def _leak_shingles(text: str, lang: str) -> list[int]:
-    """Sampled shingles for the leak check: 8 CJK chars (t2s) or 8 lower-cased words."""
+    """Sampled shingles for the leak check: 8 CJK chars or ASCII letters/digits (t2s), or 8
+    lower-cased words. ASCII counts on the CJK side because technical prose (the Debian
+    reference) shares commands and file names between its two translations."""
     if lang == "en":
         words = re.findall(r"[a-z]+", text.lower())
         grams = (" ".join(words[i : i + 8]) for i in range(max(0, len(words) - 7)))
     else:
-        norm = "".join(_CJK_RE.findall(_Converter.convert("t2s", text)))
+        folded = _Converter.convert("t2s", text).lower()
+        norm = "".join(_LEAK_CHAR_RE.findall(folded))
         grams = (norm[i : i + 8] for i in range(max(0, len(norm) - 7)))
     out = []
     for g in grams:

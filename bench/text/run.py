@@ -126,9 +126,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ours_cpu += c1 - c0
                 base_cpu += c2 - c1
                 n_pages += 1
-                _score_page(
-                    fr, page, ident.matches, found, work_to_key, by_key, text, len(fr.cases)
-                )
+                wrong = _score_page(fr, page, ident.matches, found, work_to_key, by_key, text)
+                if wrong and args.dump:
+                    args.dump.mkdir(parents=True, exist_ok=True)
+                    (args.dump / f"{wrong}-{page.page_id}.html").write_bytes(page.html)
             _progress(f"{family:>13}: {_summary(fr)}")
         if corpus.retranslations:
             ret = [c for c in registered if c.key in corpus.retranslations]
@@ -158,8 +159,8 @@ def _score_page(
     work_to_key: dict[str, str],
     by_key: dict[str, Chapter],
     text: str,
-    case_offset: int,
-) -> None:
+) -> str:
+    """Tally one page; returns "fp" or "miss" when Jianwang got it wrong, else ""."""
     hits = [m for m in matches if m.verdict == Verdict.MATCH]
     keys = [work_to_key.get(m.work_id, "?") for m in hits]
     if page.truth_key is None:
@@ -167,7 +168,7 @@ def _score_page(
         fr.fp_negative_pages += bool(hits)
         fr.review_negative_pages += any(m.verdict == Verdict.REVIEW for m in matches)
         fr.base_fp_negative_pages += bool(base_found)
-        return
+        return "fp" if hits else ""
     fr.pages += 1
     fr.tp += page.truth_key in keys
     fr.predicted += len(keys)
@@ -188,6 +189,7 @@ def _score_page(
             fr.detections.append(
                 (idx, int(s.query[0]), int(s.query[1]), int(s.reference[0]), int(s.reference[1]))
             )
+    return "" if page.truth_key in keys else "miss"
 
 
 def _family_json(fr: FamilyResult) -> dict[str, Any]:
@@ -263,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="cap registered chapters")
     p.add_argument("--seed", type=int, default=20261128)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument(
+        "--dump", type=Path, default=None, help="write missed and false-positive pages here"
+    )
     args = p.parse_args(argv)
     if args.pages is None:
         args.pages = 6 if args.smoke else 150

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -251,13 +251,19 @@ class NormText:
     """Token stream of a text.
 
     `ids[i]` is a 64-bit token id; `start[i]`, `end[i]` are the token's [start, end) character
-    offsets in the raw text. `chars` is the number of normalised characters.
+    offsets in the raw text. `folded` is the folded text of all tokens without separators, and
+    token i is `folded[fold_start[i]:fold_start[i + 1]]` (used to compare passages letter by
+    letter, whatever spaces a copy added or removed).
     """
 
     ids: npt.NDArray[np.uint64]
     start: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
     raw_length: int
+    folded: str = ""
+    fold_start: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    #: raw character offset of every folded character
+    fold_src: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -348,7 +354,16 @@ def normalize(text: str) -> NormText:
     lengths = np.diff(np.append(first, m)).astype(np.uint64)
     ids = _mix64(ids ^ (lengths << np.uint64(56)))
     last = np.append(first[1:], m) - 1
-    return NormText(ids=ids, start=tok_src[first], end=tok_src[last] + 1, raw_length=n)
+    folded = tok_codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    return NormText(
+        ids=ids,
+        start=tok_src[first],
+        end=tok_src[last] + 1,
+        raw_length=n,
+        folded=folded,
+        fold_start=np.append(first, m).astype(np.int64),
+        fold_src=tok_src.astype(np.int64),
+    )
 
 
 def normalized_string(text: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
+from rapidfuzz.distance import Indel
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
@@ -40,8 +41,13 @@ K = 5
 W = 16
 #: most query tokens between two hits of one span
 MAX_GAP = 3 * W
-#: largest query/reference shift absorbed inside one span, tokens
+#: largest query/reference shift absorbed inside one span, folded characters
 DRIFT = 4
+#: longest extension of a span beyond its outermost hits, folded characters
+MAX_EXTEND = 96
+#: longest stretch between two spans that may join them, and how alike it must be
+MAX_BRIDGE = 400
+BRIDGE_SIMILARITY = 0.6
 #: spans shorter than this (tokens) are not reported
 MIN_SPAN = 2 * K
 #: spans at least this long (tokens) count towards a match
@@ -51,8 +57,12 @@ MATCH_COVERAGE = 0.08
 SURE_TOKENS = 200
 REVIEW_TOKENS = 20
 REVIEW_COVERAGE = 0.03
-#: candidates per query that are aligned in full (by hit count)
-MAX_CANDIDATES = 24
+#: candidates per query that are aligned in full (by hits on one diagonal band)
+MAX_CANDIDATES = 16
+#: hits on one diagonal band that make a reference worth aligning
+MIN_BAND_HITS = 3
+#: a faithful (copied) span: similarity of its folded letters to the reference's
+MIN_LETTER_SIMILARITY = 0.9
 
 _P = np.uint64(0x9E3779B97F4A7C15)
 
@@ -79,17 +89,6 @@ def winnow(hashes: npt.NDArray[np.uint64], w: int = W) -> npt.NDArray[np.int64]:
     windows = sliding_window_view(hashes, w)[:, ::-1]
     picks = np.arange(windows.shape[0]) + (w - 1 - np.argmin(windows, axis=1))
     return np.unique(picks)
-
-
-@dataclass
-class _Chain:
-    q0: int
-    q1: int  # exclusive, tokens
-    r0: int
-    r1: int
-    last_q: int
-    last_r: int
-    matched: int
 
 
 class TextFingerprinter:
@@ -120,123 +119,289 @@ class TextFingerprinter:
         qn: NormText = query.data
         if len(hits) == 0:
             return []
-        docs, counts = np.unique(hits.doc, return_counts=True)
-        keep = docs[counts >= 2]
-        if keep.shape[0] > MAX_CANDIDATES:
-            keep = docs[np.argsort(-counts, kind="stable")[:MAX_CANDIDATES]]
+        docs = _plausible_docs(hits)
         order = np.lexsort((hits.ref_pos, hits.query_pos, hits.doc))
         d_sorted = hits.doc[order]
-        out: list[Candidate] = []
-        for doc in keep.tolist():
+        q_list = qn.ids.tolist()
+        out: list[tuple[Candidate, list[tuple[int, int]]]] = []
+        for doc in docs:
             lo, hi = np.searchsorted(d_sorted, [doc, doc + 1])
             sel = order[lo:hi]
-            ref = references(int(doc))
+            ref = references(doc)
             if ref is None:
                 continue
-            cand = self._align(qn, ref, hits.query_pos[sel], hits.ref_pos[sel], int(doc))
+            cand = _align(qn, q_list, ref, hits.query_pos[sel], hits.ref_pos[sel], doc)
             if cand is not None:
                 out.append(cand)
-        out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
-        return out
+        return _explain_away(out, len(qn))
 
-    # ------------------------------------------------------------ alignment
 
-    def _align(
-        self,
-        qn: NormText,
-        rn: NormText,
-        qpos: npt.NDArray[np.uint32],
-        rpos: npt.NDArray[np.uint32],
-        doc: int,
-    ) -> Candidate | None:
-        qi, ri = qn.ids, rn.ids
-        nq, nr = len(qn), len(rn)
-        chains: list[_Chain] = []
-        for q, r in zip(qpos.tolist(), rpos.tolist(), strict=True):
-            if r + K > nr or q + K > nq or not np.array_equal(qi[q : q + K], ri[r : r + K]):
-                continue  # hash collision or stale reference
-            target = None
-            for c in reversed(chains[-8:]):
-                dq, dr = q - c.last_q, r - c.last_r
-                if 0 < dq <= MAX_GAP and dr > 0 and abs(dq - dr) <= DRIFT:
-                    target = c
-                    break
-            if target is None:
-                chains.append(_Chain(q, q + K, r, r + K, q, r, K))
-                continue
-            c = target
-            if q - c.last_q == r - c.last_r:
-                # same diagonal: count every equal token between the previous hit and this one
-                a, b = c.q1, q + K
-                if b > a:
-                    off = r - q
-                    c.matched += int(np.count_nonzero(qi[a:b] == ri[a + off : b + off]))
-            else:
-                c.matched += min(K, q + K - c.q1) if q + K > c.q1 else 0
-            c.q1 = max(c.q1, q + K)
-            c.r1 = max(c.r1, r + K)
-            c.last_q, c.last_r = q, r
-        if not chains:
-            return None
-        spans: list[tuple[int, int, int, int, int]] = []
-        for c in chains:
-            left = _extend(qi, ri, c.q0 - 1, c.r0 - 1, -1)
-            right = _extend(qi, ri, c.q1, c.r1, +1)
-            q0, r0 = c.q0 - left[0], c.r0 - left[0]
-            q1, r1 = c.q1 + right[0], c.r1 + right[0]
-            spans.append((q0, q1, r0, r1, c.matched + left[1] + right[1]))
-        spans = _drop_overlaps(spans)
-        reported = [s for s in spans if s[1] - s[0] >= MIN_SPAN]
-        if not reported:
-            return None
-        matched = sum(s[4] for s in reported)
-        long_matched = sum(s[4] for s in reported if s[1] - s[0] >= LONG_SPAN)
-        shorter = max(1, min(nq, nr))
-        coverage = min(1.0, matched / shorter)
-        long_coverage = long_matched / shorter
-        if long_matched >= SURE_TOKENS or (
-            long_matched >= MATCH_TOKENS and long_coverage >= MATCH_COVERAGE
-        ):
-            verdict = Verdict.MATCH
-        elif matched >= REVIEW_TOKENS or coverage >= REVIEW_COVERAGE:
-            verdict = Verdict.REVIEW
+# ---------------------------------------------------------------- alignment
+
+
+@dataclass
+class _Chain:
+    """Hits on one (near-)diagonal, in folded-character coordinates."""
+
+    q0: int
+    q1: int  # exclusive, folded characters
+    r0: int
+    r1: int
+    last_q: int  # token index of the last hit (gaps are bounded in tokens)
+    last_qc: int
+    last_rc: int
+    matched: int  # equal folded characters
+
+
+@dataclass
+class _Span:
+    q0: int
+    q1: int
+    r0: int
+    r1: int
+    matched: int
+    faithful: bool = True
+
+
+def _plausible_docs(hits: Hits) -> list[int]:
+    """Documents with at least `MIN_BAND_HITS` hits on one diagonal band, best first.
+
+    Cheap and vectorised: it keeps the expensive alignment for documents that share a run
+    of text with the query, not a stray common phrase."""
+    band = (hits.ref_pos.astype(np.int64) - hits.query_pos.astype(np.int64)) // (2 * DRIFT + 1)
+    key = hits.doc.astype(np.int64) << 32 | (band + (1 << 31))
+    uniq, counts = np.unique(key, return_counts=True)
+    # a diagonal near a band edge spills into the next band: count both
+    same_doc_next = np.append((uniq[1:] - uniq[:-1] == 1), False)
+    support = counts + np.where(same_doc_next, np.append(counts[1:], 0), 0)
+    docs = (uniq >> 32).astype(np.int64)
+    good = support >= MIN_BAND_HITS
+    if not good.any():
+        return []
+    best: dict[int, int] = {}
+    for d, sup in zip(docs[good].tolist(), support[good].tolist(), strict=True):
+        if sup > best.get(d, 0):
+            best[d] = sup
+    ranked = sorted(best, key=lambda d: -best[d])
+    return ranked[:MAX_CANDIDATES]
+
+
+def _align(
+    qn: NormText,
+    qi: list[int],
+    rn: NormText,
+    qpos: npt.NDArray[np.uint32],
+    rpos: npt.NDArray[np.uint32],
+    doc: int,
+) -> tuple[Candidate, list[tuple[int, int]]] | None:
+    """Align one reference: the candidate, and the query token intervals its faithful long
+    spans explain.
+
+    Alignment runs on the *folded characters* (letters and digits after normalisation, no
+    separators): a copy that adds spaces inside words, or merges them, stays on one diagonal
+    there, while an injected line, a cut or a rewording moves off it."""
+    ri = rn.ids.tolist()
+    qf, rf = qn.folded, rn.folded
+    qfs, rfs = qn.fold_start, rn.fold_start
+    nq, nr = len(qi), len(ri)
+    chains: list[_Chain] = []
+    by_diag: dict[int, _Chain] = {}
+    for q, r in zip(qpos.tolist(), rpos.tolist(), strict=True):
+        if r + K > nr or q + K > nq or qi[q : q + K] != ri[r : r + K]:
+            continue  # hash collision or stale reference
+        qc, rc = int(qfs[q]), int(rfs[r])
+        qce, rce = int(qfs[q + K]), int(rfs[r + K])
+        d = rc - qc
+        target: _Chain | None = None
+        for dd in sorted(range(d - DRIFT, d + DRIFT + 1), key=lambda x: abs(x - d)):
+            c = by_diag.get(dd)
+            if c is not None and 0 < q - c.last_q <= MAX_GAP and rc > c.last_rc:
+                target = c
+                break
+        if target is None:
+            c = _Chain(qc, qce, rc, rce, q, qc, rc, qce - qc)
+            chains.append(c)
+            by_diag[d] = c
+            continue
+        c = target
+        old_d = c.last_rc - c.last_qc
+        if d == old_d:
+            a, b = c.q1, qce
+            if b > a:
+                c.matched += sum(
+                    1 for x, y in zip(qf[a:b], rf[a + d : b + d], strict=True) if x == y
+                )
         else:
-            return None
-        reported.sort()
-        out_spans = tuple(
-            Span(
-                float(qn.start[s[0]]),
-                float(qn.end[s[1] - 1]),
-                float(rn.start[s[2]]),
-                float(rn.end[s[3] - 1]),
+            c.matched += max(0, qce - max(c.q1, qc))
+            if by_diag.get(old_d) is c:
+                del by_diag[old_d]
+            by_diag[d] = c
+        c.q1 = max(c.q1, qce)
+        c.r1 = max(c.r1, rce)
+        c.last_q, c.last_qc, c.last_rc = q, qc, rc
+    if not chains:
+        return None
+    spans: list[_Span] = []
+    for c in chains:
+        left = _extend(qf, rf, c.q0 - 1, c.r0 - 1, -1)
+        right = _extend(qf, rf, c.q1, c.r1, +1)
+        spans.append(
+            _Span(
+                c.q0 - left[0],
+                c.q1 + right[0],
+                c.r0 - left[0],
+                c.r1 + right[0],
+                c.matched + left[1] + right[1],
             )
-            for s in reported
         )
-        return Candidate(
-            doc=doc,
-            score=coverage,
-            verdict=verdict,
-            spans=out_spans,
-            evidence={
-                "matched_tokens": float(matched),
-                "long_matched_tokens": float(long_matched),
-                "query_tokens": float(nq),
-                "reference_tokens": float(nr),
-            },
+    spans = _bridge(_merge_diagonal(_drop_overlaps(spans), qf, rf), qf, rf)
+    reported: list[tuple[_Span, int, int, int]] = []  # span, token start, token end, tokens matched
+    for s in spans:
+        t0 = int(np.searchsorted(qfs, s.q0, side="right")) - 1
+        t1 = int(np.searchsorted(qfs, s.q1, side="left"))
+        ntok = t1 - t0
+        if ntok < MIN_SPAN:
+            continue
+        qtext, rtext = qf[s.q0 : s.q1], rf[s.r0 : s.r1]
+        # equal characters in the best alignment (longest common subsequence)
+        s.matched = (len(qtext) + len(rtext) - Indel.distance(qtext, rtext)) // 2
+        s.faithful = _faithful(qtext, rtext)
+        reported.append((s, t0, t1, round(ntok * s.matched / max(1, len(qtext)))))
+    if not reported:
+        return None
+    matched = sum(m for _, _, _, m in reported)
+    long_matched = sum(m for s, t0, t1, m in reported if t1 - t0 >= LONG_SPAN and s.faithful)
+    shorter = max(1, min(nq, nr))
+    coverage = min(1.0, matched / shorter)
+    if long_matched >= SURE_TOKENS or (
+        long_matched >= MATCH_TOKENS and long_matched / shorter >= MATCH_COVERAGE
+    ):
+        verdict = Verdict.MATCH
+    elif matched >= REVIEW_TOKENS or coverage >= REVIEW_COVERAGE:
+        verdict = Verdict.REVIEW
+    else:
+        return None
+    reported.sort(key=lambda x: (x[0].q0, x[0].r0))
+    out_spans = tuple(
+        Span(
+            float(qn.fold_src[s.q0]),
+            float(qn.fold_src[s.q1 - 1] + 1),
+            float(rn.fold_src[s.r0]),
+            float(rn.fold_src[s.r1 - 1] + 1),
         )
+        for s, _, _, _ in reported
+    )
+    cand = Candidate(
+        doc=doc,
+        score=coverage,
+        verdict=verdict,
+        spans=out_spans,
+        evidence={
+            "matched_tokens": float(matched),
+            "long_matched_tokens": float(long_matched),
+            "query_tokens": float(nq),
+            "reference_tokens": float(nr),
+        },
+    )
+    explained = [(t0, t1) for s, t0, t1, _ in reported if s.faithful and t1 - t0 >= LONG_SPAN]
+    return cand, explained
 
 
-def _extend(
-    qi: npt.NDArray[np.uint64], ri: npt.NDArray[np.uint64], q: int, r: int, step: int
-) -> tuple[int, int]:
-    """X-drop extension from (q, r) in direction `step`: (tokens to add, matching tokens)."""
+# Standard Latin OCR confusions (Rice et al.; Tesseract confusion tables): multi-letter ones
+# first, then single letters folded to one representative. Used only to judge whether a
+# passage keeps its wording; CJK confusions are already folded by `normalize`.
+_OCR_MULTI = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("li", "h"), ("ii", "u"))
+_OCR_SINGLE = str.maketrans({"n": "u", "e": "c", "t": "f", "q": "g", "5": "s", "8": "b", "6": "b"})
+
+
+def _skeleton(text: str) -> str:
+    for a, b in _OCR_MULTI:
+        text = text.replace(a, b)
+    return text.translate(_OCR_SINGLE)
+
+
+def _faithful(qtext: str, rtext: str) -> bool:
+    """A copy keeps the wording letter for letter, up to OCR confusions, look-alikes and
+    spaces added inside words; a re-translation or a rewrite changes much more."""
+    if Indel.normalized_similarity(qtext, rtext) >= MIN_LETTER_SIMILARITY:
+        return True
+    if qtext.isascii() and rtext.isascii():
+        sim = Indel.normalized_similarity(_skeleton(qtext), _skeleton(rtext))
+        return bool(sim >= MIN_LETTER_SIMILARITY)
+    return False
+
+
+def _merge_diagonal(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
+    """Join spans on one diagonal that touch, or whose gap agrees letter for letter at least
+    half the time (substitutions keep the diagonal)."""
+    spans.sort(key=lambda s: (s.r0 - s.q0, s.q0))
+    out: list[_Span] = []
+    for s in spans:
+        if out:
+            p = out[-1]
+            d = p.r0 - p.q0
+            gap = s.q0 - p.q1
+            if abs((s.r0 - s.q0) - d) <= DRIFT and gap <= MAX_EXTEND and s.r0 - p.r1 <= MAX_EXTEND:
+                bridge = 0
+                if gap > 0:
+                    bridge = sum(
+                        1
+                        for x, y in zip(qf[p.q1 : s.q0], rf[p.q1 + d : s.q0 + d], strict=False)
+                        if x == y
+                    )
+                if gap <= 1 or bridge >= 0.5 * gap:
+                    overlap = max(0, p.q1 - s.q0)
+                    out[-1] = _Span(
+                        p.q0,
+                        max(p.q1, s.q1),
+                        p.r0,
+                        max(p.r1, s.r1),
+                        p.matched + s.matched - overlap + bridge,
+                    )
+                    continue
+        out.append(s)
+    return out
+
+
+def _bridge(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
+    """Join consecutive spans when the stretch between them still agrees letter for letter up
+    to small edits (one copied run that dense OCR errors or winnowing cut in pieces). An
+    injected line, a cut or a reordered paragraph leaves a gap that does not agree, and is
+    never bridged."""
+    spans.sort(key=lambda s: (s.q0, s.r0))
+    out: list[_Span] = []
+    for s in spans:
+        if out:
+            p = out[-1]
+            qgap, rgap = s.q0 - p.q1, s.r0 - p.r1
+            if -DRIFT <= rgap <= MAX_BRIDGE and -DRIFT <= qgap <= MAX_BRIDGE:
+                a, b = qf[p.q1 : max(p.q1, s.q0)], rf[p.r1 : max(p.r1, s.r0)]
+                close = abs(qgap - rgap) <= DRIFT and max(qgap, rgap) <= DRIFT
+                if close or Indel.normalized_similarity(a, b) >= BRIDGE_SIMILARITY:
+                    common = (len(a) + len(b) - Indel.distance(a, b)) // 2
+                    overlap = max(0, -qgap)
+                    out[-1] = _Span(
+                        p.q0,
+                        max(p.q1, s.q1),
+                        p.r0,
+                        max(p.r1, s.r1),
+                        p.matched + s.matched - overlap + common,
+                    )
+                    continue
+        out.append(s)
+    return out
+
+
+def _extend(qf: str, rf: str, q: int, r: int, step: int) -> tuple[int, int]:
+    """X-drop extension over folded characters from (q, r) in direction `step`:
+    (characters to add, equal characters among them)."""
     best = cur = 0
     best_len = best_matches = matches = 0
     length = 0
-    nq, nr = qi.shape[0], ri.shape[0]
-    while 0 <= q < nq and 0 <= r < nr and length < MAX_GAP:
+    nq, nr = len(qf), len(rf)
+    while 0 <= q < nq and 0 <= r < nr and length < MAX_EXTEND:
         length += 1
-        if qi[q] == ri[r]:
+        if qf[q] == rf[r]:
             cur += 1
             matches += 1
             if cur > best:
@@ -250,22 +415,53 @@ def _extend(
     return best_len, best_matches
 
 
-def _drop_overlaps(
-    spans: list[tuple[int, int, int, int, int]],
-) -> list[tuple[int, int, int, int, int]]:
-    """Keep the better of two spans that cover the same query tokens (repeated text)."""
-    spans = sorted(spans, key=lambda s: -s[4])
-    kept: list[tuple[int, int, int, int, int]] = []
+def _drop_overlaps(spans: list[_Span]) -> list[_Span]:
+    """Keep the better of two off-diagonal spans that cover the same query tokens (text that
+    the reference repeats)."""
+    spans = sorted(spans, key=lambda s: -s.matched)
+    kept: list[_Span] = []
     for s in spans:
         clash = False
         for t in kept:
-            overlap = min(s[1], t[1]) - max(s[0], t[0])
-            if overlap > 0.5 * (s[1] - s[0]):
+            if abs((s.r0 - s.q0) - (t.r0 - t.q0)) <= DRIFT:
+                continue  # same diagonal: merged later
+            overlap = min(s.q1, t.q1) - max(s.q0, t.q0)
+            if overlap > 0.5 * (s.q1 - s.q0):
                 clash = True
                 break
         if not clash:
             kept.append(s)
     return kept
+
+
+def _explain_away(
+    aligned: list[tuple[Candidate, list[tuple[int, int]]]], nq: int
+) -> list[Candidate]:
+    """Attribute each query passage to the reference that explains it best.
+
+    Candidates are taken best first; a later `match` whose long spans add fewer than
+    `MATCH_TOKENS` query tokens not already explained by an earlier match, and that covers
+    clearly less than it, becomes `review` (text that several references share, such as a
+    refrain or a hymn repeated in two collections). Identical references tie and both stay."""
+    aligned.sort(
+        key=lambda p: (p[0].verdict != Verdict.MATCH, -p[0].evidence["long_matched_tokens"])
+    )
+    covered = np.zeros(nq + 1, dtype=bool)
+    best_long = 0.0
+    out: list[Candidate] = []
+    for c, intervals in aligned:
+        if c.verdict == Verdict.MATCH:
+            novel = sum(int((~covered[a:b]).sum()) for a, b in intervals)
+            tie = c.evidence["long_matched_tokens"] >= 0.9 * best_long
+            if best_long and novel < MATCH_TOKENS and not tie:
+                c = Candidate(c.doc, c.score, Verdict.REVIEW, c.spans, c.evidence)
+            else:
+                for a, b in intervals:
+                    covered[a:b] = True
+                best_long = max(best_long, c.evidence["long_matched_tokens"])
+        out.append(c)
+    out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
+    return out
 
 
 register(TextFingerprinter())
