@@ -33,7 +33,7 @@ class Jianwang:
         self.sessions = session_factory(self.db)
         self.blobs = BlobStore(home / "blobs")
         self.indexes = Indexes(home / "index", settings.index_shards, settings.index_delta_limit)
-        self.catalog = StoreCatalog(self.sessions, self.blobs)
+        self.catalog = StoreCatalog(self.db, self.blobs)
         self.identifier = Identifier(
             self.indexes, self.catalog, settings.max_input_bytes, settings.max_matches
         )

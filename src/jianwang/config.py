@@ -29,7 +29,7 @@ class Settings:
         metadata={"doc": "largest input accepted for identification or registration, bytes"},
     )
     index_shards: int = field(
-        default=2,
+        default=1,
         metadata={
             "doc": "exact-key index shards (references are spread over shards by document id)"
         },

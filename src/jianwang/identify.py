@@ -8,6 +8,7 @@ protocol, which the store implements and tests can implement in memory.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,26 +16,47 @@ from . import media as media_mod
 from .domain import Identification, Match, MediaType, Segment, Verdict
 from .fingerprint.base import Candidate, Fingerprinter, HashKind, Role, for_media
 from .index.exact import ExactIndex
+from .index.forward import ReferenceStore
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What identify knows of an index document: its work, and where its decoded signal is.
+    Immutable for a given doc id (a removal tombstones the doc in the index)."""
+
+    work_id: str
+    title: str
+    rendition: str | None
+    live: bool
 
 
 class Catalog(Protocol):
-    def works_of(self, method: str, docs: list[int]) -> dict[int, tuple[str, str]]:
-        """(work id, title) of each index doc whose work is active; others are left out."""
+    def references(self, method: str, docs: list[int]) -> dict[int, Reference]:
+        """The references behind index docs; docs the store does not know are left out."""
         ...
 
-    def reference_signal(self, method: str, doc: int) -> Any | None:
-        """The decoded reference behind an index doc (e.g. its text), or None."""
+    def rendition(self, key: str) -> Any | None:
+        """The decoded signal stored under `key` (e.g. the reference's text), or None."""
         ...
 
 
 class Indexes:
     """One index per method and version, chosen by the method's hash kind."""
 
-    def __init__(self, root: Path | None, shards: int = 2, delta_limit: int = 500_000):
+    def __init__(self, root: Path | None, shards: int = 1, delta_limit: int = 500_000):
         self.root = root
         self.shards = shards
         self.delta_limit = delta_limit
         self._open: dict[str, ExactIndex] = {}
+        self._refs: dict[str, ReferenceStore] = {}
+
+    def references_for(self, method: Fingerprinter) -> ReferenceStore:
+        """The method's store of prepared references, beside its index."""
+        key = f"{method.name}-v{method.version}"
+        if key not in self._refs:
+            path = None if self.root is None else self.root / key / "references"
+            self._refs[key] = ReferenceStore(path)
+        return self._refs[key]
 
     def for_method(self, method: Fingerprinter) -> ExactIndex:
         key = f"{method.name}-v{method.version}"
@@ -47,10 +69,12 @@ class Indexes:
 
     def reload(self) -> None:
         self._open.clear()
+        self._refs.clear()
 
 
 class Identifier:
-    """Stateless apart from a small cache of prepared references."""
+    """Stateless apart from caches: what each doc id refers to (immutable), and a few hundred
+    prepared references. Removals reach it through the index's tombstones."""
 
     def __init__(
         self,
@@ -58,12 +82,13 @@ class Identifier:
         catalog: Catalog,
         max_input_bytes: int,
         max_matches: int = 10,
-        cache_size: int = 256,
+        cache_size: int = 512,
     ):
         self.indexes = indexes
         self.catalog = catalog
         self.max_input_bytes = max_input_bytes
         self.max_matches = max_matches
+        self._info: dict[tuple[str, int], Reference | None] = {}
         self._refs: OrderedDict[tuple[str, int], Any] = OrderedDict()
         self._cache_size = cache_size
 
@@ -75,43 +100,76 @@ class Identifier:
     def identify_signal(self, media: MediaType, signal: object, name: str = "-") -> Identification:
         best: dict[str, Match] = {}
         for method in for_media(media):
-            for cand, (work_id, title) in self._candidates(method, signal):
-                match = _to_match(cand, work_id, title, method.name)
-                old = best.get(work_id)
-                if old is None or (match.verdict, -match.score) < (old.verdict, -old.score):
-                    best[work_id] = match
+            for cand, ref in self._candidates(method, signal):
+                match = _to_match(cand, ref.work_id, ref.title, method.name)
+                old = best.get(ref.work_id)
+                if old is None or (match.verdict != Verdict.MATCH, -match.score) < (
+                    old.verdict != Verdict.MATCH,
+                    -old.score,
+                ):
+                    best[ref.work_id] = match
         ranked = sorted(best.values(), key=lambda m: (m.verdict != Verdict.MATCH, -m.score))
         return Identification(name, media, tuple(ranked[: self.max_matches]))
 
+    def _infos(self, method: str, docs: list[int]) -> dict[int, Reference]:
+        missing = [d for d in docs if (method, d) not in self._info]
+        if missing:
+            if len(self._info) > 200_000:
+                self._info.clear()
+            found = self.catalog.references(method, missing)
+            for d in missing:
+                self._info[(method, d)] = found.get(d)
+        out = {}
+        for d in docs:
+            info = self._info[(method, d)]
+            if info is not None:
+                out[d] = info
+        return out
+
     def _candidates(
         self, method: Fingerprinter, signal: object
-    ) -> list[tuple[Candidate, tuple[str, str]]]:
+    ) -> list[tuple[Candidate, Reference]]:
         fp = method.extract(signal, Role.QUERY)
         if len(fp) == 0:
             return []
-        hits = self.indexes.for_method(method).lookup(fp.codes)
+        index = self.indexes.for_method(method)
+        index.refresh()
+        hits = index.lookup(fp.codes)
         if len(hits) == 0:
             return []
+        store = self.indexes.references_for(method)
 
-        def reference(doc: int) -> Any:
+        def prepared(doc: int) -> Any:
             key = (method.name, doc)
             if key in self._refs:
                 self._refs.move_to_end(key)
                 return self._refs[key]
-            raw = self.catalog.reference_signal(method.name, doc)
-            prepared = None if raw is None else method.prepare_reference(raw)
-            self._refs[key] = prepared
+            packed = store.get(doc)
+            if packed is not None:
+                ref = method.unpack_reference(packed)
+            else:  # not in the reference store (older data): from the stored rendition
+                info = self._infos(method.name, [doc]).get(doc)
+                raw = (
+                    None
+                    if info is None or info.rendition is None
+                    else (self.catalog.rendition(info.rendition))
+                )
+                ref = None if raw is None else method.prepare_reference(raw)
+            self._refs[key] = ref
             if len(self._refs) > self._cache_size:
                 self._refs.popitem(last=False)
-            return prepared
+            return ref
 
-        cands = method.score(fp, hits, reference)
-        works = self.catalog.works_of(method.name, [c.doc for c in cands])
-        return [(c, works[c.doc]) for c in cands if c.doc in works]
+        cands = method.score(fp, hits, prepared)
+        infos = self._infos(method.name, [c.doc for c in cands])
+        return [(c, infos[c.doc]) for c in cands if c.doc in infos and infos[c.doc].live]
 
     def forget(self, docs: list[int]) -> None:
-        for key in [k for k in self._refs if k[1] in set(docs)]:
-            del self._refs[key]
+        """Drop cached knowledge of these docs (called when their work is removed)."""
+        gone = set(docs)
+        for cache in (self._info, self._refs):
+            for key in [k for k in cache if k[1] in gone]:
+                del cache[key]
 
 
 def _to_match(cand: Candidate, work_id: str, title: str, method: str) -> Match:

@@ -100,7 +100,15 @@ class Fingerprinter(Protocol):
         ...
 
     def prepare_reference(self, signal: Any) -> Any:
-        """What `score` needs of a reference, recomputed from the stored asset on demand."""
+        """What `score` needs of a reference (computed from its decoded signal)."""
+        ...
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        """`prepare_reference`'s result as bytes, for the reference store."""
+        ...
+
+    def unpack_reference(self, data: bytes) -> Any:
+        """Inverse of `pack_reference` (may return views into `data`)."""
         ...
 
     def score(

@@ -283,32 +283,40 @@ for _i in range(1, 256):
     _POW[_i] = np.uint64((int(_POW[_i - 1]) * 0x100000001B3) & _MASK64)
 
 
-def _expand(text: str, cps: npt.NDArray[np.uint32]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Slow path for inputs with astral or multi-character mappings: (codes, kinds, src)."""
+@functools.lru_cache(maxsize=65536)
+def _special(cp: int) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """(codes, kinds, raw kind) of a character that does not fold to one BMP character."""
     t = _table()
-    codes: list[int] = []
-    kinds: list[int] = []
-    src: list[int] = []
-    for i, cp in enumerate(cps.tolist()):
-        if cp < 0x10000:
-            k = int(t.kind[cp])
-            s = t.multi.get(cp, "") if k == MULTI else (chr(int(t.code[cp])) if k >= IDEO else "")
-        else:
-            k, s = _astral(cp)
-        if k in (SEPARATOR, TRANSPARENT):
-            codes.append(0)
-            kinds.append(k)
-            src.append(i)
-            continue
-        for c in s:
-            codes.append(ord(c))
-            kinds.append(IDEO if _is_ideo(ord(c)) else WORD)
-            src.append(i)
-    return (
-        np.asarray(codes, dtype=np.uint32),
-        np.asarray(kinds, dtype=np.uint8),
-        np.asarray(src, dtype=np.int64),
-    )
+    if cp < 0x10000:
+        k, s = int(t.kind[cp]), t.multi.get(cp, "")
+    else:
+        k, s = _astral(cp)
+    if k in (SEPARATOR, TRANSPARENT):
+        return (0,), (k,), k
+    codes = tuple(ord(c) for c in s)
+    return codes, tuple(IDEO if _is_ideo(c) else WORD for c in codes), k
+
+
+def _expand(
+    cps: npt.NDArray[np.uint32], special: npt.NDArray[np.intp]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs with astral or multi-character mappings: (codes, kinds, src), vectorised except
+    for the special characters themselves."""
+    t = _table()
+    bmp = np.minimum(cps, 0xFFFF)
+    codes = t.code[bmp]
+    kinds = t.kind[bmp]
+    expansions = [_special(int(cps[i])) for i in special.tolist()]
+    counts = np.ones(cps.shape[0], dtype=np.int64)
+    counts[special] = [len(e[0]) for e in expansions]
+    src = np.repeat(np.arange(cps.shape[0], dtype=np.int64), counts)
+    out_codes = np.repeat(codes, counts)
+    out_kinds = np.repeat(kinds, counts)
+    starts = np.cumsum(counts) - counts
+    for i, (ecodes, ekinds, _) in zip(starts[special].tolist(), expansions, strict=True):
+        out_codes[i : i + len(ecodes)] = ecodes
+        out_kinds[i : i + len(ekinds)] = ekinds
+    return out_codes, out_kinds, src
 
 
 def normalize(text: str) -> NormText:
@@ -319,13 +327,14 @@ def normalize(text: str) -> NormText:
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return NormText(np.zeros(0, dtype=np.uint64), empty, empty.copy(), 0)
-    astral = cps >= 0x10000
-    if astral.any():
-        codes, kinds, src = _expand(text, cps)
+    if int(cps.max()) >= 0x10000:
+        special = np.flatnonzero((cps >= 0x10000) | (t.kind[np.minimum(cps, 0xFFFF)] == MULTI))
+        codes, kinds, src = _expand(cps, special)
     else:
         kinds = t.kind[cps]
-        if (kinds == MULTI).any():
-            codes, kinds, src = _expand(text, cps)
+        special = np.flatnonzero(kinds == MULTI)
+        if special.shape[0]:
+            codes, kinds, src = _expand(cps, special)
         else:
             codes = t.code[cps]
             src = np.arange(n, dtype=np.int64)

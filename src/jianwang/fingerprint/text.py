@@ -23,6 +23,7 @@ the markup, spacing or width of the copy.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ MIN_BAND_HITS = 3
 MIN_LETTER_SIMILARITY = 0.9
 
 _P = np.uint64(0x9E3779B97F4A7C15)
+#: diagonal offsets to try when chaining a hit, nearest first
+_NEAREST_FIRST = sorted(range(-DRIFT, DRIFT + 1), key=abs)
 
 
 def kgram_hashes(ids: npt.NDArray[np.uint64], k: int = K) -> npt.NDArray[np.uint64]:
@@ -110,8 +113,33 @@ class TextFingerprinter:
             codes = grams
         return Fingerprints(self.name, self.version, codes, pos.astype(np.uint32), norm)
 
-    def prepare_reference(self, signal: Any) -> NormText:
-        return signal if isinstance(signal, NormText) else normalize(str(signal))
+    def prepare_reference(self, signal: Any) -> TextReference:
+        norm = signal if isinstance(signal, NormText) else normalize(str(signal))
+        return TextReference(
+            norm.folded, norm.fold_start.astype(np.int32), norm.fold_src.astype(np.int32)
+        )
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        ref: TextReference = prepared
+        n, m = ref.fold_start.shape[0], ref.fold_src.shape[0]
+        return b"".join(
+            (
+                _HEADER.pack(n, m),
+                ref.fold_start.astype("<i4").tobytes(),
+                ref.fold_src.astype("<i4").tobytes(),
+                ref.folded.encode("utf-32-le", "surrogatepass"),
+            )
+        )
+
+    def unpack_reference(self, data: bytes) -> TextReference:
+        n, m = _HEADER.unpack_from(data)
+        off = _HEADER.size
+        fold_start = np.frombuffer(data, dtype="<i4", count=n, offset=off)
+        fold_src = np.frombuffer(data, dtype="<i4", count=m, offset=off + 4 * n)
+        folded = bytes(data[off + 4 * (n + m) : off + 4 * (n + m) + 4 * m]).decode(
+            "utf-32-le", "surrogatepass"
+        )
+        return TextReference(folded, fold_start, fold_src)
 
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
@@ -122,7 +150,7 @@ class TextFingerprinter:
         docs = _plausible_docs(hits)
         order = np.lexsort((hits.ref_pos, hits.query_pos, hits.doc))
         d_sorted = hits.doc[order]
-        q_list = qn.ids.tolist()
+        q_starts = qn.fold_start.tolist()
         out: list[tuple[Candidate, list[tuple[int, int]]]] = []
         for doc in docs:
             lo, hi = np.searchsorted(d_sorted, [doc, doc + 1])
@@ -130,13 +158,29 @@ class TextFingerprinter:
             ref = references(doc)
             if ref is None:
                 continue
-            cand = _align(qn, q_list, ref, hits.query_pos[sel], hits.ref_pos[sel], doc)
+            cand = _align(qn, q_starts, ref, hits.query_pos[sel], hits.ref_pos[sel], doc)
             if cand is not None:
                 out.append(cand)
         return _explain_away(out, len(qn))
 
 
 # ---------------------------------------------------------------- alignment
+
+_HEADER = struct.Struct("<II")
+
+
+@dataclass(frozen=True)
+class TextReference:
+    """What scoring needs of a reference text: its folded characters, where each token
+    starts among them (`fold_start`, one more entry than tokens), and the raw character
+    offset of each folded character (`fold_src`)."""
+
+    folded: str
+    fold_start: npt.NDArray[np.int32]
+    fold_src: npt.NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return int(self.fold_start.shape[0]) - 1
 
 
 @dataclass
@@ -150,7 +194,7 @@ class _Chain:
     last_q: int  # token index of the last hit (gaps are bounded in tokens)
     last_qc: int
     last_rc: int
-    matched: int  # equal folded characters
+    hits: int = 1
 
 
 @dataclass
@@ -188,8 +232,8 @@ def _plausible_docs(hits: Hits) -> list[int]:
 
 def _align(
     qn: NormText,
-    qi: list[int],
-    rn: NormText,
+    q_starts: list[int],
+    rn: TextReference,
     qpos: npt.NDArray[np.uint32],
     rpos: npt.NDArray[np.uint32],
     doc: int,
@@ -200,47 +244,46 @@ def _align(
     Alignment runs on the *folded characters* (letters and digits after normalisation, no
     separators): a copy that adds spaces inside words, or merges them, stays on one diagonal
     there, while an injected line, a cut or a rewording moves off it."""
-    ri = rn.ids.tolist()
     qf, rf = qn.folded, rn.folded
     qfs, rfs = qn.fold_start, rn.fold_start
-    nq, nr = len(qi), len(ri)
+    r_starts = rfs.tolist()
+    nq, nr = len(q_starts) - 1, len(r_starts) - 1
     chains: list[_Chain] = []
     by_diag: dict[int, _Chain] = {}
     for q, r in zip(qpos.tolist(), rpos.tolist(), strict=True):
-        if r + K > nr or q + K > nq or qi[q : q + K] != ri[r : r + K]:
-            continue  # hash collision or stale reference
-        qc, rc = int(qfs[q]), int(rfs[r])
-        qce, rce = int(qfs[q + K]), int(rfs[r + K])
+        if r + K > nr or q + K > nq:
+            continue  # stale reference
+        qc, rc = q_starts[q], r_starts[r]
+        qce, rce = q_starts[q + K], r_starts[r + K]
+        if qf[qc:qce] != rf[rc:rce]:
+            continue  # hash collision
         d = rc - qc
         target: _Chain | None = None
-        for dd in sorted(range(d - DRIFT, d + DRIFT + 1), key=lambda x: abs(x - d)):
-            c = by_diag.get(dd)
+        for dd in _NEAREST_FIRST:
+            c = by_diag.get(d + dd)
             if c is not None and 0 < q - c.last_q <= MAX_GAP and rc > c.last_rc:
                 target = c
                 break
         if target is None:
-            c = _Chain(qc, qce, rc, rce, q, qc, rc, qce - qc)
+            c = _Chain(qc, qce, rc, rce, q, qc, rc)
             chains.append(c)
             by_diag[d] = c
             continue
         c = target
         old_d = c.last_rc - c.last_qc
-        if d == old_d:
-            a, b = c.q1, qce
-            if b > a:
-                c.matched += sum(
-                    1 for x, y in zip(qf[a:b], rf[a + d : b + d], strict=True) if x == y
-                )
-        else:
-            c.matched += max(0, qce - max(c.q1, qc))
+        if d != old_d:
             if by_diag.get(old_d) is c:
                 del by_diag[old_d]
             by_diag[d] = c
         c.q1 = max(c.q1, qce)
         c.r1 = max(c.r1, rce)
         c.last_q, c.last_qc, c.last_rc = q, qc, rc
+        c.hits += 1
     if not chains:
         return None
+    if any(c.hits > 1 for c in chains):
+        # a lone n-gram shared with a reference that also shares real passages is noise
+        chains = [c for c in chains if c.hits > 1]
     spans: list[_Span] = []
     for c in chains:
         left = _extend(qf, rf, c.q0 - 1, c.r0 - 1, -1)
@@ -251,7 +294,7 @@ def _align(
                 c.q1 + right[0],
                 c.r0 - left[0],
                 c.r1 + right[0],
-                c.matched + left[1] + right[1],
+                c.q1 - c.q0 + left[1] + right[1],
             )
         )
     spans = _bridge(_merge_diagonal(_drop_overlaps(spans), qf, rf), qf, rf)

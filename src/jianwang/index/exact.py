@@ -67,10 +67,11 @@ class _Shard:
 class ExactIndex:
     """Postings of 64-bit keys to (document, position); `path=None` keeps it in memory."""
 
-    def __init__(self, path: Path | None = None, shards: int = 2, delta_limit: int = 500_000):
+    def __init__(self, path: Path | None = None, shards: int = 1, delta_limit: int = 500_000):
         self.path = path
         self.delta_limit = delta_limit
         self.tombstones: set[int] = set()
+        self._dead = np.zeros(0, dtype=np.uint32)
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
             meta = path / "index.json"
@@ -81,13 +82,40 @@ class ExactIndex:
             ts = path / "tombstones.json"
             if ts.exists():
                 self.tombstones = set(json.loads(ts.read_text()))
+        self._dead = np.fromiter(self.tombstones, dtype=np.uint32)
         self.shards = [
             _Shard(None if path is None else path / f"shard-{i:02d}") for i in range(shards)
         ]
         for shard in self.shards:
             self._open_shard(shard)
+        self._seen = self._disk_state()
 
     # ------------------------------------------------------------ opening
+
+    def _disk_state(self) -> tuple[tuple[int, int], ...]:
+        """(mtime, size) of the files other processes change: tombstones, manifests, logs."""
+        if self.path is None:
+            return ()
+        files = [self.path / "tombstones.json"]
+        for shard in self.shards:
+            assert shard.path is not None
+            files += [shard.path / "manifest.json", shard.path / "delta.log"]
+        out = []
+        for f in files:
+            try:
+                st = f.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                out.append((0, -1))
+        return tuple(out)
+
+    def refresh(self) -> bool:
+        """Pick up what other processes wrote (new references, removals); True if reloaded.
+        Costs a few `stat` calls when nothing changed."""
+        if self.path is None or self._disk_state() == self._seen:
+            return False
+        self.__init__(self.path, len(self.shards), self.delta_limit)  # type: ignore[misc]
+        return True
 
     def _open_shard(self, shard: _Shard) -> None:
         if shard.path is None:
@@ -143,7 +171,9 @@ class ExactIndex:
                 fh.flush()
                 os.fsync(fh.fileno())
         self._add_memory(shard, doc, keys, positions)
-        self.tombstones.discard(doc)
+        if doc in self.tombstones:
+            self.tombstones.discard(doc)
+            self._dead = np.fromiter(self.tombstones, dtype=np.uint32)
         if shard.delta_size >= self.delta_limit:
             self._flush_shard(shard)
 
@@ -161,6 +191,7 @@ class ExactIndex:
     def remove(self, docs: Iterable[int]) -> None:
         """Tombstone documents: lookups never return them again."""
         self.tombstones.update(int(d) for d in docs)
+        self._dead = np.fromiter(self.tombstones, dtype=np.uint32)
         self._save_tombstones()
 
     def _save_tombstones(self) -> None:
@@ -227,6 +258,7 @@ class ExactIndex:
             shard.delta_keys, shard.delta_post, shard.delta_size = [], [], 0
             shard._delta_cache = None
         self.tombstones.clear()
+        self._dead = np.zeros(0, dtype=np.uint32)
         self._save_tombstones()
 
     # ------------------------------------------------------------ reading
@@ -248,8 +280,14 @@ class ExactIndex:
                 if seg.keys.shape[0] == 0:
                     continue
                 lo = np.searchsorted(seg.keys, keys, side="left")
-                hi = np.searchsorted(seg.keys, keys, side="right")
-                cnt = hi - lo
+                lo_c = np.minimum(lo, seg.keys.shape[0] - 1)
+                found = seg.keys[lo_c] == keys
+                if not found.any():
+                    continue
+                # only keys present need their upper bound
+                cnt = np.zeros(keys.shape[0], dtype=np.int64)
+                fk = keys[found]
+                cnt[found] = np.searchsorted(seg.keys, fk, side="right") - lo[found]
                 cnt[cnt > max_postings] = 0
                 total = int(cnt.sum())
                 if total == 0:
@@ -266,8 +304,8 @@ class ExactIndex:
         q = np.concatenate(qs).astype(np.uint32)
         d = np.concatenate(ds).astype(np.uint32)
         p = np.concatenate(ps).astype(np.uint32)
-        if self.tombstones:
-            alive = ~np.isin(d, np.fromiter(self.tombstones, dtype=np.uint32))
+        if self._dead.shape[0]:
+            alive = ~np.isin(d, self._dead)
             q, d, p = q[alive], d[alive], p[alive]
         return Hits(q, d, p)
 

@@ -50,5 +50,8 @@ def _looks_textual(head: bytes) -> bool:
     """Text in any common encoding: no NUL bytes and few C0 control bytes."""
     if b"\x00" in head:
         return False
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    controls = len(head) - len(head.translate(None, _CONTROLS))
     return controls <= len(head) * 0.01
+
+
+_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))

@@ -334,6 +334,7 @@ class Registry:
             for name, rows in by_method.items():
                 method = _method(name)
                 index = self.indexes.for_method(method)
+                refs = self.indexes.references_for(method)
                 with index.writing():
                     for row in rows:
                         fp = self._pending_fps.pop((row.id, name), None)
@@ -343,6 +344,7 @@ class Registry:
                             if fp is None:
                                 row.state = "failed"
                                 continue
+                        refs.put(row.id, method.pack_reference(method.prepare_reference(fp.data)))
                         index.add(row.id, fp.codes, fp.positions)
                         row.state = "indexed"
                         row.count = len(fp)

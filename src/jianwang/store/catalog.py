@@ -4,41 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, bindparam, select
 
 from ..domain import format_id
+from ..identify import Reference
 from .blobs import BlobStore
 from .models import AssetRow, FingerprintRow, WorkRow
 
+_REFERENCE = (
+    select(
+        FingerprintRow.id.label("doc"),
+        WorkRow.id,
+        WorkRow.title,
+        WorkRow.status,
+        FingerprintRow.rendition_sha256,
+        FingerprintRow.state,
+        FingerprintRow.method,
+    )
+    .select_from(FingerprintRow)
+    .join(AssetRow, FingerprintRow.asset_id == AssetRow.id)
+    .join(WorkRow, AssetRow.work_id == WorkRow.id)
+)
+
 
 class StoreCatalog:
-    def __init__(self, sessions: sessionmaker[Session], blobs: BlobStore):
-        self.sessions = sessions
-        self.blobs = blobs
+    """One query per batch of unknown doc ids (the identifier caches the answers)."""
 
-    def works_of(self, method: str, docs: list[int]) -> dict[int, tuple[str, str]]:
+    def __init__(self, engine: Engine, blobs: BlobStore):
+        self.engine = engine
+        self.blobs = blobs
+        self._stmt = _REFERENCE.where(FingerprintRow.id.in_(bindparam("docs", expanding=True)))
+
+    def references(self, method: str, docs: list[int]) -> dict[int, Reference]:
         if not docs:
             return {}
-        with self.sessions() as s:
-            rows = s.execute(
-                select(FingerprintRow.id, WorkRow.id, WorkRow.title)
-                .join(AssetRow, FingerprintRow.asset_id == AssetRow.id)
-                .join(WorkRow, AssetRow.work_id == WorkRow.id)
-                .where(FingerprintRow.id.in_(docs))
-                .where(FingerprintRow.method == method)
-                .where(FingerprintRow.state == "indexed")
-                .where(WorkRow.status == "active")
-            ).all()
-        return {doc: (format_id("work", wid), title) for doc, wid, title in rows}
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._stmt, {"docs": docs}).all()
+        return {
+            row.doc: Reference(
+                format_id("work", row.id),
+                row.title,
+                row.rendition_sha256,
+                row.state == "indexed" and row.status == "active",
+            )
+            for row in rows
+            if row.method == method
+        }
 
-    def reference_signal(self, method: str, doc: int) -> Any | None:
-        with self.sessions() as s:
-            row = s.get(FingerprintRow, doc)
-            if row is None or row.rendition_sha256 is None:
-                return None
-            sha = row.rendition_sha256
-        if not self.blobs.exists(sha):
+    def rendition(self, key: str) -> Any | None:
+        if not self.blobs.exists(key):
             return None
         # renditions are stored as what the method decodes to; text methods: UTF-8 text
-        return self.blobs.get(sha).decode("utf-8")
+        return self.blobs.get(key).decode("utf-8")
