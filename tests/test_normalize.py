@@ -65,7 +65,15 @@ def test_ocr_confusions_fold() -> None:
 
 
 def test_astral_and_ligatures() -> None:
-    assert normalized_string("𝐓𝐡𝐞 ﬁne") == "the fine"
+    assert normalized_string("𝐓𝐡𝐞 ﬁne") == normalized_string("The fine")
+    assert len(normalize("𝐓𝐡𝐞 ﬁne")) == 2
+
+
+def test_latin_ocr_confusions_fold() -> None:
+    # rn/m, vv/w, li/h, cl/d, c/e, n/u: what OCR does to a scanned English page
+    assert same_tokens("the modern world was dead", "tlie rnodern vvorld vvas clcacl")
+    assert same_tokens("unclean", "nnelean")
+    assert not same_tokens("modern world", "ancient world")
 
 
 @given(st.text(max_size=200))

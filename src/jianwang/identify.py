@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from . import media as media_mod
 from .domain import Identification, Match, MediaType, Segment, Verdict
-from .fingerprint.base import Candidate, Fingerprinter, HashKind, Role, for_media
+from .fingerprint.base import Candidate, Fingerprinter, HashKind, Hits, Role, for_media
 from .index.exact import ExactIndex
 from .index.forward import ReferenceStore
 
@@ -37,6 +37,10 @@ class Catalog(Protocol):
 
     def rendition(self, key: str) -> Any | None:
         """The decoded signal stored under `key` (e.g. the reference's text), or None."""
+        ...
+
+    def all_references(self, method: str, limit: int) -> dict[int, Reference] | None:
+        """Every reference of `method` at once, or None when there are more than `limit`."""
         ...
 
 
@@ -72,6 +76,10 @@ class Indexes:
         self._refs.clear()
 
 
+#: documents per method whose records the identifier loads at once on first use
+PRELOAD_LIMIT = 200_000
+
+
 class Identifier:
     """Stateless apart from caches: what each doc id refers to (immutable), and a few hundred
     prepared references. Removals reach it through the index's tombstones."""
@@ -89,6 +97,7 @@ class Identifier:
         self.max_input_bytes = max_input_bytes
         self.max_matches = max_matches
         self._info: dict[tuple[str, int], Reference | None] = {}
+        self._preloaded: set[str] = set()
         self._refs: OrderedDict[tuple[str, int], Any] = OrderedDict()
         self._cache_size = cache_size
 
@@ -112,7 +121,15 @@ class Identifier:
         return Identification(name, media, tuple(ranked[: self.max_matches]))
 
     def _infos(self, method: str, docs: list[int]) -> dict[int, Reference]:
-        missing = [d for d in docs if (method, d) not in self._info]
+        if method not in self._preloaded:
+            # one query for a catalogue of moderate size, instead of one per new document
+            self._preloaded.add(method)
+            every = self.catalog.all_references(method, PRELOAD_LIMIT)
+            if every:
+                self._info.update({(method, d): r for d, r in every.items()})
+        missing = [
+            d for d in docs if (method, d) not in self._info or self._info[(method, d)] is None
+        ]
         if missing:
             if len(self._info) > 200_000:
                 self._info.clear()
@@ -134,9 +151,11 @@ class Identifier:
             return []
         index = self.indexes.for_method(method)
         index.refresh()
-        hits = index.lookup(fp.codes)
-        if len(hits) == 0:
+        found = index.lookup(fp.codes)
+        if len(found) == 0:
             return []
+        # the index answers with the query code's index; scoring wants its position
+        hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos)
         store = self.indexes.references_for(method)
 
         def prepared(doc: int) -> Any:

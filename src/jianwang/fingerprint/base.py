@@ -47,7 +47,9 @@ class Fingerprints:
 
 @dataclass(frozen=True)
 class Hits:
-    """Index answers for one query: parallel arrays, one row per (query code, posting)."""
+    """Index answers for one query: parallel arrays, one row per (query code, posting).
+    From the index, `query_pos` is the code's index in the query; the identifier turns it
+    into the code's position before scoring."""
 
     query_pos: npt.NDArray[np.uint32]
     doc: npt.NDArray[np.uint32]

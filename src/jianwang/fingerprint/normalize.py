@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: bump when the mapping changes: fingerprints built with another version are rebuilt
-TABLE_VERSION = 1
+TABLE_VERSION = 3
 
 SEPARATOR, TRANSPARENT, IDEO, WORD, MULTI = 0, 1, 2, 3, 4
 
@@ -146,6 +146,21 @@ _OCR_GROUPS = (
     "末未",
 )
 
+# Latin letters OCR confuses (c/e, n/u, f/t, g/q, s/5; rn/m, cl/d, vv/w, li/h), folded to one
+# "skeleton" on both sides so that a scanned-and-recognised copy keeps its words. The
+# two-letter forms are the canonical ones because OCR turns one letter into two, not back.
+_LATIN_SKELETON = {
+    "e": "c",
+    "u": "n",
+    "t": "f",
+    "q": "g",
+    "5": "s",
+    "w": "vv",
+    "m": "rn",
+    "d": "cl",
+    "h": "li",
+}
+
 _IDEO_RANGES = (
     (0x0E00, 0x0E7F),  # Thai (no spaces between words)
     (0x3040, 0x30FF),  # kana
@@ -201,7 +216,7 @@ def _fold_char(ch: str, t2s: dict[str, str], ocr: dict[str, str]) -> tuple[int, 
                 continue
             d = t2s.get(d, d)
             d = ocr.get(d, d)
-            out.append(d)
+            out.append(_LATIN_SKELETON.get(d, d))
     folded = "".join(out)
     if not folded:
         return SEPARATOR, ""
@@ -212,9 +227,12 @@ def _fold_char(ch: str, t2s: dict[str, str], ocr: dict[str, str]) -> tuple[int, 
 
 @dataclass(frozen=True)
 class _Table:
-    code: npt.NDArray[np.uint32]
+    code: npt.NDArray[np.uint32]  # the folded character (the first of two, for pairs)
     kind: npt.NDArray[np.uint8]
     multi: dict[int, str]
+    code2: npt.NDArray[np.uint32]  # second folded character of a two-character folding
+    kind1: npt.NDArray[np.uint8]
+    kind2: npt.NDArray[np.uint8]
     t2s: dict[str, str]
     ocr: dict[str, str]
 
@@ -226,7 +244,10 @@ def _table() -> _Table:
     # OCR groups are given in simplified characters; fold their traditional forms too.
     size = 0x10000
     code = np.zeros(size, dtype=np.uint32)
+    code2 = np.zeros(size, dtype=np.uint32)
     kind = np.zeros(size, dtype=np.uint8)
+    kind1 = np.zeros(size, dtype=np.uint8)
+    kind2 = np.zeros(size, dtype=np.uint8)
     multi: dict[int, str] = {}
     for cp in range(size):
         if 0xD800 <= cp <= 0xDFFF:
@@ -238,7 +259,11 @@ def _table() -> _Table:
             code[cp] = ord(s)
         elif k == MULTI:
             multi[cp] = s
-    return _Table(code, kind, multi, t2s, ocr)
+            if len(s) == 2:
+                code[cp], code2[cp] = ord(s[0]), ord(s[1])
+                kind1[cp] = IDEO if _is_ideo(ord(s[0])) else WORD
+                kind2[cp] = IDEO if _is_ideo(ord(s[1])) else WORD
+    return _Table(code, kind, multi, code2, kind1, kind2, t2s, ocr)
 
 
 def _astral(cp: int) -> tuple[int, str]:
@@ -300,20 +325,30 @@ def _special(cp: int) -> tuple[tuple[int, ...], tuple[int, ...], int]:
 def _expand(
     cps: npt.NDArray[np.uint32], special: npt.NDArray[np.intp]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs with astral or multi-character mappings: (codes, kinds, src), vectorised except
-    for the special characters themselves."""
+    """Inputs with multi-character or astral foldings: (codes, kinds, src). Two-character
+    foldings (the common case: Latin OCR skeletons, ligatures) are vectorised; longer ones
+    and astral characters go through Python one by one."""
     t = _table()
     bmp = np.minimum(cps, 0xFFFF)
     codes = t.code[bmp]
     kinds = t.kind[bmp]
-    expansions = [_special(int(cps[i])) for i in special.tolist()]
+    is_pair = (cps[special] < 0x10000) & (t.code2[bmp[special]] != 0)
+    pairs = special[is_pair]
+    others = special[~is_pair]
+    expansions = [_special(int(cps[i])) for i in others.tolist()]
     counts = np.ones(cps.shape[0], dtype=np.int64)
-    counts[special] = [len(e[0]) for e in expansions]
+    counts[pairs] = 2
+    if expansions:
+        counts[others] = [len(e[0]) for e in expansions]
     src = np.repeat(np.arange(cps.shape[0], dtype=np.int64), counts)
     out_codes = np.repeat(codes, counts)
     out_kinds = np.repeat(kinds, counts)
     starts = np.cumsum(counts) - counts
-    for i, (ecodes, ekinds, _) in zip(starts[special].tolist(), expansions, strict=True):
+    at = starts[pairs]
+    out_kinds[at] = t.kind1[bmp[pairs]]
+    out_codes[at + 1] = t.code2[bmp[pairs]]
+    out_kinds[at + 1] = t.kind2[bmp[pairs]]
+    for i, (ecodes, ekinds, _) in zip(starts[others].tolist(), expansions, strict=True):
         out_codes[i : i + len(ecodes)] = ecodes
         out_kinds[i : i + len(ekinds)] = ekinds
     return out_codes, out_kinds, src

@@ -5,7 +5,8 @@ Extraction
     tokens is hashed to 64 bits. A reference keeps only the winnowed hashes (the rightmost
     minimum of every window of `W` hashes; Schleimer et al. 2003), which guarantees that any
     shared run of `W + K - 1` tokens is seen while storing about `2 / (W + 1)` of the hashes.
-    A query keeps every hash, so it meets each stored reference hash it shares.
+    A query is winnowed with a smaller window, which keeps every hash that is a window
+    minimum on the reference side wherever the copy is intact.
 
 Scoring
     Hits of one reference are chained in query order into spans that stay on (almost) one
@@ -40,6 +41,8 @@ from .normalize import TABLE_VERSION, NormText, _mix64, normalize
 K = 5
 #: winnowing window on the reference side (hashes)
 W = 16
+#: winnowing window on the query side (hashes); see `extract`
+W_QUERY = 4
 #: most query tokens between two hits of one span
 MAX_GAP = 3 * W
 #: largest query/reference shift absorbed inside one span, folded characters
@@ -53,7 +56,7 @@ BRIDGE_SIMILARITY = 0.6
 MIN_SPAN = 2 * K
 #: spans at least this long (tokens) count towards a match
 LONG_SPAN = 24
-MATCH_TOKENS = 40
+MATCH_TOKENS = 80
 MATCH_COVERAGE = 0.08
 SURE_TOKENS = 200
 REVIEW_TOKENS = 20
@@ -109,8 +112,11 @@ class TextFingerprinter:
             pos = winnow(grams)
             codes = grams[pos]
         else:
-            pos = np.arange(grams.shape[0], dtype=np.int64)
-            codes = grams
+            # A reference hash is the minimum of a window of W hashes; in a copy it is also
+            # the minimum of every smaller window around it, so winnowing the query with
+            # W_QUERY <= W keeps (almost) every hit while looking up far fewer keys.
+            pos = winnow(grams, W_QUERY)
+            codes = grams[pos]
         return Fingerprints(self.name, self.version, codes, pos.astype(np.uint32), norm)
 
     def prepare_reference(self, signal: Any) -> TextReference:
@@ -246,41 +252,62 @@ def _align(
     there, while an injected line, a cut or a rewording moves off it."""
     qf, rf = qn.folded, rn.folded
     qfs, rfs = qn.fold_start, rn.fold_start
-    r_starts = rfs.tolist()
-    nq, nr = len(q_starts) - 1, len(r_starts) - 1
+    nq, nr = len(q_starts) - 1, len(rn)
+    ok = (rpos.astype(np.int64) + K <= nr) & (qpos.astype(np.int64) + K <= nq)
+    q = qpos[ok].astype(np.int64)
+    r = rpos[ok].astype(np.int64)
+    if q.shape[0] == 0:
+        return None
+    qc, rc = qfs[q].astype(np.int64), rfs[r].astype(np.int64)
+    qce, rce = qfs[q + K].astype(np.int64), rfs[r + K].astype(np.int64)
+    # Chains: runs of hits on one exact diagonal, in query order, with bounded gaps
+    # (vectorised); near diagonals (a letter dropped or doubled) are joined afterwards.
+    d = rc - qc
+    order = np.lexsort((q, d))
+    q, d, qc, rc, qce, rce = q[order], d[order], qc[order], rc[order], qce[order], rce[order]
+    brk = np.ones(q.shape[0], dtype=bool)
+    brk[1:] = (d[1:] != d[:-1]) | (q[1:] - q[:-1] > MAX_GAP) | (q[1:] == q[:-1])
+    starts = np.flatnonzero(brk)
+    hits = np.diff(np.append(starts, q.shape[0]))
+    ends = np.append(starts[1:], q.shape[0]) - 1
+    runs = sorted(
+        zip(
+            q[starts].tolist(),
+            q[ends].tolist(),
+            qc[starts].tolist(),
+            qc[ends].tolist(),
+            rc[starts].tolist(),
+            rc[ends].tolist(),
+            np.maximum.reduceat(qce, starts).tolist(),
+            np.maximum.reduceat(rce, starts).tolist(),
+            hits.tolist(),
+            strict=True,
+        )
+    )
+    # join runs whose diagonals differ by a few letters (OCR's "cl" for "d", a dropped
+    # character) when they follow each other closely: nearest diagonal first
     chains: list[_Chain] = []
     by_diag: dict[int, _Chain] = {}
-    for q, r in zip(qpos.tolist(), rpos.tolist(), strict=True):
-        if r + K > nr or q + K > nq:
-            continue  # stale reference
-        qc, rc = q_starts[q], r_starts[r]
-        qce, rce = q_starts[q + K], r_starts[r + K]
-        if qf[qc:qce] != rf[rc:rce]:
-            continue  # hash collision
-        d = rc - qc
+    for fq, lq, fqc, lqc, frc, lrc, q1, r1, h in runs:
+        dd0 = frc - fqc
         target: _Chain | None = None
         for dd in _NEAREST_FIRST:
-            c = by_diag.get(d + dd)
-            if c is not None and 0 < q - c.last_q <= MAX_GAP and rc > c.last_rc:
+            c = by_diag.get(dd0 + dd)
+            if c is not None and 0 < fq - c.last_q <= MAX_GAP and frc > c.last_rc:
                 target = c
                 break
         if target is None:
-            c = _Chain(qc, qce, rc, rce, q, qc, rc)
+            c = _Chain(fqc, q1, frc, r1, lq, lqc, lrc, h)
             chains.append(c)
-            by_diag[d] = c
-            continue
-        c = target
-        old_d = c.last_rc - c.last_qc
-        if d != old_d:
-            if by_diag.get(old_d) is c:
-                del by_diag[old_d]
-            by_diag[d] = c
-        c.q1 = max(c.q1, qce)
-        c.r1 = max(c.r1, rce)
-        c.last_q, c.last_qc, c.last_rc = q, qc, rc
-        c.hits += 1
-    if not chains:
-        return None
+        else:
+            c = target
+            old = c.last_rc - c.last_qc
+            if by_diag.get(old) is c:
+                del by_diag[old]
+            c.q1, c.r1 = max(c.q1, q1), max(c.r1, r1)
+            c.last_q, c.last_qc, c.last_rc = lq, lqc, lrc
+            c.hits += h
+        by_diag[c.last_rc - c.last_qc] = c
     if any(c.hits > 1 for c in chains):
         # a lone n-gram shared with a reference that also shares real passages is noise
         chains = [c for c in chains if c.hits > 1]
@@ -350,28 +377,11 @@ def _align(
     return cand, explained
 
 
-# Standard Latin OCR confusions (Rice et al.; Tesseract confusion tables): multi-letter ones
-# first, then single letters folded to one representative. Used only to judge whether a
-# passage keeps its wording; CJK confusions are already folded by `normalize`.
-_OCR_MULTI = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("li", "h"), ("ii", "u"))
-_OCR_SINGLE = str.maketrans({"n": "u", "e": "c", "t": "f", "q": "g", "5": "s", "8": "b", "6": "b"})
-
-
-def _skeleton(text: str) -> str:
-    for a, b in _OCR_MULTI:
-        text = text.replace(a, b)
-    return text.translate(_OCR_SINGLE)
-
-
 def _faithful(qtext: str, rtext: str) -> bool:
-    """A copy keeps the wording letter for letter, up to OCR confusions, look-alikes and
-    spaces added inside words; a re-translation or a rewrite changes much more."""
-    if Indel.normalized_similarity(qtext, rtext) >= MIN_LETTER_SIMILARITY:
-        return True
-    if qtext.isascii() and rtext.isascii():
-        sim = Indel.normalized_similarity(_skeleton(qtext), _skeleton(rtext))
-        return bool(sim >= MIN_LETTER_SIMILARITY)
-    return False
+    """A copy keeps the wording letter for letter (after folding: look-alikes, OCR
+    confusions and spaces inside words are already gone); a re-translation or a rewrite
+    changes much more."""
+    return bool(Indel.normalized_similarity(qtext, rtext) >= MIN_LETTER_SIMILARITY)
 
 
 def _merge_diagonal(spans: list[_Span], qf: str, rf: str) -> list[_Span]:

@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import struct
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class ExactIndex:
         for shard in self.shards:
             self._open_shard(shard)
         self._seen = self._disk_state()
+        self._checked = time.monotonic()
 
     # ------------------------------------------------------------ opening
 
@@ -109,10 +111,14 @@ class ExactIndex:
                 out.append((0, -1))
         return tuple(out)
 
-    def refresh(self) -> bool:
+    def refresh(self, max_age: float = 1.0) -> bool:
         """Pick up what other processes wrote (new references, removals); True if reloaded.
-        Costs a few `stat` calls when nothing changed."""
-        if self.path is None or self._disk_state() == self._seen:
+        Looks at the files at most every `max_age` seconds (a few `stat` calls)."""
+        now = time.monotonic()
+        if self.path is None or now - self._checked < max_age:
+            return False
+        self._checked = now
+        if self._disk_state() == self._seen:
             return False
         self.__init__(self.path, len(self.shards), self.delta_limit)  # type: ignore[misc]
         return True

@@ -51,6 +51,24 @@ class StoreCatalog:
             if row.method == method
         }
 
+    def all_references(self, method: str, limit: int) -> dict[int, Reference] | None:
+        """Every reference of `method`, or None when there are more than `limit`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                _REFERENCE.where(FingerprintRow.method == method).limit(limit + 1)
+            ).all()
+        if len(rows) > limit:
+            return None
+        return {
+            row.doc: Reference(
+                format_id("work", row.id),
+                row.title,
+                row.rendition_sha256,
+                row.state == "indexed" and row.status == "active",
+            )
+            for row in rows
+        }
+
     def rendition(self, key: str) -> Any | None:
         if not self.blobs.exists(key):
             return None
