@@ -373,8 +373,10 @@ def normalize(text: str) -> NormText:
         else:
             codes = t.code[cps]
             src = np.arange(n, dtype=np.int64)
-    keep = kinds != TRANSPARENT
-    codes, kinds, src = codes[keep], kinds[keep], src[keep]
+    transparent = kinds == TRANSPARENT
+    if transparent.any():
+        keep = ~transparent
+        codes, kinds, src = codes[keep], kinds[keep], src[keep]
     is_word = kinds == WORD
     is_tok = kinds >= IDEO
     prev_word = np.empty_like(is_word)

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 from rapidfuzz.distance import Indel
 
 from ..domain import MediaType, Verdict
@@ -42,7 +41,7 @@ K = 5
 #: winnowing window on the reference side (hashes)
 W = 16
 #: winnowing window on the query side (hashes); see `extract`
-W_QUERY = 4
+W_QUERY = 6
 #: most query tokens between two hits of one span
 MAX_GAP = 3 * W
 #: largest query/reference shift absorbed inside one span, folded characters
@@ -85,16 +84,26 @@ def kgram_hashes(ids: npt.NDArray[np.uint64], k: int = K) -> npt.NDArray[np.uint
 
 
 def winnow(hashes: npt.NDArray[np.uint64], w: int = W) -> npt.NDArray[np.int64]:
-    """Positions selected by robust winnowing: the rightmost minimum of each window."""
+    """Positions selected by winnowing: the minimum of each window of `w` hashes.
+
+    Vectorised: `wmin[i]` is the minimum of window i (w - 1 element-wise minimums), and a
+    position is selected when its hash is the minimum of a window containing it. Hashes are
+    random 64-bit values, so ties (where robust winnowing would pick the rightmost) do not
+    occur in practice."""
     n = hashes.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if n <= w:
-        rev = hashes[::-1]
-        return np.asarray([n - 1 - int(np.argmin(rev))], dtype=np.int64)
-    windows = sliding_window_view(hashes, w)[:, ::-1]
-    picks = np.arange(windows.shape[0]) + (w - 1 - np.argmin(windows, axis=1))
-    return np.unique(picks)
+        return np.asarray([int(np.argmin(hashes))], dtype=np.int64)
+    m = n - w + 1
+    wmin = hashes[:m].copy()
+    for k in range(1, w):
+        np.minimum(wmin, hashes[k : k + m], out=wmin)
+    sel = np.zeros(n, dtype=bool)
+    for k in range(w):
+        # window i = j - k contains position j
+        sel[k : k + m] |= hashes[k : k + m] == wmin
+    return np.flatnonzero(sel)
 
 
 class TextFingerprinter:

@@ -291,16 +291,17 @@ class ExactIndex:
                 if not found.any():
                     continue
                 # only keys present need their upper bound
-                cnt = np.zeros(keys.shape[0], dtype=np.int64)
-                fk = keys[found]
-                cnt[found] = np.searchsorted(seg.keys, fk, side="right") - lo[found]
-                cnt[cnt > max_postings] = 0
+                fidx = np.flatnonzero(found)
+                lo_f = lo[fidx]
+                cnt = np.searchsorted(seg.keys, keys[fidx], side="right") - lo_f
+                common = cnt > max_postings
+                if common.any():
+                    fidx, lo_f, cnt = fidx[~common], lo_f[~common], cnt[~common]
                 total = int(cnt.sum())
                 if total == 0:
                     continue
-                qidx = np.repeat(np.arange(keys.shape[0]), cnt)
-                starts = np.repeat(lo - np.cumsum(cnt) + cnt, cnt)
-                rows = starts + np.arange(total)
+                qidx = np.repeat(fidx, cnt)
+                rows = np.repeat(lo_f - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
                 post = seg.post[rows]
                 qs.append(qidx)
                 ds.append(post[:, 0])
