@@ -41,7 +41,7 @@ K = 5
 #: winnowing window on the reference side (hashes)
 W = 16
 #: winnowing window on the query side (hashes); see `extract`
-W_QUERY = 6
+W_QUERY = 8
 #: most query tokens between two hits of one span
 MAX_GAP = 3 * W
 #: largest query/reference shift absorbed inside one span, folded characters
@@ -61,7 +61,7 @@ SURE_TOKENS = 200
 REVIEW_TOKENS = 20
 REVIEW_COVERAGE = 0.03
 #: candidates per query that are aligned in full (by hits on one diagonal band)
-MAX_CANDIDATES = 16
+MAX_CANDIDATES = 8
 #: hits on one diagonal band that make a reference worth aligning
 MIN_BAND_HITS = 3
 #: a faithful (copied) span: similarity of its folded letters to the reference's
