@@ -341,8 +341,8 @@ def _expand(
     if expansions:
         counts[others] = [len(e[0]) for e in expansions]
     src = np.repeat(np.arange(cps.shape[0], dtype=np.int64), counts)
-    out_codes = np.repeat(codes, counts)
-    out_kinds = np.repeat(kinds, counts)
+    out_codes = codes[src]
+    out_kinds = kinds[src]
     starts = np.cumsum(counts) - counts
     at = starts[pairs]
     out_kinds[at] = t.kind1[bmp[pairs]]
