@@ -104,7 +104,7 @@ def test_reordered_paragraphs_give_one_segment_each(
     corpus: tuple[Identifier, MemoryCatalog, list[str]],
 ) -> None:
     ident, _, texts = corpus
-    doc, text = _poem(texts)
+    _doc, text = _poem(texts)
     lines = text.split("\n")
     third = len(lines) // 3
     parts = ["\n".join(lines[:third]), "\n".join(lines[third : 2 * third]),
