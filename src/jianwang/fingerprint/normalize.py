@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: bump when the mapping changes: fingerprints built with another version are rebuilt
-TABLE_VERSION = 3
+TABLE_VERSION = 5
 
 SEPARATOR, TRANSPARENT, IDEO, WORD, MULTI = 0, 1, 2, 3, 4
 
@@ -146,20 +146,12 @@ _OCR_GROUPS = (
     "末未",
 )
 
-# Latin letters OCR confuses (c/e, n/u, f/t, g/q, s/5; rn/m, cl/d, vv/w, li/h), folded to one
-# "skeleton" on both sides so that a scanned-and-recognised copy keeps its words. The
-# two-letter forms are the canonical ones because OCR turns one letter into two, not back.
-_LATIN_SKELETON = {
-    "e": "c",
-    "u": "n",
-    "t": "f",
-    "q": "g",
-    "5": "s",
-    "w": "vv",
-    "m": "rn",
-    "d": "cl",
-    "h": "li",
-}
+# Latin letters OCR confuses, folded to one "skeleton" on both sides so that a scanned and
+# recognised copy keeps its words: single letters here (c/e, n/u, f/t, g/q, s/5), letter
+# pairs (rn/m, cl/d, vv/w, li/h) by `_contract_pairs` after the table.
+_LATIN_SKELETON = {"e": "c", "u": "n", "t": "f", "q": "g", "5": "s"}
+# (first, second, single): pairs are compared after the single-letter folds above
+_LATIN_PAIRS = (("r", "n", "m"), ("c", "l", "d"), ("v", "v", "w"), ("l", "i", "h"))
 
 _IDEO_RANGES = (
     (0x0E00, 0x0E7F),  # Thai (no spaces between words)
@@ -354,6 +346,41 @@ def _expand(
     return out_codes, out_kinds, src
 
 
+_PAIR_CODES = tuple((ord(a), ord(b), ord(c)) for a, b, c in _LATIN_PAIRS)
+
+
+def _contract_pairs(
+    codes: npt.NDArray[np.uint32], src: npt.NDArray[np.int64], starts: npt.NDArray[np.bool_]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fold the Latin letter pairs OCR makes of single letters (rn, cl, vv, li) into the
+    letter (m, d, w, h) in the stream of token characters (separators already gone, so a
+    space pushed into a word changes nothing): the pair's first character becomes the letter
+    and the second is dropped. Both sides get the same folding, so genuine pairs ("modern")
+    stay consistent."""
+    if codes.shape[0] < 2:
+        return codes, src, starts
+    a, b = codes[:-1], codes[1:]
+    drop = np.zeros(codes.shape[0], dtype=bool)
+    changed = False
+    for first, second, single in _PAIR_CODES:
+        hit = (a == first) & (b == second)
+        if hit.any():
+            pos = np.flatnonzero(hit)
+            pos = pos[~drop[pos]]  # "vvv": the first pair wins
+            if pos.shape[0]:
+                if not changed:
+                    codes, starts, changed = codes.copy(), starts.copy(), True
+                codes[pos] = single
+                drop[pos + 1] = True
+    if not changed:
+        return codes, src, starts
+    # a dropped character that began a token hands the beginning to its successor
+    heirs = np.flatnonzero(drop & starts) + 1
+    starts[heirs[heirs < codes.shape[0]]] = True
+    keep = ~drop
+    return codes[keep], src[keep], starts[keep]
+
+
 def normalize(text: str) -> NormText:
     """Fold `text` to its canonical token stream, keeping raw character offsets."""
     t = _table()
@@ -385,9 +412,10 @@ def normalize(text: str) -> NormText:
         prev_word[1:] = is_word[:-1]
     starts_flag = (kinds == IDEO) | (is_word & ~prev_word)
     # restrict to token characters; separators only matter for where words start
-    tok_codes = codes[is_tok].astype(np.uint64)
-    tok_src = src[is_tok]
-    tok_starts_flag = starts_flag[is_tok]
+    tok_codes, tok_src, tok_starts_flag = _contract_pairs(
+        codes[is_tok], src[is_tok], starts_flag[is_tok]
+    )
+    tok_codes = tok_codes.astype(np.uint64)
     m = tok_codes.shape[0]
     if m == 0:
         empty = np.zeros(0, dtype=np.int64)
