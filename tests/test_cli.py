@@ -138,6 +138,34 @@ def test_bad_inputs_give_one_line_errors_and_the_rest_still_runs(
     assert "over the limit" in one_line_error(big_stdin)
 
 
+def test_invalid_encoding_is_a_defined_result(home: Path, tmp_path: Path) -> None:
+    """A copy with damaged bytes is still decoded (U+FFFD in place of the damage) and found."""
+    a = demo_chapters()[0]
+    run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner", "O")
+    data = a.read_bytes()
+    damaged = tmp_path / "damaged.txt"
+    damaged.write_bytes(data[:500] + b"\xff\xfe\xc3" + data[500:])
+    obj = json.loads(run(home, "identify", str(damaged), "--json").stdout)
+    assert obj["matches"][0]["title"] == "A"
+
+
+def test_huge_and_bad_files_are_not_registered(home: Path, tmp_path: Path) -> None:
+    a = demo_chapters()[0]
+    run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner", "O")
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(os.urandom(8192))
+    for path, msg in ((huge, "over the limit"), (garbage, "binary")):
+        res = run(home, "works", "add", str(path), "--type", "literature", "--title", "B",
+                  "--owner", "O", ok=False)
+        assert msg in one_line_error(res)
+    listing = json.loads(run(home, "works", "list", "--status", "all", "--json").stdout)
+    assert [w["title"] for w in listing["items"]] == ["A"]
+    assert json.loads(run(home, "identify", str(a), "--json").stdout)["matches"][0]["title"] == "A"
+
+
 def test_user_errors_are_one_line(home: Path, tmp_path: Path) -> None:
     a = demo_chapters()[0]
     run(home, "works", "add", str(a), "--type", "literature", "--title", "A", "--owner", "O")
