@@ -23,6 +23,10 @@ def sniff(data: bytes) -> tuple[MediaType, str]:
         return MediaType.TEXT, "empty"
     if head.startswith(_BOMS) or head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
         return MediaType.TEXT, _text_kind(head)
+    # Text never carries the NUL and control bytes that every binary container has near its
+    # start; deciding that first spares text (the common input) the magic-number search.
+    if _looks_textual(head[:8192]) and not head.startswith(_TEXTUAL_MAGIC):
+        return MediaType.TEXT, _text_kind(head)
     kind = filetype.guess(head)
     if kind is not None:
         major = kind.mime.split("/")[0]
@@ -53,5 +57,8 @@ def _looks_textual(head: bytes) -> bool:
     controls = len(head) - len(head.translate(None, _CONTROLS))
     return controls <= len(head) * 0.01
 
+
+# binary formats whose first bytes can look like text
+_TEXTUAL_MAGIC = (b"%PDF", b"ID3", b"{\\rtf", b"%!PS", b"GIF8")
 
 _CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
