@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: bump when the mapping changes: fingerprints built with another version are rebuilt
-TABLE_VERSION = 5
+TABLE_VERSION = 6
 
 SEPARATOR, TRANSPARENT, IDEO, WORD, MULTI = 0, 1, 2, 3, 4
 
@@ -87,10 +87,12 @@ _CONFUSABLES = {
     "χ": "x",
     "ω": "w",
     "ϲ": "c",
+    "Ϲ": "c",
     "ϳ": "j",
     "σ": "o",
     "ς": "c",
-    # Latin look-alikes and OCR digit/letter confusions
+    # Latin look-alikes (IPA letters and small capitals) and OCR digit/letter confusions
+    **dict(zip("ɑɩɪʏɢʜʟɴʀᴀᴄᴅᴇᴊᴋᴍᴏᴘᴛᴜᴠᴡᴢǀ", "aiiyghlnracdejkmoptuvwzl", strict=True)),
     "ı": "i",
     "ȷ": "j",
     "ł": "l",
@@ -197,7 +199,8 @@ def _fold_char(ch: str, t2s: dict[str, str], ocr: dict[str, str]) -> tuple[int, 
     cat = unicodedata.category(ch)
     if cat in ("Cf", "Mn", "Me") or cp in _INVISIBLE or 0xFE00 <= cp <= 0xFE0F:
         return TRANSPARENT, ""
-    s = unicodedata.normalize("NFKC", ch).casefold()
+    # look-alikes first: case folding would turn some into other letters (ϲ → σ)
+    s = unicodedata.normalize("NFKC", _CONFUSABLES.get(ch, ch)).casefold()
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = unicodedata.normalize("NFC", s)
     out = []

@@ -348,8 +348,10 @@ def _align(
         reported.append((s, t0, t1, round(ntok * s.matched / max(1, len(qtext)))))
     if not reported:
         return None
-    matched = sum(m for _, _, _, m in reported)
-    long_matched = sum(m for s, t0, t1, m in reported if t1 - t0 >= LONG_SPAN and s.faithful)
+    # spans of a self-repeating reference may cover the same query tokens: count each once
+    long = [(t0, t1, m) for s, t0, t1, m in reported if t1 - t0 >= LONG_SPAN and s.faithful]
+    matched = min(sum(m for *_, m in reported), _union([(a, b) for _, a, b, _ in reported]))
+    long_matched = min(sum(m for *_, m in long), _union([(a, b) for a, b, _ in long]))
     shorter = max(1, min(nq, nr))
     coverage = min(1.0, matched / shorter)
     if long_matched >= SURE_TOKENS or (
@@ -477,6 +479,16 @@ def _extend(qf: str, rf: str, q: int, r: int, step: int) -> tuple[int, int]:
     return best_len, best_matches
 
 
+def _union(intervals: list[tuple[int, int]]) -> int:
+    """Length of the union of [start, end) intervals."""
+    total, reach = 0, -1
+    for a, b in sorted(intervals):
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
+
+
 def _drop_overlaps(spans: list[_Span]) -> list[_Span]:
     """Keep the better of two off-diagonal spans that cover the same query tokens (text that
     the reference repeats)."""
@@ -505,8 +517,16 @@ def _explain_away(
     `MATCH_TOKENS` query tokens not already explained by an earlier match, and that covers
     clearly less than it, becomes `review` (text that several references share, such as a
     refrain or a hymn repeated in two collections). Identical references tie and both stay."""
+    # best explanation first; among nearly equal ones (within 2 %), the one that needs the
+    # fewest segments: a text that repeats itself (a genealogy, a litany) is explained by
+    # many references in pieces, but by its source in one run
+    top = max((c.evidence["long_matched_tokens"] for c, _ in aligned), default=0.0) or 1.0
     aligned.sort(
-        key=lambda p: (p[0].verdict != Verdict.MATCH, -p[0].evidence["long_matched_tokens"])
+        key=lambda p: (
+            p[0].verdict != Verdict.MATCH,
+            -round(50 * p[0].evidence["long_matched_tokens"] / top),
+            len(p[0].spans),
+        )
     )
     covered = np.zeros(nq + 1, dtype=bool)
     best_long = 0.0
