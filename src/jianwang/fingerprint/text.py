@@ -24,6 +24,7 @@ the markup, spacing or width of the copy.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -336,15 +337,18 @@ def _align(
     spans = _bridge(_merge_diagonal(_drop_overlaps(spans), qf, rf), qf, rf)
     reported: list[tuple[_Span, int, int, int]] = []  # span, token start, token end, tokens matched
     for s in spans:
-        t0 = int(np.searchsorted(qfs, s.q0, side="right")) - 1
-        t1 = int(np.searchsorted(qfs, s.q1, side="left"))
+        t0 = bisect.bisect_right(q_starts, s.q0) - 1
+        t1 = bisect.bisect_left(q_starts, s.q1)
         ntok = t1 - t0
         if ntok < MIN_SPAN:
             continue
         qtext, rtext = qf[s.q0 : s.q1], rf[s.r0 : s.r1]
-        # equal characters in the best alignment (longest common subsequence)
-        s.matched = (len(qtext) + len(rtext) - Indel.distance(qtext, rtext)) // 2
-        s.faithful = _faithful(qtext, rtext)
+        # equal characters in the best alignment (longest common subsequence); a copy keeps
+        # the wording letter for letter (after folding: look-alikes, OCR confusions and
+        # spaces inside words are gone), a re-translation or a rewrite does not
+        size = len(qtext) + len(rtext)
+        s.matched = (size - Indel.distance(qtext, rtext)) // 2
+        s.faithful = 2 * s.matched >= MIN_LETTER_SIMILARITY * size
         reported.append((s, t0, t1, round(ntok * s.matched / max(1, len(qtext)))))
     if not reported:
         return None
@@ -386,13 +390,6 @@ def _align(
     )
     explained = [(t0, t1) for s, t0, t1, _ in reported if s.faithful and t1 - t0 >= LONG_SPAN]
     return cand, explained
-
-
-def _faithful(qtext: str, rtext: str) -> bool:
-    """A copy keeps the wording letter for letter (after folding: look-alikes, OCR
-    confusions and spaces inside words are already gone); a re-translation or a rewrite
-    changes much more."""
-    return bool(Indel.normalized_similarity(qtext, rtext) >= MIN_LETTER_SIMILARITY)
 
 
 def _merge_diagonal(spans: list[_Span], qf: str, rf: str) -> list[_Span]:

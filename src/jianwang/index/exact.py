@@ -356,8 +356,10 @@ def _save_segment(
 
 
 def _load_segment(dir: Path, name: str) -> _Segment:
-    keys = np.load(dir / f"{name}.keys.npy", mmap_mode="r")
-    post = np.load(dir / f"{name}.post.npy", mmap_mode="r")
+    # plain ndarray views of the maps: numpy's memmap subclass adds Python overhead to
+    # every indexing operation, and lookups index a lot
+    keys = np.load(dir / f"{name}.keys.npy", mmap_mode="r").view(np.ndarray)
+    post = np.load(dir / f"{name}.post.npy", mmap_mode="r").view(np.ndarray)
     return _Segment(name, keys, post)
 
 
