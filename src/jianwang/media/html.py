@@ -41,11 +41,23 @@ _BOILER_RE = re.compile(
     r"login|search|topbar|bottom|hot|rank|links?)([\s_-]|$)",
     re.IGNORECASE,
 )
-# ids and class names of content containers (whole words: content, chapter-content, BookText…)
-_CONTENT_RE = re.compile(
-    r"(^|[\s_-])(content|chaptercontent|booktext|article|post|entry|main|read|text)"
-    r"([\s_-]|$)",
-    re.IGNORECASE,
+_CONTENT_SELECTORS = (
+    "article",
+    "main",
+    "#content",
+    "#chaptercontent",
+    "#chapter-content",
+    "#BookText",
+    ".content",
+    ".chapter-content",
+    ".read-content",
+    ".post-content",
+    ".entry-content",
+    "#article",
+    ".article",
+    ".post",
+    "#main",
+    ".main",
 )
 # The block ends that carry text lines in practice (each costs a scan of the page; others
 # usually have a line break after them in the markup anyway).
@@ -93,6 +105,7 @@ def _is_content_marker(marker: str) -> bool:
 
 
 _CONTENT_MARKER_RE = re.compile(r"content|chapter|article|text|read|post-body|entry", re.I)
+_CONTENT_SELECTOR = ",".join(_CONTENT_SELECTORS)
 
 
 def _main_node(root: LexborNode) -> LexborNode:
@@ -100,19 +113,13 @@ def _main_node(root: LexborNode) -> LexborNode:
     (boilerplate elements inside it are removed afterwards); else the whole body, whose
     boilerplate elements are removed the same way."""
     best, best_len = root, 0
-    # one cheap pass over elements with an id or class (and the semantic tags); the
-    # selector engine would compile and run a query per container pattern
-    for node in root.css("[id],[class],article,main"):
-        attrs = node.attributes
-        marker = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        if node.tag not in ("article", "main") and not _CONTENT_RE.search(marker):
+    for node in root.css(_CONTENT_SELECTOR):
+        if _BOILER_RE.search(f"{node.attributes.get('class') or ''} {node.id or ''}"):
             continue
-        if _BOILER_RE.search(marker):
-            continue
-        n = len(node.text(deep=True))
+        n = len(node.text(deep=True, strip=True))
         if n > best_len:
             best, best_len = node, n
     if best is root:
         return root
-    total = len(root.text(deep=True))
+    total = len(root.text(deep=True, strip=True))
     return best if best_len >= 0.3 * total else root
