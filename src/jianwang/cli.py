@@ -161,6 +161,16 @@ def works_add(
         ids["isbn"] = isbn
     with _platform() as jw, jw.writer():
         work = jw.registry.add_work(WorkInput(files, type, title, owner, ids, release_date))
+    from .fingerprint.base import for_media
+
+    for asset in work.assets:
+        if not for_media(asset.media):
+            err.print(
+                f"note: {asset.filename} is stored, but no identification method reads "
+                f"{asset.media.value} yet, so identify will not find copies of it",
+                markup=False,
+                highlight=False,
+            )
     if as_json:
         _print_json(_work_dict(work))
     else:
