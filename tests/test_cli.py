@@ -158,8 +158,19 @@ def test_huge_and_bad_files_are_not_registered(home: Path, tmp_path: Path) -> No
     garbage = tmp_path / "garbage.txt"
     garbage.write_bytes(os.urandom(8192))
     for path, msg in ((huge, "over the limit"), (garbage, "binary")):
-        res = run(home, "works", "add", str(path), "--type", "literature", "--title", "B",
-                  "--owner", "O", ok=False)
+        res = run(
+            home,
+            "works",
+            "add",
+            str(path),
+            "--type",
+            "literature",
+            "--title",
+            "B",
+            "--owner",
+            "O",
+            ok=False,
+        )
         assert msg in one_line_error(res)
     listing = json.loads(run(home, "works", "list", "--status", "all", "--json").stdout)
     assert [w["title"] for w in listing["items"]] == ["A"]
@@ -333,3 +344,73 @@ def test_home_option_and_nothing_written_elsewhere(tmp_path: Path) -> None:
 )
 def test_every_listing_has_json(home: Path, cmd: list[str]) -> None:
     json.loads(run(home, *cmd, "--json").stdout)
+
+
+def test_concurrent_imports_share_one_home(home: Path, tmp_path: Path) -> None:
+    """Two imports at once into one home: both finish, nothing is lost or doubled."""
+    src = [c.read_text(encoding="utf-8") for c in demo_chapters()]
+    manifests = []
+    for m in range(2):
+        rows = []
+        for i in range(30):
+            text = src[(i + m) % len(src)]
+            cut = (i * 53 + m * 17) % max(1, len(text) - 700)
+            f = tmp_path / f"m{m}-p{i}.txt"
+            f.write_text(text[cut : cut + 700], encoding="utf-8")
+            rows.append(f"{f},literature,M{m} passage {i},O{m}\n")
+        path = tmp_path / f"m{m}.csv"
+        path.write_text("file,type,title,owner\n" + "".join(rows), encoding="utf-8")
+        manifests.append(path)
+    env = {**os.environ, "JIANWANG_HOME": str(home)}
+    procs = [
+        subprocess.Popen(
+            [str(BIN), "works", "import", str(m), "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for m in manifests
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+        assert len(json.loads(out)["added"]) == 30
+    listing = json.loads(run(home, "works", "list", "--limit", "1000", "--json").stdout)
+    assert listing["total"] == 60
+    probe = json.loads(run(home, "identify", str(tmp_path / "m1-p3.txt"), "--json").stdout)
+    assert probe["matches"][0]["title"] == "M1 passage 3"
+
+
+def test_cli_on_postgresql(home: Path, pg_url: str) -> None:
+    a = demo_chapters()[0]
+    env = {"JIANWANG_DATABASE_URL": pg_url}
+    full = {**os.environ, "JIANWANG_HOME": str(home), **env}
+    p = subprocess.run(
+        [
+            str(BIN),
+            "works",
+            "add",
+            str(a),
+            "--type",
+            "literature",
+            "--title",
+            "PG",
+            "--owner",
+            "O",
+            "--json",
+        ],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(
+        [str(BIN), "identify", str(a), "--json"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(p.stdout)["matches"][0]["title"] == "PG"
+    assert not (home / "jianwang.db").exists()  # the records went to PostgreSQL

@@ -36,12 +36,12 @@ def test_demo_pages_get_expected_verdicts(home: Path) -> None:
 
 def test_demo_command_is_idempotent(home: Path) -> None:
     env = {"JIANWANG_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    first = subprocess.run([str(BIN), "demo"], env=env, capture_output=True, text=True,
-                           timeout=300)
+    first = subprocess.run([str(BIN), "demo"], env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "Registered 14 works" in first.stdout and "match" in first.stdout
-    second = subprocess.run([str(BIN), "demo", "--json"], env=env, capture_output=True,
-                            text=True, timeout=300)
+    second = subprocess.run(
+        [str(BIN), "demo", "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert second.returncode == 0
     lines = [json.loads(x) for x in second.stdout.splitlines()]
     assert len(lines) == 15 and all("matches" in x for x in lines)

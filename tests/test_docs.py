@@ -36,15 +36,35 @@ def test_every_command_is_documented() -> None:
 
 
 def test_public_api_is_pinned() -> None:
-    assert sorted(jianwang.__all__) == sorted([
-        "Identification", "Jianwang", "JianwangError", "Match", "MediaType", "Segment",
-        "Settings", "SiteInput", "Verdict", "Work", "WorkInput", "WorkType", "__version__",
-    ])
+    assert sorted(jianwang.__all__) == sorted(
+        [
+            "Identification",
+            "Jianwang",
+            "JianwangError",
+            "Match",
+            "MediaType",
+            "Segment",
+            "Settings",
+            "SiteInput",
+            "Verdict",
+            "Work",
+            "WorkInput",
+            "WorkType",
+            "__version__",
+        ]
+    )
 
 
 def test_architecture_names_existing_modules() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-    for module in ("fingerprint.normalize", "fingerprint.text", "index.exact", "index.forward",
-                   "services.registry", "store.catalog", "media.html"):
+    for module in (
+        "fingerprint.normalize",
+        "fingerprint.text",
+        "index.exact",
+        "index.forward",
+        "services.registry",
+        "store.catalog",
+        "media.html",
+    ):
         assert module in text, module
         assert (ROOT / "src" / "jianwang" / (module.replace(".", "/") + ".py")).exists()

@@ -80,3 +80,45 @@ def test_invalid_bytes_in_clear_text_are_replaced_not_fatal() -> None:
 def test_size_limit() -> None:
     with pytest.raises(TooLarge, match="over the limit"):
         decode(b"x" * 2000, limit=1000)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TAGS = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div class='content'>",
+        "</div>",
+        "<br>",
+        "<script>",
+        "</script>",
+        "<b>",
+        "</b>",
+        "<!--",
+        "-->",
+        "<",
+        ">",
+        "&amp;",
+        "&#x0;",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_TAGS, st.text(max_size=20)), max_size=40))
+def test_malformed_html_never_crashes(parts: list[str]) -> None:
+    text = extract_main_text("".join(parts))
+    assert isinstance(text, str)
+    assert "<script>" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_decode_or_fail_cleanly(data: bytes) -> None:
+    try:
+        d = decode(data)
+    except InvalidInput:  # includes TooLarge and UnsupportedMedia
+        return
+    assert isinstance(d.signal, str) and d.signal.strip()

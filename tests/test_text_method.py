@@ -68,7 +68,9 @@ def test_winnowing_guarantee() -> None:
     assert 0.08 < len(picks) / len(h) < 0.16  # density about 2 / (w + 1)
 
 
-def test_injected_line_splits_the_segment(corpus: tuple[Identifier, MemoryCatalog, list[str]]) -> None:
+def test_injected_line_splits_the_segment(
+    corpus: tuple[Identifier, MemoryCatalog, list[str]],
+) -> None:
     ident, _, texts = corpus
     doc, text = _poem(texts)
     cut = text.index("\n", len(text) // 2) + 1
@@ -107,8 +109,11 @@ def test_reordered_paragraphs_give_one_segment_each(
     _doc, text = _poem(texts)
     lines = text.split("\n")
     third = len(lines) // 3
-    parts = ["\n".join(lines[:third]), "\n".join(lines[third : 2 * third]),
-             "\n".join(lines[2 * third :])]
+    parts = [
+        "\n".join(lines[:third]),
+        "\n".join(lines[third : 2 * third]),
+        "\n".join(lines[2 * third :]),
+    ]
     page = "\n".join([parts[2], parts[1], parts[0]])
     [m] = ident.identify_signal(MediaType.TEXT, page).matches
     assert len(m.segments) == 3
@@ -133,8 +138,9 @@ def test_quote_or_rewrite_is_review_not_match(
     quote = text[200:240]
     other = texts[-1][:2000]
     page = other[:1000] + quote + other[1000:]
-    matches = [m for m in ident.identify_signal(MediaType.TEXT, page).matches
-               if m.work_id == f"W{doc:06d}"]
+    matches = [
+        m for m in ident.identify_signal(MediaType.TEXT, page).matches if m.work_id == f"W{doc:06d}"
+    ]
     assert all(m.verdict == Verdict.REVIEW for m in matches)
 
 
