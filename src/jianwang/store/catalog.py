@@ -40,16 +40,7 @@ class StoreCatalog:
             return {}
         with self.engine.connect() as conn:
             rows = conn.execute(self._stmt, {"docs": docs}).all()
-        return {
-            row.doc: Reference(
-                format_id("work", row.id),
-                row.title,
-                row.rendition_sha256,
-                row.state == "indexed" and row.status == "active",
-            )
-            for row in rows
-            if row.method == method
-        }
+        return {row.doc: _reference(row) for row in rows if row.method == method}
 
     def all_references(self, method: str, limit: int) -> dict[int, Reference] | None:
         """Every reference of `method`, or None when there are more than `limit`."""
@@ -59,18 +50,15 @@ class StoreCatalog:
             ).all()
         if len(rows) > limit:
             return None
-        return {
-            row.doc: Reference(
-                format_id("work", row.id),
-                row.title,
-                row.rendition_sha256,
-                row.state == "indexed" and row.status == "active",
-            )
-            for row in rows
-        }
+        return {row.doc: _reference(row) for row in rows}
 
     def rendition(self, key: str) -> Any | None:
         if not self.blobs.exists(key):
             return None
         # renditions are stored as what the method decodes to; text methods: UTF-8 text
         return self.blobs.get(key).decode("utf-8")
+
+
+def _reference(row: Any) -> Reference:
+    live = row.state == "indexed" and row.status == "active"
+    return Reference(format_id("work", row.id), row.title, row.rendition_sha256, live)
