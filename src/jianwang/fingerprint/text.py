@@ -66,7 +66,7 @@ MAX_CANDIDATES = 8
 #: hits on one diagonal band that make a reference worth aligning
 MIN_BAND_HITS = 3
 #: a faithful (copied) span: similarity of its folded letters to the reference's
-MIN_LETTER_SIMILARITY = 0.9
+MIN_LETTER_SIMILARITY = 0.95
 
 _P = np.uint64(0x9E3779B97F4A7C15)
 #: diagonal offsets to try when chaining a hit, nearest first
