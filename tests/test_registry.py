@@ -193,3 +193,25 @@ def test_schema_is_migrated_once(jw: Jianwang) -> None:
         assert MigrationContext.configure(conn).get_current_revision() == "0001"
     again = Jianwang.open(home=jw.settings.home, database_url=jw.settings.database_url)
     again.close()
+
+
+def test_fingerprints_of_an_older_method_version_are_rebuilt(jw: Jianwang) -> None:
+    from sqlalchemy import update
+
+    ch = demo_chapters()[0]
+    work = _add(jw, ch)
+    method = next(iter(methods().values()))
+    old_dir = jw.settings.home / "index" / f"{method.name}-v{method.version - 1}"
+    old_dir.mkdir(parents=True)
+    # what a home written by the previous release looks like: manifests of version - 1
+    with jw.sessions.begin() as s:
+        s.execute(update(FingerprintRow).values(version=method.version - 1))
+    assert jw.registry.has_stale_fingerprints()
+    again = Jianwang.open(home=jw.settings.home, database_url=jw.settings.database_url)
+    assert not again.registry.has_stale_fingerprints()
+    assert not old_dir.exists()
+    [m] = again.identify(ch.read_bytes()).matches
+    assert m.work_id == work.id
+    assert again.registry.rebuild_index() == 1  # a full rebuild works on current versions too
+    assert [x.work_id for x in again.identify(ch.read_bytes()).matches] == [work.id]
+    again.close()

@@ -47,6 +47,9 @@ class Jianwang:
             on_removed=self.identifier.forget,
         )
         self.sites = Sites(self.sessions)
+        if self.registry.has_stale_fingerprints():
+            with self.writer():
+                self.registry.upgrade_fingerprints()
 
     @classmethod
     def open(cls, home: str | Path | None = None, **overrides: object) -> Jianwang:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -395,28 +396,81 @@ class Registry:
         return self._index_pending()
 
     def rebuild_index(self) -> int:
-        """Re-fingerprint every active asset with the current method versions (after a
-        version bump or a lost index); returns the number of documents indexed."""
+        """Re-fingerprint every indexed asset with the current method versions (after a lost
+        or damaged index); returns the number of documents indexed."""
+        return self._renew(FingerprintRow.state == "indexed")
+
+    def has_stale_fingerprints(self) -> bool:
+        """Whether some indexed fingerprints come from an older version of their method."""
+        current = {m.name: m.version for m in _all_methods()}
+        with self.sessions() as s:
+            rows = s.execute(
+                select(FingerprintRow.method, FingerprintRow.version)
+                .where(FingerprintRow.state == "indexed")
+                .distinct()
+            ).all()
+        return any(current.get(m) not in (None, v) for m, v in rows)
+
+    def upgrade_fingerprints(self) -> int:
+        """Re-fingerprint what an older version of a method indexed, so that old and new
+        fingerprints are never mixed and nothing registered drops out of identification
+        after an upgrade; returns the number of documents re-indexed (0, normally)."""
+        stale = [
+            (FingerprintRow.method == m.name) & (FingerprintRow.version != m.version)
+            for m in _all_methods()
+        ]
+        if not stale:
+            return 0
+        from sqlalchemy import or_
+
+        done = self._renew((FingerprintRow.state == "indexed") & or_(*stale))
+        self._drop_old_indexes()
+        return done
+
+    def _drop_old_indexes(self) -> None:
+        """Delete index directories of method versions nothing refers to any more."""
+        import shutil
+
+        root = self.indexes.root
+        if root is None or not root.is_dir():
+            return
+        current = {f"{m.name}-v{m.version}" for m in _all_methods()}
+        names = {m.name for m in _all_methods()}
+        for d in root.iterdir():
+            name, _, version = d.name.rpartition("-v")
+            if d.is_dir() and name in names and version.isdigit() and d.name not in current:
+                shutil.rmtree(d)
+
+    def _renew(self, condition: Any) -> int:
         with self.sessions.begin() as s:
-            rows = s.scalars(select(FingerprintRow).where(FingerprintRow.state == "indexed")).all()
+            rows = s.scalars(select(FingerprintRow).where(condition)).all()
+            if not rows:
+                return 0
+            old = [(r.id, r.method, r.version) for r in rows]
             for row in rows:
-                s.add(
-                    FingerprintRow(
-                        asset_id=row.asset_id,
-                        method=row.method,
-                        version=_method(row.method).version,
-                        state="pending",
-                        count=row.count,
-                        rendition_sha256=row.rendition_sha256,
-                    )
+                fresh = FingerprintRow(
+                    asset_id=row.asset_id,
+                    method=row.method,
+                    version=_method(row.method).version,
+                    state="pending",
+                    count=row.count,
+                    rendition_sha256=row.rendition_sha256,
                 )
                 s.delete(row)
+                s.flush()  # the replacement may reuse the (asset, method, version) key
+                s.add(fresh)
                 s.flush()
         for method in _all_methods():
-            index = self.indexes.for_method(method)
-            with index.writing():
-                index.remove([r.id for r in rows if r.method == method.name])
-                index.compact()
+            gone = [
+                doc
+                for doc, name, version in old
+                if name == method.name and version == method.version
+            ]
+            if gone:
+                index = self.indexes.for_method(method)
+                with index.writing():
+                    index.remove(gone)
+                    index.compact()
         return self._index_pending()
 
     # ------------------------------------------------------------ reading
