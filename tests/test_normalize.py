@@ -83,3 +83,19 @@ def test_never_fails_and_offsets_are_ordered(raw: str) -> None:
     assert np.all(n.start < n.end)
     assert np.all(n.end <= len(raw))
     assert np.all(np.diff(n.start) > 0)
+
+
+def test_cached_table_gives_the_same_folding(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jianwang.fingerprint import normalize as N
+
+    text = "頭髮 ＡＢＣ Thе mоdern vvorld ﬁne 𝐀 ⼈ pi\u200brate"
+    before = normalize(text)
+    arrays = N.table_arrays()
+    np.savez_compressed(tmp_path / "t.npz", **arrays)
+    with np.load(tmp_path / "t.npz") as data:
+        assert N.install_table(dict(data))
+    after = normalize(text)
+    assert np.array_equal(before.ids, after.ids) and before.folded == after.folded
+    stale = dict(arrays, version=np.asarray([N.TABLE_VERSION - 1]))
+    assert not N.install_table(stale)
+    assert not N.install_table({"version": np.asarray([N.TABLE_VERSION])})

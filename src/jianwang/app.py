@@ -28,6 +28,7 @@ class Jianwang:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InvalidInput(f"cannot use data home {home}: {exc.strerror or exc}") from None
+        _load_normalisation_table(home / "cache")
         self.db = make_engine(settings.resolved_database_url)
         upgrade(self.db)
         self.sessions = session_factory(self.db)
@@ -76,3 +77,25 @@ class Jianwang:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _load_normalisation_table(cache: Path) -> None:
+    """Load the text normalisation table from the home's cache, or build and save it there
+    (building costs ~0.4 s; loading a few milliseconds)."""
+    import numpy as np
+
+    from .fingerprint import normalize
+
+    path = cache / f"normalize-v{normalize.TABLE_VERSION}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as data:
+                if normalize.install_table(dict(data)):
+                    return
+        except (OSError, ValueError):
+            pass  # a damaged cache file is rebuilt below
+    arrays = normalize.table_arrays()
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)
