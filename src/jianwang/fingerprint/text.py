@@ -63,6 +63,8 @@ REVIEW_TOKENS = 20
 REVIEW_COVERAGE = 0.03
 #: candidates per query that are aligned in full (by hits on one diagonal band)
 MAX_CANDIDATES = 8
+#: most chains aligned per reference (bounds the work on degenerate, repetitive inputs)
+MAX_CHAINS = 400
 #: hits on one diagonal band that make a reference worth aligning
 MIN_BAND_HITS = 3
 #: a faithful (copied) span: similarity of its folded letters to the reference's
@@ -321,6 +323,9 @@ def _align(
     if any(c.hits > 1 for c in chains):
         # a lone n-gram shared with a reference that also shares real passages is noise
         chains = [c for c in chains if c.hits > 1]
+    if len(chains) > MAX_CHAINS:
+        # degenerate inputs (a text repeating one line thousands of times) stay bounded
+        chains = sorted(chains, key=lambda c: -c.hits)[:MAX_CHAINS]
     spans: list[_Span] = []
     for c in chains:
         left = _extend(qf, rf, c.q0 - 1, c.r0 - 1, -1)
