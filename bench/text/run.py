@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         fams: dict[str, FamilyResult] = defaultdict(FamilyResult)
         ours_cpu = base_cpu = 0.0
         n_pages = 0
+        every_page: list[Page] = []
         for family in FAMILIES:
             pos_src = rng.sample(registered, min(args.pages, len(registered)))
             neg_src = rng.sample(negative, min(args.negatives, len(negative)))
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 neg_src, family, rng, negative=True
             )
             fr = fams[family]
+            every_page.extend(pages)
             for page in pages:
                 c0 = time.process_time()
                 try:
@@ -145,6 +147,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 verdicts[mine[0].verdict.value if mine else "none"] += 1
             results["retranslation"] = dict(verdicts, pages=len(pages))
         results["families"] = {f: _family_json(fr) for f, fr in fams.items()}
+        if args.stages:
+            results["stages_ms_per_page"] = _stages(jw, every_page)
         results["char_by_language"] = _by_language(fams)
         results["pages_per_second_per_core"] = n_pages / max(ours_cpu, 1e-9)
         results["baseline_pages_per_second_per_core"] = n_pages / max(base_cpu, 1e-9)
@@ -195,6 +199,20 @@ def _score_page(
                 (idx, int(s.query[0]), int(s.query[1]), int(s.reference[0]), int(s.reference[1]))
             )
     return "" if page.truth_key in keys else "miss"
+
+
+def _stages(jw: Jianwang, pages: list[Page]) -> dict[str, float]:
+    """Milliseconds per page in each identification stage (a second, timed pass)."""
+    from bench.text.stages import timed_stages
+
+    with timed_stages() as spent:
+        t0 = time.perf_counter()
+        for page in pages:
+            jw.identify(page.html, page.page_id)
+        total = time.perf_counter() - t0
+    out = {"identify (total)": 1000 * total / len(pages)}
+    out.update({k: 1000 * v / len(pages) for k, v in spent.items()})
+    return out
 
 
 def _by_language(fams: dict[str, FamilyResult]) -> dict[str, Any]:
@@ -271,6 +289,8 @@ def print_report(r: dict[str, Any]) -> None:
             f"character level, {lang}: precision {c['precision']:.3f} recall {c['recall']:.3f} "
             f"granularity {c['granularity']:.3f} plagdet {c['plagdet']:.3f}"
         )
+    for stage, ms in r.get("stages_ms_per_page", {}).items():
+        print(f"stage {stage:>20}: {ms:.3f} ms per page")
     if "retranslation" in r:
         print(f"retranslation pages (expected: review): {r['retranslation']}")
     print(
@@ -290,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument(
         "--dump", type=Path, default=None, help="write missed and false-positive pages here"
+    )
+    p.add_argument(
+        "--stages", action="store_true", help="afterwards, time each identification stage"
     )
     args = p.parse_args(argv)
     if args.pages is None:
