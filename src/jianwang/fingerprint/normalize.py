@@ -409,6 +409,12 @@ def _expand(
 
 
 _PAIR_CODES = tuple((ord(a), ord(b), ord(c)) for a, b, c in _LATIN_PAIRS)
+_PAIRS = np.asarray(_PAIR_CODES, dtype=np.uint32)
+
+try:  # the compiled twins of the hot loops (optional; see _core.pyx)
+    from . import _core  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _core = None  # type: ignore[assignment]
 
 
 def _contract_pairs(
@@ -445,6 +451,26 @@ def _contract_pairs(
 
 def normalize(text: str) -> NormText:
     """Fold `text` to its canonical token stream, keeping raw character offsets."""
+    if _core is not None and text:
+        t = _table()
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        out = _core.normalize_bmp(cps, t.code, t.kind, t.code2, t.kind1, t.kind2, _POW, _PAIRS)
+        if out is not None:
+            ids, start, end, folded, fold_start, fold_src = out
+            return NormText(
+                ids=ids,
+                start=start,
+                end=end,
+                raw_length=cps.shape[0],
+                folded=folded.tobytes().decode("utf-32-le", "surrogatepass"),
+                fold_start=fold_start,
+                fold_src=fold_src,
+            )
+    return normalize_numpy(text)
+
+
+def normalize_numpy(text: str) -> NormText:
+    """`normalize` with numpy only (the reference the compiled core is tested against)."""
     t = _table()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     n = cps.shape[0]

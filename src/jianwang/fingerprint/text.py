@@ -35,7 +35,7 @@ from rapidfuzz.distance import Indel
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
-from .normalize import TABLE_VERSION, NormText, _mix64, normalize
+from .normalize import TABLE_VERSION, NormText, _core, _mix64, normalize
 
 #: tokens per hashed n-gram
 K = 5
@@ -77,6 +77,13 @@ _NEAREST_FIRST = sorted(range(-DRIFT, DRIFT + 1), key=abs)
 
 def kgram_hashes(ids: npt.NDArray[np.uint64], k: int = K) -> npt.NDArray[np.uint64]:
     """64-bit hash of every run of `k` consecutive tokens (order-sensitive)."""
+    if _core is not None:
+        return _core.kgram_hashes(np.ascontiguousarray(ids, dtype=np.uint64), k, int(_P))
+    return kgram_hashes_numpy(ids, k)
+
+
+def kgram_hashes_numpy(ids: npt.NDArray[np.uint64], k: int = K) -> npt.NDArray[np.uint64]:
+    """`kgram_hashes` with numpy only."""
     n = ids.shape[0] - k + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
@@ -87,6 +94,13 @@ def kgram_hashes(ids: npt.NDArray[np.uint64], k: int = K) -> npt.NDArray[np.uint
 
 
 def winnow(hashes: npt.NDArray[np.uint64], w: int = W) -> npt.NDArray[np.int64]:
+    """Positions selected by winnowing (see `winnow_numpy`)."""
+    if _core is not None:
+        return _core.winnow(np.ascontiguousarray(hashes, dtype=np.uint64), w)
+    return winnow_numpy(hashes, w)
+
+
+def winnow_numpy(hashes: npt.NDArray[np.uint64], w: int = W) -> npt.NDArray[np.int64]:
     """Positions selected by winnowing: the minimum of each window of `w` hashes.
 
     Vectorised: `wmin[i]` is the minimum of window i (w - 1 element-wise minimums), and a

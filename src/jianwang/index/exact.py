@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.base import Hits
+from ..fingerprint.normalize import _core
 
 _REC = struct.Struct("<II")  # doc, count
 
@@ -284,6 +285,18 @@ class ExactIndex:
                 segs.append(delta)
             for seg in segs:
                 if seg.keys.shape[0] == 0:
+                    continue
+                if _core is not None:
+                    sq, sd, sp = _core.lookup_segment(
+                        np.ascontiguousarray(seg.keys),
+                        np.ascontiguousarray(seg.post),
+                        keys,
+                        max_postings,
+                    )
+                    if sq.shape[0]:
+                        qs.append(sq)
+                        ds.append(sd)
+                        ps.append(sp)
                     continue
                 lo = np.searchsorted(seg.keys, keys, side="left")
                 lo_c = np.minimum(lo, seg.keys.shape[0] - 1)

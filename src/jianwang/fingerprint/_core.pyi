@@ -1,0 +1,33 @@
+"""Types of the compiled core (`_core.pyx`)."""
+
+import numpy as np
+import numpy.typing as npt
+
+def normalize_bmp(
+    cps: npt.NDArray[np.uint32],
+    code: npt.NDArray[np.uint32],
+    kind: npt.NDArray[np.uint8],
+    code2: npt.NDArray[np.uint32],
+    kind1: npt.NDArray[np.uint8],
+    kind2: npt.NDArray[np.uint8],
+    pow_: npt.NDArray[np.uint64],
+    pairs: npt.NDArray[np.uint32],
+) -> (
+    tuple[
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+    ]
+    | None
+): ...
+def kgram_hashes(ids: npt.NDArray[np.uint64], k: int, p: int) -> npt.NDArray[np.uint64]: ...
+def winnow(hashes: npt.NDArray[np.uint64], w: int) -> npt.NDArray[np.int64]: ...
+def lookup_segment(
+    keys: npt.NDArray[np.uint64],
+    post: npt.NDArray[np.uint32],
+    needles: npt.NDArray[np.uint64],
+    max_postings: int,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...

@@ -1,0 +1,240 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled twins of the text method's hot loops.
+
+Each function computes exactly what its numpy counterpart in `normalize.py`, `text.py` or
+`index/exact.py` computes (tests compare them on random and real inputs); numpy pays about a
+microsecond per call on arrays of a few thousand elements, which made those stages cost more
+than their arithmetic. The numpy versions stay as the fallback when this module is not built.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+
+cdef enum:
+    SEPARATOR = 0
+    TRANSPARENT = 1
+    IDEO = 2
+    WORD = 3
+    MULTI = 4
+
+
+cdef inline uint64_t _mix(uint64_t x) nogil:
+    x = x ^ (x >> 30)
+    x = x * 0xBF58476D1CE4E5B9ULL
+    x = x ^ (x >> 27)
+    x = x * 0x94D049BB133111EBULL
+    return x ^ (x >> 31)
+
+
+def normalize_bmp(
+    const uint32_t[::1] cps,
+    const uint32_t[::1] code,
+    const uint8_t[::1] kind,
+    const uint32_t[::1] code2,
+    const uint8_t[::1] kind1,
+    const uint8_t[::1] kind2,
+    const uint64_t[::1] pow_,
+    const uint32_t[:, ::1] pairs,
+):
+    """Token stream of a text whose characters are all in the BMP and fold to at most two
+    characters; None when the text needs the general (Python) path.
+
+    Returns (ids, start, end, folded codes, fold_start, fold_src) like `normalize`."""
+    cdef Py_ssize_t n = cps.shape[0], i, j, m, t, p, ntok
+    cdef uint32_t cp, c
+    cdef uint8_t k
+    cdef Py_ssize_t npairs = pairs.shape[0]
+    # pass 1: fold characters (pairs expanded), drop transparent ones, find token starts
+    cdef uint32_t[::1] tcode = np.empty(2 * n + 1, dtype=np.uint32)
+    cdef int64_t[::1] tsrc = np.empty(2 * n + 1, dtype=np.int64)
+    cdef uint8_t[::1] tstart = np.empty(2 * n + 1, dtype=np.uint8)
+    cdef bint prev_word = False
+    m = 0
+    for i in range(n):
+        cp = cps[i]
+        if cp >= 0x10000:
+            return None
+        k = kind[cp]
+        if k == TRANSPARENT:
+            continue
+        if k == SEPARATOR:
+            prev_word = False
+            continue
+        if k == MULTI:
+            if code2[cp] == 0:
+                return None
+            for j in range(2):
+                if j == 0:
+                    c = code[cp]
+                    k = kind1[cp]
+                else:
+                    c = code2[cp]
+                    k = kind2[cp]
+                tcode[m] = c
+                tsrc[m] = i
+                tstart[m] = 1 if (k == IDEO or not prev_word) else 0
+                prev_word = k == WORD
+                m += 1
+            continue
+        tcode[m] = code[cp]
+        tsrc[m] = i
+        tstart[m] = 1 if (k == IDEO or not prev_word) else 0
+        prev_word = k == WORD
+        m += 1
+    # pass 2: OCR letter pairs, pattern by pattern, matched against the unchanged codes
+    cdef uint8_t[::1] drop = np.zeros(m + 1, dtype=np.uint8)
+    cdef uint32_t[::1] orig = np.empty(m + 1, dtype=np.uint32)
+    cdef Py_ssize_t[::1] hpos = np.empty(m + 1, dtype=np.intp)
+    cdef Py_ssize_t nh, h
+    cdef uint32_t first, second, single
+    cdef bint changed = False
+    for i in range(m):
+        orig[i] = tcode[i]
+    for p in range(npairs):
+        first = pairs[p, 0]
+        second = pairs[p, 1]
+        single = pairs[p, 2]
+        nh = 0
+        for i in range(m - 1):
+            if orig[i] == first and orig[i + 1] == second and not drop[i]:
+                hpos[nh] = i
+                nh += 1
+        for h in range(nh):
+            i = hpos[h]
+            tcode[i] = single
+            drop[i + 1] = 1
+            changed = True
+    if changed:
+        # a dropped character that began a token hands the beginning to its successor
+        # (backwards, so that an inherited beginning is not passed on again, as in numpy)
+        for i in range(m - 2, -1, -1):
+            if drop[i] and tstart[i]:
+                tstart[i + 1] = 1
+        j = 0
+        for i in range(m):
+            if not drop[i]:
+                tcode[j] = tcode[i]
+                tsrc[j] = tsrc[i]
+                tstart[j] = tstart[i]
+                j += 1
+        m = j
+    # pass 3: token ids, offsets
+    ntok = 0
+    for i in range(m):
+        if tstart[i]:
+            ntok += 1
+    ids = np.empty(ntok, dtype=np.uint64)
+    start = np.empty(ntok, dtype=np.int64)
+    end = np.empty(ntok, dtype=np.int64)
+    fold_start = np.empty(ntok + 1, dtype=np.int64)
+    cdef uint64_t[::1] vids = ids
+    cdef int64_t[::1] vstart = start, vend = end, vfs = fold_start
+    cdef uint64_t acc = 0
+    cdef Py_ssize_t rel = 0
+    t = -1
+    for i in range(m):
+        if tstart[i]:
+            if t >= 0:
+                vids[t] = _mix(acc ^ (<uint64_t>rel << 56))
+                vend[t] = tsrc[i - 1] + 1
+            t += 1
+            acc = 0
+            rel = 0
+            vstart[t] = tsrc[i]
+            vfs[t] = i
+        acc = acc + (<uint64_t>tcode[i]) * pow_[rel if rel < 255 else 255]
+        rel += 1
+    if t >= 0:
+        vids[t] = _mix(acc ^ (<uint64_t>rel << 56))
+        vend[t] = tsrc[m - 1] + 1
+    vfs[ntok] = m
+    folded = np.asarray(tcode[:m]).copy()
+    fold_src = np.asarray(tsrc[:m]).copy()
+    return ids, start, end, folded, fold_start, fold_src
+
+
+def kgram_hashes(const uint64_t[::1] ids, int k, uint64_t p):
+    """64-bit hash of every run of `k` consecutive tokens, as `text.kgram_hashes`."""
+    cdef Py_ssize_t n = ids.shape[0] - k + 1, i, t
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef uint64_t h
+    for i in range(n):
+        h = ids[i]
+        for t in range(1, k):
+            h = h * p + ids[i + t]
+        o[i] = _mix(h)
+    return out
+
+
+def winnow(const uint64_t[::1] hashes, int w):
+    """Positions whose hash is the minimum of a window of `w` containing them, as
+    `text.winnow` (every tie included)."""
+    cdef Py_ssize_t n = hashes.shape[0], i, j, best
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cdef uint64_t lo
+    if n <= w:
+        best = 0
+        for i in range(1, n):
+            if hashes[i] < hashes[best]:
+                best = i
+        return np.asarray([best], dtype=np.int64)
+    cdef Py_ssize_t windows = n - w + 1
+    sel_arr = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] sel = sel_arr
+    for i in range(windows):
+        lo = hashes[i]
+        for j in range(i + 1, i + w):
+            if hashes[j] < lo:
+                lo = hashes[j]
+        for j in range(i, i + w):
+            if hashes[j] == lo:
+                sel[j] = 1
+    return np.flatnonzero(sel_arr)
+
+
+def lookup_segment(
+    const uint64_t[::1] keys, const uint32_t[:, ::1] post, const uint64_t[::1] needles,
+    Py_ssize_t max_postings,
+):
+    """Postings of every needle in one sorted segment, as `ExactIndex.lookup` does per
+    segment: (needle index, doc, position) arrays; needles with more than `max_postings`
+    postings are skipped."""
+    cdef Py_ssize_t nk = keys.shape[0], nn = needles.shape[0], i, lo, hi, mid, cnt, total
+    cdef uint64_t x
+    cdef Py_ssize_t[::1] first = np.empty(nn, dtype=np.intp)
+    cdef Py_ssize_t[::1] count = np.zeros(nn, dtype=np.intp)
+    total = 0
+    for i in range(nn):
+        x = needles[i]
+        lo = 0
+        hi = nk
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if keys[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        cnt = 0
+        while lo + cnt < nk and keys[lo + cnt] == x and cnt <= max_postings:
+            cnt += 1
+        if 0 < cnt <= max_postings:
+            first[i] = lo
+            count[i] = cnt
+            total += cnt
+    q = np.empty(total, dtype=np.uint32)
+    d = np.empty(total, dtype=np.uint32)
+    pos = np.empty(total, dtype=np.uint32)
+    cdef uint32_t[::1] vq = q, vd = d, vp = pos
+    cdef Py_ssize_t o = 0, r
+    for i in range(nn):
+        for r in range(first[i], first[i] + count[i]):
+            vq[o] = i
+            vd[o] = post[r, 0]
+            vp[o] = post[r, 1]
+            o += 1
+    return q, d, pos

@@ -1,0 +1,111 @@
+"""The compiled core computes exactly what the numpy reference computes (or is absent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jianwang.fingerprint import normalize as N
+from jianwang.fingerprint import text as T
+from jianwang.index import exact as E
+from jianwang.index.exact import ExactIndex
+
+from .conftest import demo_chapters
+
+core = pytest.mark.skipif(N._core is None, reason="compiled core not built on this machine")
+
+# characters that exercise every rule: OCR pairs, look-alikes, width, ligatures (2 and 3
+# letters), invisible and combining characters, ideographs, kana, separators, astral letters
+_ALPHABET = [
+    *"rnclvihmdwe tq5 ,。.\n",
+    "頭",
+    "髮",
+    "后",
+    "己",
+    "已",
+    "カ",
+    "ア",
+    "Ｒ",
+    "ｎ",
+    "ﬁ",
+    "ﬃ",
+    "\u200b",
+    "\u00ad",
+    "\u0301",
+    "а",
+    "е",
+    "ɑ",
+    "Ϲ",
+    "⼈",
+    "𝐓",
+    "①",
+    "\ufeff",
+    "ß",
+]
+
+
+def _same(a: N.NormText, b: N.NormText) -> None:
+    assert np.array_equal(a.ids, b.ids)
+    assert np.array_equal(a.start, b.start) and np.array_equal(a.end, b.end)
+    assert a.folded == b.folded
+    assert np.array_equal(a.fold_start, b.fold_start)
+    assert np.array_equal(a.fold_src, b.fold_src)
+    assert a.raw_length == b.raw_length
+
+
+@core
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_ALPHABET), max_size=60))
+def test_normalize_matches_numpy_on_tricky_text(text: str) -> None:
+    _same(N.normalize(text), N.normalize_numpy(text))
+
+
+@core
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_normalize_matches_numpy_on_any_text(text: str) -> None:
+    _same(N.normalize(text), N.normalize_numpy(text))
+
+
+@core
+def test_normalize_matches_numpy_on_real_chapters() -> None:
+    for p in demo_chapters():
+        text = p.read_text(encoding="utf-8")
+        _same(N.normalize(text), N.normalize_numpy(text))
+
+
+@core
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=80), st.integers(1, 20))
+def test_kgrams_and_winnowing_match_numpy(values: list[int], w: int) -> None:
+    ids = np.asarray(values, dtype=np.uint64)
+    for k in (1, 3, 5):
+        assert np.array_equal(T.kgram_hashes(ids, k), T.kgram_hashes_numpy(ids, k))
+    assert np.array_equal(T.winnow(ids, w), T.winnow_numpy(ids, w))
+
+
+@core
+def test_lookup_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    idx = ExactIndex(None, shards=2)
+    pool = rng.integers(0, 2**63, 500, dtype=np.uint64)
+    for doc in range(1, 60):
+        keys = rng.choice(pool, 40)  # shared keys: several postings per key
+        idx.add(doc, keys, np.arange(40, dtype=np.uint32))
+    idx.flush()
+    idx.add(99, pool[:10], np.arange(10, dtype=np.uint32))  # and a delta
+    needles = np.concatenate([pool[:200], rng.integers(0, 2**63, 50, dtype=np.uint64)])
+    for max_postings in (3, 64):
+        fast = idx.lookup(needles, max_postings)
+        monkeypatch.setattr(E, "_core", None)
+        slow = idx.lookup(needles, max_postings)
+        monkeypatch.undo()
+        for a, b in (
+            (fast.query_pos, slow.query_pos),
+            (fast.doc, slow.doc),
+            (fast.ref_pos, slow.ref_pos),
+        ):
+            assert np.array_equal(a, b)
+        assert len(fast) > 0
