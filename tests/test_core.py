@@ -109,3 +109,16 @@ def test_lookup_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
         ):
             assert np.array_equal(a, b)
         assert len(fast) > 0
+
+
+@core
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 6), st.integers(0, 300), st.integers(0, 300)), max_size=200)
+)
+def test_candidate_docs_match_numpy(rows: list[tuple[int, int, int]]) -> None:
+    from jianwang.fingerprint.base import Hits
+
+    arr = np.asarray(rows, dtype=np.uint32).reshape(-1, 3)
+    hits = Hits(arr[:, 1].copy(), arr[:, 0].copy(), arr[:, 2].copy())
+    assert T._plausible_docs(hits) == T._plausible_docs_numpy(hits)

@@ -31,3 +31,11 @@ def lookup_segment(
     needles: npt.NDArray[np.uint64],
     max_postings: int,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
+def plausible_docs(
+    doc: npt.NDArray[np.uint32],
+    qpos: npt.NDArray[np.uint32],
+    rpos: npt.NDArray[np.uint32],
+    band_width: int,
+    min_hits: int,
+    max_docs: int,
+) -> list[int]: ...

@@ -238,3 +238,47 @@ def lookup_segment(
             vp[o] = post[r, 1]
             o += 1
     return q, d, pos
+
+
+def plausible_docs(
+    const uint32_t[::1] doc, const uint32_t[::1] qpos, const uint32_t[::1] rpos,
+    int64_t band_width, Py_ssize_t min_hits, Py_ssize_t max_docs,
+):
+    """Documents with at least `min_hits` hits on one diagonal band (a band and the next one
+    counted together), best first, as `text._plausible_docs`."""
+    cdef Py_ssize_t n = doc.shape[0], i, run_start, nruns
+    cdef int64_t diff, band
+    keys_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] keys = keys_arr
+    for i in range(n):
+        diff = <int64_t>rpos[i] - <int64_t>qpos[i]
+        band = diff // band_width
+        if (diff % band_width != 0) and ((diff < 0) != (band_width < 0)):
+            band -= 1  # floor division, as numpy does for negative diagonals
+        keys[i] = (<int64_t>doc[i] << 32) | (band + (<int64_t>1 << 31))
+    keys_arr.sort()
+    # runs of equal keys
+    run_key_arr = np.empty(n, dtype=np.int64)
+    run_cnt_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] run_key = run_key_arr, run_cnt = run_cnt_arr
+    nruns = 0
+    i = 0
+    while i < n:
+        run_start = i
+        while i < n and keys[i] == keys[run_start]:
+            i += 1
+        run_key[nruns] = keys[run_start]
+        run_cnt[nruns] = i - run_start
+        nruns += 1
+    best = {}
+    cdef int64_t support, d
+    for i in range(nruns):
+        support = run_cnt[i]
+        if i + 1 < nruns and run_key[i + 1] - run_key[i] == 1:
+            support += run_cnt[i + 1]
+        if support >= min_hits:
+            d = run_key[i] >> 32
+            if support > best.get(d, 0):
+                best[d] = support
+    ranked = sorted(best, key=lambda x: -best[x])
+    return ranked[:max_docs]

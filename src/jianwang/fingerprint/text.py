@@ -240,6 +240,20 @@ class _Span:
 
 
 def _plausible_docs(hits: Hits) -> list[int]:
+    """Documents with at least `MIN_BAND_HITS` hits on one diagonal band, best first."""
+    if _core is not None:
+        return _core.plausible_docs(
+            np.ascontiguousarray(hits.doc, dtype=np.uint32),
+            np.ascontiguousarray(hits.query_pos, dtype=np.uint32),
+            np.ascontiguousarray(hits.ref_pos, dtype=np.uint32),
+            2 * DRIFT + 1,
+            MIN_BAND_HITS,
+            MAX_CANDIDATES,
+        )
+    return _plausible_docs_numpy(hits)
+
+
+def _plausible_docs_numpy(hits: Hits) -> list[int]:
     """Documents with at least `MIN_BAND_HITS` hits on one diagonal band, best first.
 
     Cheap and vectorised: it keeps the expensive alignment for documents that share a run
