@@ -30,6 +30,8 @@ def lookup_segment(
     post: npt.NDArray[np.uint32],
     needles: npt.NDArray[np.uint64],
     max_postings: int,
+    fences: npt.NDArray[np.uint64],
+    stride: int,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
 def plausible_docs(
     doc: npt.NDArray[np.uint32],

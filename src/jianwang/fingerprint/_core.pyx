@@ -199,20 +199,34 @@ def winnow(const uint64_t[::1] hashes, int w):
 
 def lookup_segment(
     const uint64_t[::1] keys, const uint32_t[:, ::1] post, const uint64_t[::1] needles,
-    Py_ssize_t max_postings,
+    Py_ssize_t max_postings, const uint64_t[::1] fences, Py_ssize_t stride,
 ):
     """Postings of every needle in one sorted segment, as `ExactIndex.lookup` does per
     segment: (needle index, doc, position) arrays; needles with more than `max_postings`
-    postings are skipped."""
-    cdef Py_ssize_t nk = keys.shape[0], nn = needles.shape[0], i, lo, hi, mid, cnt, total
+    postings are skipped. `fences` is every `stride`-th key: searching it first keeps the
+    binary search in cache (the keys of a large segment are not)."""
+    cdef Py_ssize_t nk = keys.shape[0], nn = needles.shape[0], nf = fences.shape[0]
+    cdef Py_ssize_t i, lo, hi, mid, cnt, total, b
     cdef uint64_t x
     cdef Py_ssize_t[::1] first = np.empty(nn, dtype=np.intp)
     cdef Py_ssize_t[::1] count = np.zeros(nn, dtype=np.intp)
     total = 0
     for i in range(nn):
         x = needles[i]
+        # first fence >= x, then the block before it holds the first occurrence of x
         lo = 0
-        hi = nk
+        hi = nf
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if fences[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        b = lo - 1 if lo > 0 else 0
+        lo = b * stride
+        hi = (b + 1) * stride + 1
+        if hi > nk:
+            hi = nk
         while lo < hi:
             mid = (lo + hi) >> 1
             if keys[mid] < x:

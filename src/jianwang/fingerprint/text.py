@@ -380,8 +380,19 @@ def _align(
         # the wording letter for letter (after folding: look-alikes, OCR confusions and
         # spaces inside words are gone), a re-translation or a rewrite does not
         size = len(qtext) + len(rtext)
-        s.matched = (size - Indel.distance(qtext, rtext)) // 2
-        s.faithful = 2 * s.matched >= MIN_LETTER_SIMILARITY * size
+        if qtext == rtext:
+            s.matched, s.faithful = len(qtext), True
+        else:
+            # bounded: past the distance a faithful copy may have, the exact value is not
+            # needed, and the banded computation is much cheaper than the full one
+            bound = int((1 - MIN_LETTER_SIMILARITY) * size) + 1
+            dist = Indel.distance(qtext, rtext, score_cutoff=bound)
+            if dist <= bound and 2 * (size - dist) // 2 >= MIN_LETTER_SIMILARITY * size:
+                s.matched, s.faithful = (size - dist) // 2, True
+            else:
+                # not a copy of the wording: the full distance tells how much is shared
+                s.matched = (size - Indel.distance(qtext, rtext)) // 2
+                s.faithful = False
         reported.append((s, t0, t1, round(ntok * s.matched / max(1, len(qtext)))))
     if not reported:
         return None

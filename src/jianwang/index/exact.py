@@ -38,11 +38,21 @@ from ..fingerprint.normalize import _core
 _REC = struct.Struct("<II")  # doc, count
 
 
+_FENCE = 64  # keys per fence: every 64th key is kept in a small array searched first
+
+
 @dataclass
 class _Segment:
     name: str
     keys: npt.NDArray[np.uint64]
     post: npt.NDArray[np.uint32]  # shape (n, 2): doc, position
+    _fences: npt.NDArray[np.uint64] | None = None
+
+    @property
+    def fences(self) -> npt.NDArray[np.uint64]:
+        if self._fences is None:
+            self._fences = np.ascontiguousarray(self.keys[::_FENCE])
+        return self._fences
 
 
 @dataclass
@@ -292,6 +302,8 @@ class ExactIndex:
                         np.ascontiguousarray(seg.post),
                         keys,
                         max_postings,
+                        seg.fences,
+                        _FENCE,
                     )
                     if sq.shape[0]:
                         qs.append(sq)
