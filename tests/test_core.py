@@ -122,3 +122,20 @@ def test_candidate_docs_match_numpy(rows: list[tuple[int, int, int]]) -> None:
     arr = np.asarray(rows, dtype=np.uint32).reshape(-1, 3)
     hits = Hits(arr[:, 1].copy(), arr[:, 0].copy(), arr[:, 2].copy())
     assert T._plausible_docs(hits) == T._plausible_docs_numpy(hits)
+
+
+@core
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 120), st.integers(-6, 6)), max_size=150),
+       st.integers(0, 3))
+def test_chains_match_numpy(raw: list[tuple[int, int]], shift: int) -> None:
+    text = demo_chapters()[shift].read_text(encoding="utf-8")
+    qn = N.normalize(text[100:])
+    rn = N.normalize(text)
+    offset = len(N.normalize(text[:100]))
+    q = np.asarray([a for a, _ in raw], dtype=np.uint32)
+    r = np.asarray([max(0, a + offset + b) for a, b in raw], dtype=np.uint32)
+    qfs = qn.fold_start.astype(np.int64)
+    rfs = rn.fold_start.astype(np.int64)
+    fast = N._core.chains(q, r, qfs, rfs, T.K, T.MAX_GAP, T.DRIFT)
+    assert fast == T._chains_numpy(q, r, qfs, rfs)

@@ -41,3 +41,12 @@ def plausible_docs(
     min_hits: int,
     max_docs: int,
 ) -> list[int]: ...
+def chains(
+    qpos: npt.NDArray[np.uint32],
+    rpos: npt.NDArray[np.uint32],
+    qfs: npt.NDArray[np.int64],
+    rfs: npt.NDArray[np.int64],
+    k: int,
+    max_gap: int,
+    drift: int,
+) -> list[tuple[int, int, int, int, int]]: ...

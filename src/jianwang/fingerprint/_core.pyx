@@ -296,3 +296,97 @@ def plausible_docs(
                 best[d] = support
     ranked = sorted(best, key=lambda x: -best[x])
     return ranked[:max_docs]
+
+
+def chains(
+    const uint32_t[::1] qpos, const uint32_t[::1] rpos,
+    const int64_t[::1] qfs, const int64_t[::1] rfs,
+    Py_ssize_t k, int64_t max_gap, int64_t drift,
+):
+    """Chains of hits along (near-)diagonals in folded-character coordinates, as
+    `text._chains_numpy`: a list of (q0, q1, r0, r1, hits)."""
+    cdef Py_ssize_t n = qpos.shape[0], nq = qfs.shape[0] - 1, nr = rfs.shape[0] - 1
+    cdef Py_ssize_t i, j, m = 0, s, e, nruns
+    q_arr = np.empty(n, dtype=np.int64)
+    d_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] q = q_arr, d = d_arr
+    cdef int64_t[::1] qc = np.empty(n, dtype=np.int64), rc = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] qce = np.empty(n, dtype=np.int64), rce = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        if rpos[i] + k > nr or qpos[i] + k > nq:
+            continue
+        q[m] = qpos[i]
+        qc[m] = qfs[qpos[i]]
+        rc[m] = rfs[rpos[i]]
+        qce[m] = qfs[qpos[i] + k]
+        rce[m] = rfs[rpos[i] + k]
+        d[m] = rc[m] - qc[m]
+        m += 1
+    if m == 0:
+        return []
+    cdef Py_ssize_t[::1] order = np.lexsort((q_arr[:m], d_arr[:m]))
+    runs = []
+    cdef int64_t q1, r1
+    i = 0
+    while i < m:
+        s = order[i]
+        e = s
+        q1 = qce[s]
+        r1 = rce[s]
+        j = i + 1
+        while j < m:
+            if d[order[j]] != d[e] or q[order[j]] - q[e] > max_gap or q[order[j]] == q[e]:
+                break
+            e = order[j]
+            if qce[e] > q1:
+                q1 = qce[e]
+            if rce[e] > r1:
+                r1 = rce[e]
+            j += 1
+        runs.append((q[s], q[e], qc[s], qc[e], rc[s], rc[e], q1, r1, j - i))
+        i = j
+    runs.sort()
+    # join runs whose diagonals differ by at most `drift`, nearest diagonal first
+    nruns = len(runs)
+    cdef int64_t[:, ::1] ch = np.empty((nruns, 8), dtype=np.int64)
+    cdef Py_ssize_t nch = 0, t, target
+    cdef int64_t fq, lq, fqc, lqc, frc, lrc, rq1, rr1, h, dd0, dd, old
+    by_diag = {}
+    nearest = [0]
+    for t in range(1, drift + 1):
+        nearest.append(-t)
+        nearest.append(t)
+    for run in runs:
+        fq, lq, fqc, lqc, frc, lrc, rq1, rr1, h = run
+        dd0 = frc - fqc
+        target = -1
+        for dd in nearest:
+            c = by_diag.get(dd0 + dd)
+            if c is not None:
+                t = c
+                if 0 < fq - ch[t, 4] <= max_gap and frc > ch[t, 6]:
+                    target = t
+                    break
+        if target < 0:
+            t = nch
+            nch += 1
+            ch[t, 0] = fqc
+            ch[t, 1] = rq1
+            ch[t, 2] = frc
+            ch[t, 3] = rr1
+            ch[t, 7] = h
+        else:
+            t = target
+            old = ch[t, 6] - ch[t, 5]
+            if by_diag.get(old) == t:
+                del by_diag[old]
+            if rq1 > ch[t, 1]:
+                ch[t, 1] = rq1
+            if rr1 > ch[t, 3]:
+                ch[t, 3] = rr1
+            ch[t, 7] += h
+        ch[t, 4] = lq
+        ch[t, 5] = lqc
+        ch[t, 6] = lrc
+        by_diag[ch[t, 6] - ch[t, 5]] = t
+    return [(ch[t, 0], ch[t, 1], ch[t, 2], ch[t, 3], ch[t, 7]) for t in range(nch)]

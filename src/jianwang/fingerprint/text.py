@@ -291,63 +291,18 @@ def _align(
     separators): a copy that adds spaces inside words, or merges them, stays on one diagonal
     there, while an injected line, a cut or a rewording moves off it."""
     qf, rf = qn.folded, rn.folded
-    qfs, rfs = qn.fold_start, rn.fold_start
     nq, nr = len(q_starts) - 1, len(rn)
-    ok = (rpos.astype(np.int64) + K <= nr) & (qpos.astype(np.int64) + K <= nq)
-    q = qpos[ok].astype(np.int64)
-    r = rpos[ok].astype(np.int64)
-    if q.shape[0] == 0:
+    qfs = np.ascontiguousarray(qn.fold_start, dtype=np.int64)
+    rfs = np.ascontiguousarray(rn.fold_start, dtype=np.int64)
+    qp = np.ascontiguousarray(qpos, dtype=np.uint32)
+    rp = np.ascontiguousarray(rpos, dtype=np.uint32)
+    if _core is not None:
+        found = _core.chains(qp, rp, qfs, rfs, K, MAX_GAP, DRIFT)
+    else:
+        found = _chains_numpy(qp, rp, qfs, rfs)
+    if not found:
         return None
-    qc, rc = qfs[q].astype(np.int64), rfs[r].astype(np.int64)
-    qce, rce = qfs[q + K].astype(np.int64), rfs[r + K].astype(np.int64)
-    # Chains: runs of hits on one exact diagonal, in query order, with bounded gaps
-    # (vectorised); near diagonals (a letter dropped or doubled) are joined afterwards.
-    d = rc - qc
-    order = np.lexsort((q, d))
-    q, d, qc, rc, qce, rce = q[order], d[order], qc[order], rc[order], qce[order], rce[order]
-    brk = np.ones(q.shape[0], dtype=bool)
-    brk[1:] = (d[1:] != d[:-1]) | (q[1:] - q[:-1] > MAX_GAP) | (q[1:] == q[:-1])
-    starts = np.flatnonzero(brk)
-    hits = np.diff(np.append(starts, q.shape[0]))
-    ends = np.append(starts[1:], q.shape[0]) - 1
-    runs = sorted(
-        zip(
-            q[starts].tolist(),
-            q[ends].tolist(),
-            qc[starts].tolist(),
-            qc[ends].tolist(),
-            rc[starts].tolist(),
-            rc[ends].tolist(),
-            np.maximum.reduceat(qce, starts).tolist(),
-            np.maximum.reduceat(rce, starts).tolist(),
-            hits.tolist(),
-            strict=True,
-        )
-    )
-    # join runs whose diagonals differ by a few letters (OCR's "cl" for "d", a dropped
-    # character) when they follow each other closely: nearest diagonal first
-    chains: list[_Chain] = []
-    by_diag: dict[int, _Chain] = {}
-    for fq, lq, fqc, lqc, frc, lrc, q1, r1, h in runs:
-        dd0 = frc - fqc
-        target: _Chain | None = None
-        for dd in _NEAREST_FIRST:
-            c = by_diag.get(dd0 + dd)
-            if c is not None and 0 < fq - c.last_q <= MAX_GAP and frc > c.last_rc:
-                target = c
-                break
-        if target is None:
-            c = _Chain(fqc, q1, frc, r1, lq, lqc, lrc, h)
-            chains.append(c)
-        else:
-            c = target
-            old = c.last_rc - c.last_qc
-            if by_diag.get(old) is c:
-                del by_diag[old]
-            c.q1, c.r1 = max(c.q1, q1), max(c.r1, r1)
-            c.last_q, c.last_qc, c.last_rc = lq, lqc, lrc
-            c.hits += h
-        by_diag[c.last_rc - c.last_qc] = c
+    chains = [_Chain(q0, q1, r0, r1, 0, 0, 0, h) for q0, q1, r0, r1, h in found]
     if any(c.hits > 1 for c in chains):
         # a lone n-gram shared with a reference that also shares real passages is noise
         chains = [c for c in chains if c.hits > 1]
@@ -466,6 +421,73 @@ def _merge_diagonal(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
                     continue
         out.append(s)
     return out
+
+
+def _chains_numpy(
+    qpos: npt.NDArray[np.uint32],
+    rpos: npt.NDArray[np.uint32],
+    qfs: npt.NDArray[np.int64],
+    rfs: npt.NDArray[np.int64],
+) -> list[tuple[int, int, int, int, int]]:
+    """Chains of hits along (near-)diagonals, in folded-character coordinates:
+    (q0, q1, r0, r1, hits) each; the reference for the compiled `_core.chains`."""
+    nq, nr = qfs.shape[0] - 1, rfs.shape[0] - 1
+    ok = (rpos.astype(np.int64) + K <= nr) & (qpos.astype(np.int64) + K <= nq)
+    q = qpos[ok].astype(np.int64)
+    r = rpos[ok].astype(np.int64)
+    if q.shape[0] == 0:
+        return []
+    qc, rc = qfs[q].astype(np.int64), rfs[r].astype(np.int64)
+    qce, rce = qfs[q + K].astype(np.int64), rfs[r + K].astype(np.int64)
+    # Chains: runs of hits on one exact diagonal, in query order, with bounded gaps
+    # (vectorised); near diagonals (a letter dropped or doubled) are joined afterwards.
+    d = rc - qc
+    order = np.lexsort((q, d))
+    q, d, qc, rc, qce, rce = q[order], d[order], qc[order], rc[order], qce[order], rce[order]
+    brk = np.ones(q.shape[0], dtype=bool)
+    brk[1:] = (d[1:] != d[:-1]) | (q[1:] - q[:-1] > MAX_GAP) | (q[1:] == q[:-1])
+    starts = np.flatnonzero(brk)
+    hits = np.diff(np.append(starts, q.shape[0]))
+    ends = np.append(starts[1:], q.shape[0]) - 1
+    runs = sorted(
+        zip(
+            q[starts].tolist(),
+            q[ends].tolist(),
+            qc[starts].tolist(),
+            qc[ends].tolist(),
+            rc[starts].tolist(),
+            rc[ends].tolist(),
+            np.maximum.reduceat(qce, starts).tolist(),
+            np.maximum.reduceat(rce, starts).tolist(),
+            hits.tolist(),
+            strict=True,
+        )
+    )
+    # join runs whose diagonals differ by a few letters (OCR's "cl" for "d", a dropped
+    # character) when they follow each other closely: nearest diagonal first
+    chains: list[_Chain] = []
+    by_diag: dict[int, _Chain] = {}
+    for fq, lq, fqc, lqc, frc, lrc, q1, r1, h in runs:
+        dd0 = frc - fqc
+        target: _Chain | None = None
+        for dd in _NEAREST_FIRST:
+            c = by_diag.get(dd0 + dd)
+            if c is not None and 0 < fq - c.last_q <= MAX_GAP and frc > c.last_rc:
+                target = c
+                break
+        if target is None:
+            c = _Chain(fqc, q1, frc, r1, lq, lqc, lrc, h)
+            chains.append(c)
+        else:
+            c = target
+            old = c.last_rc - c.last_qc
+            if by_diag.get(old) is c:
+                del by_diag[old]
+            c.q1, c.r1 = max(c.q1, q1), max(c.r1, r1)
+            c.last_q, c.last_qc, c.last_rc = lq, lqc, lrc
+            c.hits += h
+        by_diag[c.last_rc - c.last_qc] = c
+    return [(c.q0, c.q1, c.r0, c.r1, c.hits) for c in chains]
 
 
 def _bridge(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
