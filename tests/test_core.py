@@ -139,3 +139,17 @@ def test_chains_match_numpy(raw: list[tuple[int, int]], shift: int) -> None:
     rfs = rn.fold_start.astype(np.int64)
     fast = N._core.chains(q, r, qfs, rfs, T.K, T.MAX_GAP, T.DRIFT)
     assert fast == T._chains_numpy(q, r, qfs, rfs)
+
+
+@core
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcd", max_size=60), st.text(alphabet="abcd", max_size=60),
+       st.integers(-5, 65), st.integers(-5, 65), st.sampled_from([-1, 1]))
+def test_extension_and_counting_match_python(a: str, b: str, q: int, r: int, step: int) -> None:
+    assert N._core.extend(a, b, q, r, step, T.MAX_EXTEND) == T._extend_python(a, b, q, r, step)
+    start, stop = sorted((max(0, q), max(0, r)))
+    offset = r - q
+    if start + offset >= 0:
+        expected = sum(1 for x, y in zip(a[start:stop], b[start + offset : stop + offset],
+                                         strict=False) if x == y)
+        assert N._core.count_equal(a, b, start, stop, offset) == expected

@@ -390,3 +390,43 @@ def chains(
         ch[t, 6] = lrc
         by_diag[ch[t, 6] - ch[t, 5]] = t
     return [(ch[t, 0], ch[t, 1], ch[t, 2], ch[t, 3], ch[t, 7]) for t in range(nch)]
+
+
+def extend(str qf, str rf, Py_ssize_t q, Py_ssize_t r, Py_ssize_t step, Py_ssize_t max_len):
+    """X-drop extension over folded characters, as `text._extend_python`:
+    (characters to add, equal characters among them)."""
+    cdef Py_ssize_t nq = len(qf), nr = len(rf)
+    cdef Py_ssize_t best = 0, cur = 0, best_len = 0, best_matches = 0, matches = 0, length = 0
+    cdef Py_UCS4 a, b
+    while 0 <= q < nq and 0 <= r < nr and length < max_len:
+        length += 1
+        a = qf[q]
+        b = rf[r]
+        if a == b:
+            cur += 1
+            matches += 1
+            if cur > best:
+                best = cur
+                best_len = length
+                best_matches = matches
+        else:
+            cur -= 3
+            if best - cur > 6:
+                break
+        q += step
+        r += step
+    return best_len, best_matches
+
+
+def count_equal(str qf, str rf, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t offset):
+    """How many i in [start, stop) have qf[i] == rf[i + offset] (pairs past either end are
+    not counted), as the zip in `text._merge_diagonal`."""
+    cdef Py_ssize_t nq = len(qf), nr = len(rf), i, n = 0
+    if stop > nq:
+        stop = nq
+    for i in range(start, stop):
+        if i + offset >= nr:
+            break
+        if i + offset >= 0 and qf[i] == rf[i + offset]:
+            n += 1
+    return n

@@ -24,7 +24,6 @@ the markup, spacing or width of the copy.
 
 from __future__ import annotations
 
-import bisect
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -180,17 +179,14 @@ class TextFingerprinter:
         if len(hits) == 0:
             return []
         docs = _plausible_docs(hits)
-        order = np.lexsort((hits.ref_pos, hits.query_pos, hits.doc))
-        d_sorted = hits.doc[order]
-        q_starts = qn.fold_start.tolist()
         out: list[tuple[Candidate, list[tuple[int, int]]]] = []
         for doc in docs:
-            lo, hi = np.searchsorted(d_sorted, [doc, doc + 1])
-            sel = order[lo:hi]
             ref = references(doc)
             if ref is None:
                 continue
-            cand = _align(qn, q_starts, ref, hits.query_pos[sel], hits.ref_pos[sel], doc)
+            # hit order does not matter: chaining sorts by diagonal and query position
+            sel = hits.doc == doc
+            cand = _align(qn, ref, hits.query_pos[sel], hits.ref_pos[sel], doc)
             if cand is not None:
                 out.append(cand)
         return _explain_away(out, len(qn))
@@ -278,7 +274,6 @@ def _plausible_docs_numpy(hits: Hits) -> list[int]:
 
 def _align(
     qn: NormText,
-    q_starts: list[int],
     rn: TextReference,
     qpos: npt.NDArray[np.uint32],
     rpos: npt.NDArray[np.uint32],
@@ -291,7 +286,7 @@ def _align(
     separators): a copy that adds spaces inside words, or merges them, stays on one diagonal
     there, while an injected line, a cut or a rewording moves off it."""
     qf, rf = qn.folded, rn.folded
-    nq, nr = len(q_starts) - 1, len(rn)
+    nq, nr = len(qn), len(rn)
     qfs = np.ascontiguousarray(qn.fold_start, dtype=np.int64)
     rfs = np.ascontiguousarray(rn.fold_start, dtype=np.int64)
     qp = np.ascontiguousarray(qpos, dtype=np.uint32)
@@ -325,8 +320,8 @@ def _align(
     spans = _bridge(_merge_diagonal(_drop_overlaps(spans), qf, rf), qf, rf)
     reported: list[tuple[_Span, int, int, int]] = []  # span, token start, token end, tokens matched
     for s in spans:
-        t0 = bisect.bisect_right(q_starts, s.q0) - 1
-        t1 = bisect.bisect_left(q_starts, s.q1)
+        t0 = int(np.searchsorted(qfs, s.q0, side="right")) - 1
+        t1 = int(np.searchsorted(qfs, s.q1, side="left"))
         ntok = t1 - t0
         if ntok < MIN_SPAN:
             continue
@@ -404,11 +399,7 @@ def _merge_diagonal(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
             if abs((s.r0 - s.q0) - d) <= DRIFT and gap <= MAX_EXTEND and s.r0 - p.r1 <= MAX_EXTEND:
                 bridge = 0
                 if gap > 0:
-                    bridge = sum(
-                        1
-                        for x, y in zip(qf[p.q1 : s.q0], rf[p.q1 + d : s.q0 + d], strict=False)
-                        if x == y
-                    )
+                    bridge = _count_equal(qf, rf, p.q1, s.q0, d)
                 if gap <= 1 or bridge >= 0.5 * gap:
                     overlap = max(0, p.q1 - s.q0)
                     out[-1] = _Span(
@@ -490,6 +481,17 @@ def _chains_numpy(
     return [(c.q0, c.q1, c.r0, c.r1, c.hits) for c in chains]
 
 
+def _count_equal(qf: str, rf: str, start: int, stop: int, offset: int) -> int:
+    """How many i in [start, stop) have qf[i] == rf[i + offset]."""
+    if _core is not None:
+        return _core.count_equal(qf, rf, start, stop, offset)
+    return sum(
+        1
+        for x, y in zip(qf[start:stop], rf[start + offset : stop + offset], strict=False)
+        if x == y
+    )
+
+
 def _bridge(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
     """Join consecutive spans when the stretch between them still agrees letter for letter up
     to small edits (one copied run that dense OCR errors or winnowing cut in pieces). An
@@ -520,6 +522,13 @@ def _bridge(spans: list[_Span], qf: str, rf: str) -> list[_Span]:
 
 
 def _extend(qf: str, rf: str, q: int, r: int, step: int) -> tuple[int, int]:
+    """X-drop extension (see `_extend_python`)."""
+    if _core is not None:
+        return _core.extend(qf, rf, q, r, step, MAX_EXTEND)
+    return _extend_python(qf, rf, q, r, step)
+
+
+def _extend_python(qf: str, rf: str, q: int, r: int, step: int) -> tuple[int, int]:
     """X-drop extension over folded characters from (q, r) in direction `step`:
     (characters to add, equal characters among them)."""
     best = cur = 0
