@@ -297,13 +297,13 @@ def _align(
         found = _chains_numpy(qp, rp, qfs, rfs)
     if not found:
         return None
-    chains = [_Chain(q0, q1, r0, r1, 0, 0, 0, h) for q0, q1, r0, r1, h in found]
-    if any(c.hits > 1 for c in chains):
+    if any(f[4] > 1 for f in found):
         # a lone n-gram shared with a reference that also shares real passages is noise
-        chains = [c for c in chains if c.hits > 1]
-    if len(chains) > MAX_CHAINS:
+        found = [f for f in found if f[4] > 1]
+    if len(found) > MAX_CHAINS:
         # degenerate inputs (a text repeating one line thousands of times) stay bounded
-        chains = sorted(chains, key=lambda c: -c.hits)[:MAX_CHAINS]
+        found = sorted(found, key=lambda f: -f[4])[:MAX_CHAINS]
+    chains = [_Chain(q0, q1, r0, r1, 0, 0, 0, h) for q0, q1, r0, r1, h in found]
     spans: list[_Span] = []
     for c in chains:
         left = _extend(qf, rf, c.q0 - 1, c.r0 - 1, -1)
