@@ -126,8 +126,9 @@ def test_candidate_docs_match_numpy(rows: list[tuple[int, int, int]]) -> None:
 
 @core
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 120), st.integers(-6, 6)), max_size=150),
-       st.integers(0, 3))
+@given(
+    st.lists(st.tuples(st.integers(0, 120), st.integers(-6, 6)), max_size=150), st.integers(0, 3)
+)
 def test_chains_match_numpy(raw: list[tuple[int, int]], shift: int) -> None:
     text = demo_chapters()[shift].read_text(encoding="utf-8")
     qn = N.normalize(text[100:])
@@ -143,13 +144,29 @@ def test_chains_match_numpy(raw: list[tuple[int, int]], shift: int) -> None:
 
 @core
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="abcd", max_size=60), st.text(alphabet="abcd", max_size=60),
-       st.integers(-5, 65), st.integers(-5, 65), st.sampled_from([-1, 1]))
+@given(
+    st.text(alphabet="abcd", max_size=60),
+    st.text(alphabet="abcd", max_size=60),
+    st.integers(-5, 65),
+    st.integers(-5, 65),
+    st.sampled_from([-1, 1]),
+)
 def test_extension_and_counting_match_python(a: str, b: str, q: int, r: int, step: int) -> None:
     assert N._core.extend(a, b, q, r, step, T.MAX_EXTEND) == T._extend_python(a, b, q, r, step)
     start, stop = sorted((max(0, q), max(0, r)))
     offset = r - q
     if start + offset >= 0:
-        expected = sum(1 for x, y in zip(a[start:stop], b[start + offset : stop + offset],
-                                         strict=False) if x == y)
+        expected = sum(
+            1
+            for x, y in zip(a[start:stop], b[start + offset : stop + offset], strict=False)
+            if x == y
+        )
         assert N._core.count_equal(a, b, start, stop, offset) == expected
+
+
+@core
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=60), st.integers(1, 12))
+def test_winnowing_with_ties_matches_numpy(values: list[int], w: int) -> None:
+    ids = np.asarray(values, dtype=np.uint64)
+    assert np.array_equal(T.winnow(ids, w), T.winnow_numpy(ids, w))

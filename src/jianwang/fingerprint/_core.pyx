@@ -172,28 +172,34 @@ def kgram_hashes(const uint64_t[::1] ids, int k, uint64_t p):
 
 def winnow(const uint64_t[::1] hashes, int w):
     """Positions whose hash is the minimum of a window of `w` containing them, as
-    `text.winnow` (every tie included)."""
-    cdef Py_ssize_t n = hashes.shape[0], i, j, best
+    `text.winnow` (every tie included). Sliding-window minimum with a monotone queue: O(n)."""
+    cdef Py_ssize_t n = hashes.shape[0], i, best, head = 0, tail = 0, k
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    cdef uint64_t lo
     if n <= w:
         best = 0
         for i in range(1, n):
             if hashes[i] < hashes[best]:
                 best = i
         return np.asarray([best], dtype=np.int64)
-    cdef Py_ssize_t windows = n - w + 1
     sel_arr = np.zeros(n, dtype=np.uint8)
     cdef uint8_t[::1] sel = sel_arr
-    for i in range(windows):
-        lo = hashes[i]
-        for j in range(i + 1, i + w):
-            if hashes[j] < lo:
-                lo = hashes[j]
-        for j in range(i, i + w):
-            if hashes[j] == lo:
-                sel[j] = 1
+    cdef Py_ssize_t[::1] dq = np.empty(n, dtype=np.intp)
+    cdef uint64_t lo
+    for i in range(n):
+        # keep equal values: every position holding a window's minimum is selected
+        while tail > head and hashes[dq[tail - 1]] > hashes[i]:
+            tail -= 1
+        dq[tail] = i
+        tail += 1
+        if dq[head] <= i - w:
+            head += 1
+        if i >= w - 1:
+            lo = hashes[dq[head]]
+            k = head
+            while k < tail and hashes[dq[k]] == lo:
+                sel[dq[k]] = 1
+                k += 1
     return np.flatnonzero(sel_arr)
 
 

@@ -333,9 +333,12 @@ class ExactIndex:
                 ps.append(post[:, 1])
         if not qs:
             return Hits.empty()
-        q = np.concatenate(qs).astype(np.uint32)
-        d = np.concatenate(ds).astype(np.uint32)
-        p = np.concatenate(ps).astype(np.uint32)
+        if len(qs) == 1:
+            q, d, p = (a.astype(np.uint32, copy=False) for a in (qs[0], ds[0], ps[0]))
+        else:
+            q = np.concatenate(qs).astype(np.uint32, copy=False)
+            d = np.concatenate(ds).astype(np.uint32, copy=False)
+            p = np.concatenate(ps).astype(np.uint32, copy=False)
         if self._dead.shape[0]:
             alive = ~np.isin(d, self._dead)
             q, d, p = q[alive], d[alive], p[alive]
