@@ -5,8 +5,7 @@ import numpy.typing as npt
 
 def normalize_bmp(
     cps: npt.NDArray[np.uint32],
-    code: npt.NDArray[np.uint32],
-    kind: npt.NDArray[np.uint8],
+    packed: npt.NDArray[np.uint32],
     code2: npt.NDArray[np.uint32],
     kind1: npt.NDArray[np.uint8],
     kind2: npt.NDArray[np.uint8],

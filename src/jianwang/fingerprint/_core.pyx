@@ -29,8 +29,7 @@ cdef inline uint64_t _mix(uint64_t x) nogil:
 
 def normalize_bmp(
     const uint32_t[::1] cps,
-    const uint32_t[::1] code,
-    const uint8_t[::1] kind,
+    const uint32_t[::1] packed,
     const uint32_t[::1] code2,
     const uint8_t[::1] kind1,
     const uint8_t[::1] kind2,
@@ -38,7 +37,8 @@ def normalize_bmp(
     const uint32_t[:, ::1] pairs,
 ):
     """Token stream of a text whose characters are all in the BMP and fold to at most two
-    characters; None when the text needs the general (Python) path.
+    characters; None when the text needs the general (Python) path. `packed` holds each
+    character's folded code (low 24 bits) and kind (high 8 bits): one memory access.
 
     Returns (ids, start, end, folded codes, fold_start, fold_src) like `normalize`."""
     cdef Py_ssize_t n = cps.shape[0], i, j, m, t, p, ntok
@@ -55,7 +55,7 @@ def normalize_bmp(
         cp = cps[i]
         if cp >= 0x10000:
             return None
-        k = kind[cp]
+        k = packed[cp] >> 24
         if k == TRANSPARENT:
             continue
         if k == SEPARATOR:
@@ -66,7 +66,7 @@ def normalize_bmp(
                 return None
             for j in range(2):
                 if j == 0:
-                    c = code[cp]
+                    c = packed[cp] & 0xFFFFFF
                     k = kind1[cp]
                 else:
                     c = code2[cp]
@@ -77,7 +77,7 @@ def normalize_bmp(
                 prev_word = k == WORD
                 m += 1
             continue
-        tcode[m] = code[cp]
+        tcode[m] = packed[cp] & 0xFFFFFF
         tsrc[m] = i
         tstart[m] = 1 if (k == IDEO or not prev_word) else 0
         prev_word = k == WORD

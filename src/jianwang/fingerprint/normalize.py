@@ -449,12 +449,23 @@ def _contract_pairs(
     return codes[keep], src[keep], starts[keep]
 
 
+_PACKED: tuple[_Table, npt.NDArray[np.uint32]] | None = None
+
+
+def _packed(t: _Table) -> npt.NDArray[np.uint32]:
+    """Code and kind of every BMP character in one array (for the compiled core)."""
+    global _PACKED
+    if _PACKED is None or _PACKED[0] is not t:
+        _PACKED = (t, t.code | (t.kind.astype(np.uint32) << np.uint32(24)))
+    return _PACKED[1]
+
+
 def normalize(text: str) -> NormText:
     """Fold `text` to its canonical token stream, keeping raw character offsets."""
     if _core is not None and text:
         t = _table()
         cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        out = _core.normalize_bmp(cps, t.code, t.kind, t.code2, t.kind1, t.kind2, _POW, _PAIRS)
+        out = _core.normalize_bmp(cps, _packed(t), t.code2, t.kind1, t.kind2, _POW, _PAIRS)
         if out is not None:
             ids, start, end, folded, fold_start, fold_src = out
             return NormText(
