@@ -76,14 +76,28 @@ _LINE_TAGS = {
 }
 
 
-def extract_main_text(html: str) -> str:
-    """Main text of `html` as lines (see the module docstring)."""
-    # Line breaks after block ends and before <br>, written into the markup so that the
-    # parser's C text extraction yields the lines (walking the tree in Python to tell block
-    # from inline elements would cost more than the rest of identification).
-    for tag in _LINE_TAGS:
+_LINE_TAGS_BYTES = tuple((k.encode(), v.encode()) for k, v in _LINE_TAGS.items())
+
+
+def mark_lines(html: bytes) -> bytes:
+    """Line breaks after block ends and before `<br>`, written into the markup (bytes of an
+    ASCII-compatible encoding: UTF-8, GB18030/GBK, Big5, … never have "<" inside a
+    multi-byte character), so that the parser's C text extraction yields the lines; walking
+    the tree in Python to tell block from inline elements would cost more than the rest of
+    identification."""
+    for tag, marked in _LINE_TAGS_BYTES:
         if tag in html:
-            html = html.replace(tag, _LINE_TAGS[tag])
+            html = html.replace(tag, marked)
+    return html
+
+
+def extract_main_text(html: str, lines_marked: bool = False) -> str:
+    """Main text of `html` as lines (see the module docstring). `lines_marked`: the markup
+    went through `mark_lines` already (as bytes, which is faster)."""
+    if not lines_marked:
+        for tag in _LINE_TAGS:
+            if tag in html:
+                html = html.replace(tag, _LINE_TAGS[tag])
     tree = LexborHTMLParser(html)
     tree.strip_tags(list(_DROP_TAGS))
     root: LexborNode | None = tree.body or tree.root
@@ -105,21 +119,34 @@ def _is_content_marker(marker: str) -> bool:
 
 
 _CONTENT_MARKER_RE = re.compile(r"content|chapter|article|text|read|post-body|entry", re.I)
-_CONTENT_SELECTOR = ",".join(_CONTENT_SELECTORS)
+_CONTENT_TAGS = frozenset(x for x in _CONTENT_SELECTORS if x[0] not in "#.")
+_CONTENT_IDS = frozenset(x[1:] for x in _CONTENT_SELECTORS if x[0] == "#")
+_CONTENT_CLASSES = frozenset(x[1:] for x in _CONTENT_SELECTORS if x[0] == ".")
 
 
 def _main_node(root: LexborNode) -> LexborNode:
     """The content container holding the most text, when it holds a good part of the page
     (boilerplate elements inside it are removed afterwards); else the whole body, whose
-    boilerplate elements are removed the same way."""
+    boilerplate elements are removed the same way. Containers are those `_CONTENT_SELECTORS`
+    names, matched in one pass over the elements with an id or class (a selector query
+    per name would cost more than the whole extraction)."""
     best, best_len = root, 0
-    for node in root.css(_CONTENT_SELECTOR):
-        if _BOILER_RE.search(f"{node.attributes.get('class') or ''} {node.id or ''}"):
+    for node in root.css("[id],[class],article,main"):
+        attrs = node.attributes
+        cls = attrs.get("class") or ""
+        ident = attrs.get("id") or ""
+        if not (
+            node.tag in _CONTENT_TAGS
+            or ident in _CONTENT_IDS
+            or (cls and not _CONTENT_CLASSES.isdisjoint(cls.split()))
+        ):
             continue
-        n = len(node.text(deep=True, strip=True))
+        if _BOILER_RE.search(f"{cls} {ident}"):
+            continue
+        n = len(node.text(deep=True))
         if n > best_len:
             best, best_len = node, n
     if best is root:
         return root
-    total = len(root.text(deep=True, strip=True))
+    total = len(root.text(deep=True))
     return best if best_len >= 0.3 * total else root
