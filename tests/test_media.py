@@ -46,7 +46,12 @@ def test_html_declared_charset_and_main_text() -> None:
 
 def test_malformed_html_still_yields_text() -> None:
     text = extract_main_text("<div><p>unclosed <b>bold <i>text</div></p><p>second")
-    assert "unclosed bold text" in text and "second" in text
+    assert text.split() == ["unclosed", "bold", "text", "second"]
+
+
+def test_blocks_never_glue_words_even_when_minified() -> None:
+    assert extract_main_text("<p>foo</p><p>bar</p><div>baz<br>qux</div>").split("\n") == [
+        "foo", "bar", "baz", "qux"]
 
 
 def test_sniffing_ignores_names_and_reads_content() -> None:

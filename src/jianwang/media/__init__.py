@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain import InvalidInput, MediaType, TooLarge, UnsupportedMedia
-from .html import extract_main_text, mark_lines
+from .html import extract_main_text
 from .sniff import sniff
 from .text import declared_encoding, decode_text
 
 __all__ = ["Decoded", "decode", "extract_main_text", "sniff"]
-
-_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 @dataclass(frozen=True)
@@ -39,14 +37,9 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
             raise UnsupportedMedia("input is binary data of no known format")
         raise UnsupportedMedia(f"no identification method for {media.value} ({fmt}) yet")
     declared = declared_encoding(data) if fmt == "html" else None
-    # marking lines in the bytes is faster than in the text; UTF-16/32 are not
-    # ASCII-compatible, so their pages are marked after decoding
-    marked = fmt == "html" and not data.startswith(_WIDE_BOMS)
-    if marked:
-        data = mark_lines(data)
     text, enc = decode_text(data, declared)
     if fmt == "html":
-        text = extract_main_text(text, lines_marked=marked)
+        text = extract_main_text(text)
     if not text.strip():
         raise InvalidInput("input has no text content")
     return Decoded(media, fmt, text, enc)

@@ -1,8 +1,9 @@
 """Main text of an HTML page: navigation, boilerplate and scripts dropped.
 
-The extracted text is what offsets refer to: the ends of block elements and `<br>` end lines,
-line breaks inside the markup are kept, and every line is trimmed; other characters are kept
-as they are, so a passage in the page appears verbatim in the extracted text.
+The extracted text is what offsets refer to: every text node of the main content is one or
+more lines (its own line breaks are kept), each line trimmed; other characters are kept as
+they are, so a passage in the page appears verbatim in the extracted text. Inline elements
+(`<b>`, `<a>`) therefore also start a line, which separates words as a space would.
 """
 
 from __future__ import annotations
@@ -59,45 +60,10 @@ _CONTENT_SELECTORS = (
     "#main",
     ".main",
 )
-# The block ends that carry text lines in practice (each costs a scan of the page; others
-# usually have a line break after them in the markup anyway).
-_LINE_TAGS = {
-    "</p>": "</p>\n",
-    "</P>": "</P>\n",
-    "<br": "\n<br",
-    "<BR": "\n<BR",
-    "</div>": "</div>\n",
-    "</DIV>": "</DIV>\n",
-    "</li>": "</li>\n",
-    "</h1>": "</h1>\n",
-    "</h2>": "</h2>\n",
-    "</h3>": "</h3>\n",
-    "</tr>": "</tr>\n",
-}
 
 
-_LINE_TAGS_BYTES = tuple((k.encode(), v.encode()) for k, v in _LINE_TAGS.items())
-
-
-def mark_lines(html: bytes) -> bytes:
-    """Line breaks after block ends and before `<br>`, written into the markup (bytes of an
-    ASCII-compatible encoding: UTF-8, GB18030/GBK, Big5, … never have "<" inside a
-    multi-byte character), so that the parser's C text extraction yields the lines; walking
-    the tree in Python to tell block from inline elements would cost more than the rest of
-    identification."""
-    for tag, marked in _LINE_TAGS_BYTES:
-        if tag in html:
-            html = html.replace(tag, marked)
-    return html
-
-
-def extract_main_text(html: str, lines_marked: bool = False) -> str:
-    """Main text of `html` as lines (see the module docstring). `lines_marked`: the markup
-    went through `mark_lines` already (as bytes, which is faster)."""
-    if not lines_marked:
-        for tag in _LINE_TAGS:
-            if tag in html:
-                html = html.replace(tag, _LINE_TAGS[tag])
+def extract_main_text(html: str) -> str:
+    """Main text of `html` as lines (see the module docstring)."""
     tree = LexborHTMLParser(html)
     tree.strip_tags(list(_DROP_TAGS))
     root: LexborNode | None = tree.body or tree.root
@@ -109,7 +75,10 @@ def extract_main_text(html: str, lines_marked: bool = False) -> str:
         marker = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
         if _BOILER_RE.search(marker) and not _is_content_marker(marker):
             node.decompose()
-    text = main.text(deep=True, separator="", strip=False)
+    # Every text node ends a line: the parser's C text extraction does it in one call (telling
+    # block from inline elements in Python would cost more than the rest of identification),
+    # and no two blocks are ever glued into one word, even in minified markup.
+    text = main.text(deep=True, separator="\n", strip=False)
     lines = [line.strip(" \t\r\f\v\u3000\xa0") for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
 
