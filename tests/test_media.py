@@ -131,13 +131,3 @@ def test_any_bytes_decode_or_fail_cleanly(data: bytes) -> None:
     except InvalidInput:  # includes TooLarge and UnsupportedMedia
         return
     assert isinstance(d.signal, str) and d.signal.strip()
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=" \t\r\n\u3000\xa0ab", max_size=40))
-def test_line_trimming_matches_line_by_line(text: str) -> None:
-    from jianwang.media.html import _LINE_GAP_RE, _LINE_SPACE
-
-    lines = [line.strip(_LINE_SPACE) for line in text.split("\n")]
-    expected = "\n".join(line for line in lines if line)
-    assert _LINE_GAP_RE.sub("\n", text).strip(_LINE_SPACE + "\n") == expected

@@ -63,7 +63,6 @@ _CONTENT_SELECTORS = (
 
 
 _LINE_SPACE = " \t\r\f\v\u3000\xa0"
-_LINE_GAP_RE = re.compile(f"[{_LINE_SPACE}]*\n[{_LINE_SPACE}\n]*")
 
 
 def extract_main_text(html: str) -> str:
@@ -83,8 +82,8 @@ def extract_main_text(html: str) -> str:
     # block from inline elements in Python would cost more than the rest of identification),
     # and no two blocks are ever glued into one word, even in minified markup.
     text = main.text(deep=True, separator="\n", strip=False)
-    # trim every line and drop empty ones, in one pass of the regex engine
-    return _LINE_GAP_RE.sub("\n", text).strip(_LINE_SPACE + "\n")
+    lines = [line.strip(_LINE_SPACE) for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
 
 
 def _is_content_marker(marker: str) -> bool:
