@@ -41,7 +41,7 @@ K = 5
 #: winnowing window on the reference side (hashes)
 W = 16
 #: winnowing window on the query side (hashes); see `extract`
-W_QUERY = 8
+W_QUERY = 12
 #: most query tokens between two hits of one span
 MAX_GAP = 3 * W
 #: largest query/reference shift absorbed inside one span, folded characters
