@@ -4,7 +4,7 @@ import numpy as np
 import numpy.typing as npt
 
 def normalize_bmp(
-    cps: npt.NDArray[np.uint32],
+    text: str,
     packed: npt.NDArray[np.uint32],
     code2: npt.NDArray[np.uint32],
     kind1: npt.NDArray[np.uint8],

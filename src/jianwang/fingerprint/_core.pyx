@@ -28,7 +28,7 @@ cdef inline uint64_t _mix(uint64_t x) nogil:
 
 
 def normalize_bmp(
-    const uint32_t[::1] cps,
+    str text,
     const uint32_t[::1] packed,
     const uint32_t[::1] code2,
     const uint8_t[::1] kind1,
@@ -36,12 +36,12 @@ def normalize_bmp(
     const uint64_t[::1] pow_,
     const uint32_t[:, ::1] pairs,
 ):
-    """Token stream of a text whose characters are all in the BMP and fold to at most two
+    """Token stream of `text` when all its characters are in the BMP and fold to at most two
     characters; None when the text needs the general (Python) path. `packed` holds each
     character's folded code (low 24 bits) and kind (high 8 bits): one memory access.
 
     Returns (ids, start, end, folded codes, fold_start, fold_src) like `normalize`."""
-    cdef Py_ssize_t n = cps.shape[0], i, j, m, t, p, ntok
+    cdef Py_ssize_t n = len(text), i, j, m, t, p, ntok
     cdef uint32_t cp, c
     cdef uint8_t k
     cdef Py_ssize_t npairs = pairs.shape[0]
@@ -52,7 +52,7 @@ def normalize_bmp(
     cdef bint prev_word = False
     m = 0
     for i in range(n):
-        cp = cps[i]
+        cp = text[i]
         if cp >= 0x10000:
             return None
         k = packed[cp] >> 24

@@ -464,15 +464,14 @@ def normalize(text: str) -> NormText:
     """Fold `text` to its canonical token stream, keeping raw character offsets."""
     if _core is not None and text:
         t = _table()
-        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        out = _core.normalize_bmp(cps, _packed(t), t.code2, t.kind1, t.kind2, _POW, _PAIRS)
+        out = _core.normalize_bmp(text, _packed(t), t.code2, t.kind1, t.kind2, _POW, _PAIRS)
         if out is not None:
             ids, start, end, folded, fold_start, fold_src = out
             return NormText(
                 ids=ids,
                 start=start,
                 end=end,
-                raw_length=cps.shape[0],
+                raw_length=len(text),
                 folded=folded.tobytes().decode("utf-32-le", "surrogatepass"),
                 fold_start=fold_start,
                 fold_src=fold_src,
