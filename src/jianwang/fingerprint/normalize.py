@@ -22,6 +22,7 @@ Pure algorithm: no I/O. OpenCC is used once, to build the table.
 from __future__ import annotations
 
 import functools
+import os
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -414,6 +415,8 @@ _PAIRS = np.asarray(_PAIR_CODES, dtype=np.uint32)
 try:  # the compiled twins of the hot loops (optional; see _core.pyx)
     from . import _core  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _core = None  # type: ignore[assignment]
+if os.environ.get("JIANWANG_NO_CORE"):  # measure or debug the numpy paths
     _core = None  # type: ignore[assignment]
 
 
