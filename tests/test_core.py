@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -170,3 +172,23 @@ def test_extension_and_counting_match_python(a: str, b: str, q: int, r: int, ste
 def test_winnowing_with_ties_matches_numpy(values: list[int], w: int) -> None:
     ids = np.asarray(values, dtype=np.uint64)
     assert np.array_equal(T.winnow(ids, w), T.winnow_numpy(ids, w))
+
+
+def test_identification_is_the_same_without_the_core(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """End to end: the numpy paths give the same matches and segments as the compiled ones."""
+    from jianwang import Jianwang
+    from jianwang.demo import demo_dir
+
+    base = demo_dir()
+    pages = sorted((base / "pages").glob("*.html"))
+    with Jianwang.open(home=tmp_path / "home") as jw:
+        jw.registry.import_manifest(base / "corpus" / "manifest.csv")
+        with_core = [jw.identify(p.read_bytes(), p.name).to_json() for p in pages]
+        for module in (N, T, E):
+            monkeypatch.setattr(module, "_core", None)
+        jw.identifier._refs.clear()
+        without = [jw.identify(p.read_bytes(), p.name).to_json() for p in pages]
+    assert with_core == without
+    assert sum(len(x["matches"]) for x in with_core) >= len(pages) - 1
