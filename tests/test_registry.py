@@ -215,3 +215,23 @@ def test_fingerprints_of_an_older_method_version_are_rebuilt(jw: Jianwang) -> No
     assert again.registry.rebuild_index() == 1  # a full rebuild works on current versions too
     assert [x.work_id for x in again.identify(ch.read_bytes()).matches] == [work.id]
     again.close()
+
+
+def test_concurrent_first_use_of_a_home(tmp_path: Path) -> None:
+    """Several processes opening a new home at once: one migrates, the others wait."""
+    import subprocess
+    import sys
+
+    code = "import sys; from jianwang import Jianwang; Jianwang.open(home=sys.argv[1]).close()"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "home")], stderr=subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err.decode()[-500:]
+    again = Jianwang.open(home=tmp_path / "home")
+    assert again.registry.list_works()[1] == 0
+    again.close()

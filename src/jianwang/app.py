@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,7 @@ class Jianwang:
             raise InvalidInput(f"cannot use data home {home}: {exc.strerror or exc}") from None
         _load_normalisation_table(home / "cache")
         self.db = make_engine(settings.resolved_database_url)
-        upgrade(self.db)
+        upgrade(self.db, home / "migrate.lock")
         self.sessions = session_factory(self.db)
         self.blobs = BlobStore(home / "blobs")
         self.indexes = Indexes(home / "index", settings.index_shards, settings.index_delta_limit)
@@ -95,7 +97,11 @@ def _load_normalisation_table(cache: Path) -> None:
         except (OSError, ValueError):
             pass  # a damaged cache file is rebuilt below
     arrays = normalize.table_arrays()
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)
+    # a cache only: several processes may write it at once, each through its own file
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
