@@ -71,10 +71,6 @@ class Indexes:
             self._open[key] = ExactIndex(path, self.shards, self.delta_limit)
         return self._open[key]
 
-    def reload(self) -> None:
-        self._open.clear()
-        self._refs.clear()
-
 
 #: documents per method whose records the identifier loads at once on first use
 PRELOAD_LIMIT = 200_000

@@ -213,7 +213,7 @@ class TextReference:
 
 @dataclass
 class _Chain:
-    """Hits on one (near-)diagonal, in folded-character coordinates."""
+    """Hits on one (near-)diagonal, in folded-character coordinates (`_chains_numpy`)."""
 
     q0: int
     q1: int  # exclusive, folded characters
@@ -303,18 +303,17 @@ def _align(
     if len(found) > MAX_CHAINS:
         # degenerate inputs (a text repeating one line thousands of times) stay bounded
         found = sorted(found, key=lambda f: -f[4])[:MAX_CHAINS]
-    chains = [_Chain(q0, q1, r0, r1, 0, 0, 0, h) for q0, q1, r0, r1, h in found]
     spans: list[_Span] = []
-    for c in chains:
-        left = _extend(qf, rf, c.q0 - 1, c.r0 - 1, -1)
-        right = _extend(qf, rf, c.q1, c.r1, +1)
+    for q0, q1, r0, r1, _hits in found:
+        left = _extend(qf, rf, q0 - 1, r0 - 1, -1)
+        right = _extend(qf, rf, q1, r1, +1)
         spans.append(
             _Span(
-                c.q0 - left[0],
-                c.q1 + right[0],
-                c.r0 - left[0],
-                c.r1 + right[0],
-                c.q1 - c.q0 + left[1] + right[1],
+                q0 - left[0],
+                q1 + right[0],
+                r0 - left[0],
+                r1 + right[0],
+                q1 - q0 + left[1] + right[1],
             )
         )
     spans = _bridge(_merge_diagonal(_drop_overlaps(spans), qf, rf), qf, rf)

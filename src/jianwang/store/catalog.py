@@ -33,14 +33,17 @@ class StoreCatalog:
     def __init__(self, engine: Engine, blobs: BlobStore):
         self.engine = engine
         self.blobs = blobs
-        self._stmt = _REFERENCE.where(FingerprintRow.id.in_(bindparam("docs", expanding=True)))
+        self._stmt = _REFERENCE.where(
+            FingerprintRow.id.in_(bindparam("docs", expanding=True)),
+            FingerprintRow.method == bindparam("method"),
+        )
 
     def references(self, method: str, docs: list[int]) -> dict[int, Reference]:
         if not docs:
             return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(self._stmt, {"docs": docs}).all()
-        return {row.doc: _reference(row) for row in rows if row.method == method}
+            rows = conn.execute(self._stmt, {"docs": docs, "method": method}).all()
+        return {row.doc: _reference(row) for row in rows}
 
     def all_references(self, method: str, limit: int) -> dict[int, Reference] | None:
         """Every reference of `method`, or None when there are more than `limit`."""
