@@ -1,0 +1,605 @@
+"""The audio method: spectral-peak triplets that survive speed, tempo and pitch changes.
+
+Extraction
+    A short-time spectrum (11,025 Hz, 1,024-sample window, 128-sample hop) is reduced to its
+    salient peaks: local maxima of the log magnitude that stand out from their neighbourhood,
+    thinned to a steady number per second. Peak times and frequencies are refined by parabolic
+    interpolation; frequencies are measured on a log scale (`BINS_PER_OCTAVE` per octave).
+
+    Each anchor peak is combined with pairs of later peaks near it into a triplet
+    (t1, f1), (t2, f2), (t3, f3). Its hash holds only what a change of speed, tempo or pitch
+    leaves alone (after Panako, Six & Leman 2014/2021, and quad fingerprints, Sonnleitner &
+    Widmer 2016):
+
+    * the ratio of time differences (t2 - t1) / (t3 - t1): a time stretch scales both;
+    * the log-frequency differences f2 - f1 and f3 - f1: a pitch shift adds a constant to all;
+    * which of the three peaks is loudest.
+
+    References keep the strongest few peaks per second and pair each anchor with its strongest
+    neighbours; queries keep more peaks and more pairs, so the reference's triplets reappear in
+    the query's wherever the peaks survive. Values that fall near a quantisation edge emit the
+    neighbouring key too (query side only).
+
+Scoring
+    Each hit pairs a query triplet with a reference triplet; their time spans give the time
+    scale s (reference seconds per query second) and their anchor frequencies the pitch shift.
+    Per reference and per stretch of the query, hits vote on (scale, pitch); the winning cell's
+    hits vote on the offset; the winners are refitted (t_ref = s * t_query + offset, by least
+    squares) and every hit of that reference is checked against the fitted line. Inliers are
+    hits on that line, counted once per query and per reference triplet. Stretches that agree
+    on the line join into one segment; a query holding several works (a medley, two songs in
+    one video) gives each its own segments.
+
+The score is the number of inliers against what chance would put on a line, turned into a
+value in [0, 1]: see `_significance`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..domain import MediaType, Verdict
+from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
+
+RATE = 11025
+N_FFT = 1024
+HOP = 128
+#: frames per second
+FPS = RATE / HOP
+F_MIN = 200.0
+F_MAX = 4500.0
+BINS_PER_OCTAVE = 36
+#: frames of power averaged before peak picking
+SMOOTH = int(__import__("os").environ.get("JW_SMOOTH", "5"))
+
+#: peak picking: local maximum over +-PEAK_T frames and +-PEAK_F linear bins
+PEAK_T = 6
+PEAK_F = 4
+#: and at least this far (dB) above the local mean
+PEAK_PROMINENCE = 4.0
+#: peaks kept per second (strongest by prominence, per block of BLOCK frames)
+REF_PEAKS = 12
+QUERY_PEAKS = 30
+BLOCK = 43
+
+#: triplet zone after an anchor: time (frames) and log-frequency (bins) distances
+DT_MIN = 3
+DT_MAX = 64
+DT13_MIN = 10
+DF_MAX = 36
+DF_MIN = 2.0
+#: neighbours per anchor: the strongest in the zone
+REF_FAN = 3
+QUERY_FAN = 8
+
+#: quantisation of the hashed values
+RATIO_STEPS = 32
+DF_STEP = 1.5
+#: query side: values within this fraction of a step from an edge also emit the neighbour key
+SOFT_EDGE = 0.25
+
+#: scoring: hits outside these scale and pitch ranges are ignored (+-50 %)
+MAX_LOG2_SCALE = math.log2(1.5)
+MAX_PITCH_BINS = BINS_PER_OCTAVE * math.log2(1.5)
+#: vote cells: log2 scale, pitch (bins), offset (seconds)
+SCALE_CELL = 0.03
+PITCH_CELL = 2.0
+OFFSET_CELL = 0.4
+#: an inlier is this close to the fitted line (seconds) and the fitted pitch (bins)
+TIME_TOLERANCE = 0.08
+PITCH_TOLERANCE = 1.5
+#: query stretch scored at a time (seconds) and the most candidates looked at per query
+WINDOW = 30.0
+MAX_DOCS = 24
+MIN_DOC_HITS = 5
+#: inliers for a match and for review (calibrated on the benchmark's negatives)
+MATCH_INLIERS = 10
+REVIEW_INLIERS = 6
+
+
+@dataclass(frozen=True)
+class Triplets:
+    """Per triplet: anchor time (s), anchor log-frequency (bins) and span t3 - t1 (s)."""
+
+    t1: npt.NDArray[np.float32]
+    f1: npt.NDArray[np.float32]
+    dt: npt.NDArray[np.float32]
+
+    def __len__(self) -> int:
+        return int(self.t1.shape[0])
+
+
+@dataclass(frozen=True)
+class Peaks:
+    t: npt.NDArray[np.float32]  # frames, sub-frame precision
+    f: npt.NDArray[np.float32]  # log-frequency bins above F_MIN
+    strength: npt.NDArray[np.float32]  # prominence, dB
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+# ------------------------------------------------------------------ spectrum and peaks
+
+_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+_K_LO = int(math.ceil(F_MIN * N_FFT / RATE))
+_K_HI = int(math.floor(F_MAX * N_FFT / RATE))
+#: frames per chunk of spectrum computed at once (bounded memory on long recordings)
+_CHUNK = 4096
+_MARGIN = 64
+
+
+def _spectrum(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Log magnitude (dB), frames x bins [_K_LO, _K_HI]."""
+    if samples.shape[0] < N_FFT:
+        samples = np.pad(samples, (0, N_FFT - samples.shape[0]))
+    frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
+    spec = np.fft.rfft(frames * _WINDOW, axis=1)[:, _K_LO : _K_HI + 1]
+    power = spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2
+    if SMOOTH > 1:  # sustained partials stand out of noise, whose peaks flicker
+        from scipy.ndimage import uniform_filter1d
+
+        power = uniform_filter1d(power, SMOOTH, axis=0, mode="nearest")
+    return (10.0 * np.log10(power + 1e-10)).astype(np.float32)
+
+
+def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
+    """Salient spectral peaks, about `per_second` of them per second of audio."""
+    from scipy.ndimage import maximum_filter, uniform_filter
+
+    n_frames = max(1, 1 + (samples.shape[0] - N_FFT) // HOP)
+    ts, fs, ss = [], [], []
+    for start in range(0, n_frames, _CHUNK):
+        lo = max(0, start - _MARGIN)
+        hi = min(n_frames, start + _CHUNK + _MARGIN)
+        mag = _spectrum(samples[lo * HOP : (hi - 1) * HOP + N_FFT])
+        local_max = maximum_filter(mag, size=(2 * PEAK_T + 1, 2 * PEAK_F + 1), mode="nearest")
+        background = uniform_filter(mag, size=(31, 25), mode="nearest")
+        prominence = mag - background
+        floor = max(float(mag.max()) - 90.0, -100.0)
+        cand = (mag == local_max) & (prominence > PEAK_PROMINENCE) & (mag > floor)
+        # not on the border of the chunk's spectrum (no neighbours for interpolation)
+        cand[[0, -1], :] = False
+        cand[:, [0, -1]] = False
+        ti, fi = np.nonzero(cand)
+        keep = (ti + lo >= start) & (ti + lo < start + _CHUNK)
+        ti, fi = ti[keep], fi[keep]
+        if ti.shape[0] == 0:
+            continue
+        b = mag[ti, fi]
+        dt = _parabola(mag[ti - 1, fi], b, mag[ti + 1, fi])
+        df = _parabola(mag[ti, fi - 1], b, mag[ti, fi + 1])
+        hz = (fi + _K_LO + df) * (RATE / N_FFT)
+        ts.append((ti + lo + dt).astype(np.float32))
+        fs.append((BINS_PER_OCTAVE * np.log2(hz / F_MIN)).astype(np.float32))
+        ss.append(prominence[ti, fi].astype(np.float32))
+    if not ts:
+        z = np.zeros(0, dtype=np.float32)
+        return Peaks(z, z.copy(), z.copy())
+    t, f, s = np.concatenate(ts), np.concatenate(fs), np.concatenate(ss)
+    keep = _thin(t, s, per_second * BLOCK / FPS)
+    order = np.lexsort((f[keep], t[keep]))
+    sel = keep[order]
+    return Peaks(t[sel], f[sel], s[sel])
+
+
+def _parabola(a: Any, b: Any, c: Any) -> Any:
+    den = a - 2.0 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(den < 0, 0.5 * (a - c) / den, 0.0)
+    return np.clip(d, -0.5, 0.5)
+
+
+def _thin(t: npt.NDArray[np.float32], s: npt.NDArray[np.float32], per_block: float) -> Any:
+    """Indices of the peaks that are among the `per_block` strongest within half a block
+    either side of them: a sliding window, so the choice does not depend on where the
+    recording (or the excerpt) starts."""
+    order = np.argsort(t, kind="stable")
+    t, s = t[order], s[order]
+    n = t.shape[0]
+    keep = np.zeros(n, dtype=bool)
+    limit = int(round(per_block))
+    half = BLOCK / 2
+    step = 20_000
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        lo = np.searchsorted(t, t[a:b] - half, side="left")
+        hi = np.searchsorted(t, t[a:b] + half, side="right")
+        width = int((hi - lo).max())
+        cols = lo[:, None] + np.arange(width)[None, :]
+        inside = cols < hi[:, None]
+        cols = np.minimum(cols, n - 1)
+        stronger = inside & (s[cols] > s[a:b, None])
+        keep[a:b] = stronger.sum(axis=1) < limit
+    return order[keep]
+
+
+# ------------------------------------------------------------------ triplets and hashes
+
+
+def triplets(p: Peaks, fan: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(anchor, second, third) peak indices: each anchor with pairs of its `fan` strongest
+    neighbours in the zone after it. Returns (triples (n, 3), ...) and their order."""
+    n = len(p)
+    if n < 3:
+        return np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo = np.searchsorted(p.t, p.t + DT_MIN, side="left")
+    hi = np.searchsorted(p.t, p.t + DT_MAX, side="right")
+    width = int((hi - lo).max()) if n else 0
+    if width == 0:
+        return np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cols = lo[:, None] + np.arange(width)[None, :]
+    valid = cols < hi[:, None]
+    cols = np.minimum(cols, n - 1)
+    gap = np.abs(p.f[cols] - p.f[:, None])
+    valid &= (gap <= DF_MAX) & (gap >= DF_MIN) & (p.t[cols] - p.t[:, None] <= DT_MAX)
+    strength = np.where(valid, p.strength[cols], -np.inf)
+    k = min(fan, width)
+    best = np.argsort(-strength, axis=1, kind="stable")[:, :k]
+    nb = np.take_along_axis(cols, best, axis=1)
+    ok = np.take_along_axis(valid, best, axis=1)
+    out = []
+    for i, j in itertools.combinations(range(k), 2):
+        a, b = nb[:, i], nb[:, j]
+        second = np.minimum(a, b)
+        third = np.maximum(a, b)
+        good = ok[:, i] & ok[:, j]
+        anchor = np.nonzero(good)[0]
+        out.append(np.stack([anchor, second[good], third[good]], axis=1))
+    tri = np.concatenate(out) if out else np.zeros((0, 3), dtype=np.int64)
+    t1, t2, t3 = p.t[tri[:, 0]], p.t[tri[:, 1]], p.t[tri[:, 2]]
+    f1, f2, f3 = p.f[tri[:, 0]], p.f[tri[:, 1]], p.f[tri[:, 2]]
+    # three distinct pitches: peaks of one sustained tone say little about the music
+    good = (
+        (t3 - t1 >= DT13_MIN)
+        & (t3 - t2 >= 1.0)
+        & (np.abs(f2 - f1) >= DF_MIN)
+        & (np.abs(f3 - f1) >= DF_MIN)
+        & (np.abs(f3 - f2) >= DF_MIN)
+    )
+    tri = tri[good]
+    order = np.lexsort((tri[:, 2], tri[:, 1], tri[:, 0]))
+    return tri[order], order
+
+
+def _quantise(
+    x: npt.NDArray[np.float64], soft: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Step index of `x` (in steps) and, near an edge, the neighbouring index (else itself)."""
+    q = np.floor(x).astype(np.int64)
+    if not soft:
+        return q, q
+    frac = x - q
+    alt = np.where(frac < SOFT_EDGE, q - 1, np.where(frac > 1 - SOFT_EDGE, q + 1, q))
+    return q, alt
+
+
+def hashes(
+    p: Peaks, tri: npt.NDArray[np.int64], soft: bool
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    """Keys of the triplets and, per key, its triplet's row (several keys per row if soft)."""
+    t1, t2, t3 = (p.t[tri[:, i]].astype(np.float64) for i in range(3))
+    f1, f2, f3 = (p.f[tri[:, i]].astype(np.float64) for i in range(3))
+    ratio = (t2 - t1) / (t3 - t1) * RATIO_STEPS
+    d2 = (f2 - f1) / DF_STEP
+    d3 = (f3 - f1) / DF_STEP
+    s = np.stack([p.strength[tri[:, i]] for i in range(3)], axis=1)
+    # loudness order of the three peaks: one of 6 permutations
+    rank = np.argsort(np.argsort(-s, axis=1), axis=1)
+    loud = (rank[:, 0] * 2 + (rank[:, 1] > rank[:, 2])).astype(np.uint64)
+    dims = [_quantise(ratio, soft), _quantise(d2, soft), _quantise(d3, soft)]
+    rows = np.arange(tri.shape[0], dtype=np.uint32)
+    keys, where = [], []
+    for choice in itertools.product((0, 1), repeat=3):
+        sel = np.ones(tri.shape[0], dtype=bool)
+        parts = []
+        for use_alt, (q, alt) in zip(choice, dims, strict=True):
+            if use_alt:
+                sel &= alt != q
+                parts.append(alt)
+            else:
+                parts.append(q)
+        if not sel.any():
+            continue
+        r, a, b = (x[sel] for x in parts)
+        key = (
+            (np.clip(r, 0, 63).astype(np.uint64))
+            | ((np.clip(a + 128, 0, 255).astype(np.uint64)) << np.uint64(6))
+            | ((np.clip(b + 128, 0, 255).astype(np.uint64)) << np.uint64(14))
+            | (loud[sel] << np.uint64(22))
+            | (np.uint64(0xA0D1) << np.uint64(48))
+        )
+        keys.append(key)
+        where.append(rows[sel])
+    if not keys:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
+    return np.concatenate(keys), np.concatenate(where)
+
+
+def _triplet_data(p: Peaks, tri: npt.NDArray[np.int64]) -> Triplets:
+    t1 = p.t[tri[:, 0]]
+    return Triplets(
+        (t1 / FPS).astype(np.float32),
+        p.f[tri[:, 0]].astype(np.float32),
+        ((p.t[tri[:, 2]] - t1) / FPS).astype(np.float32),
+    )
+
+
+def _samples(signal: Any) -> npt.NDArray[np.float32]:
+    rate = getattr(signal, "rate", RATE)
+    if rate != RATE:
+        raise ValueError(f"audio must be decoded at {RATE} Hz, not {rate} Hz")
+    return np.ascontiguousarray(getattr(signal, "samples", signal), dtype=np.float32)
+
+
+# ------------------------------------------------------------------ the method
+
+_PACK = struct.Struct("<4sI")
+_MAGIC = b"AUD1"
+
+
+class AudioFingerprinter:
+    name = "audio"
+    version = 1
+    media = MediaType.AUDIO
+    hash_kind = HashKind.EXACT64
+
+    def _analyse(self, signal: Any, role: Role) -> tuple[Peaks, npt.NDArray[np.int64]]:
+        ref = role == Role.REFERENCE
+        p = peaks(_samples(signal), REF_PEAKS if ref else QUERY_PEAKS)
+        tri, _ = triplets(p, REF_FAN if ref else QUERY_FAN)
+        return p, tri
+
+    def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
+        p, tri = self._analyse(signal, role)
+        soft = role == Role.QUERY
+        keys, rows = hashes(p, tri, soft)
+        data = _triplet_data(p, tri)
+        # reference positions are triplet rows (the reference store holds their data);
+        # query positions are rows of `data` too
+        return Fingerprints(self.name, self.version, keys, rows, data)
+
+    def prepare_reference(self, signal: Any) -> Triplets:
+        p, tri = self._analyse(signal, Role.REFERENCE)
+        return _triplet_data(p, tri)
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        t: Triplets = prepared
+        n = len(t)
+        return b"".join(
+            [
+                _PACK.pack(_MAGIC, n),
+                np.round(t.t1 * FPS * 8).astype("<u4").tobytes(),
+                np.round(np.clip(t.f1, 0, 2047) * 32).astype("<u2").tobytes(),
+                np.round(np.clip(t.dt * FPS, 0, 2047) * 32).astype("<u2").tobytes(),
+            ]
+        )
+
+    def unpack_reference(self, data: bytes) -> Triplets:
+        magic, n = _PACK.unpack_from(data, 0)
+        if magic != _MAGIC:
+            raise ValueError("not an audio reference")
+        off = _PACK.size
+        t1 = np.frombuffer(data, "<u4", n, off).astype(np.float32) / np.float32(FPS * 8)
+        off += 4 * n
+        f1 = np.frombuffer(data, "<u2", n, off).astype(np.float32) / np.float32(32)
+        off += 2 * n
+        dt = np.frombuffer(data, "<u2", n, off).astype(np.float32) / np.float32(FPS * 32)
+        return Triplets(t1, f1, dt)
+
+    def score(
+        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
+    ) -> list[Candidate]:
+        q: Triplets = query.data
+        if len(hits) == 0 or q is None:
+            return []
+        docs, counts = np.unique(hits.doc, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        out: list[Candidate] = []
+        for i in order[:MAX_DOCS]:
+            if counts[i] < MIN_DOC_HITS:
+                break
+            doc = int(docs[i])
+            ref = references(doc)
+            if ref is None:
+                continue
+            sel = hits.doc == doc
+            cand = _score_doc(doc, q, ref, hits.query_pos[sel], hits.ref_pos[sel])
+            if cand is not None:
+                out.append(cand)
+        out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
+        return out
+
+
+@dataclass
+class _Line:
+    scale: float
+    offset: float
+    pitch: float
+    q_rows: npt.NDArray[np.uint32]
+    r_rows: npt.NDArray[np.uint32]
+    q_start: float
+    q_end: float
+    inliers: int
+
+
+def _score_doc(
+    doc: int, q: Triplets, ref: Triplets, qpos: npt.NDArray[np.uint32], rpos: npt.NDArray[np.uint32]
+) -> Candidate | None:
+    n_ref = len(ref)
+    ok = rpos < n_ref
+    qpos, rpos = qpos[ok], rpos[ok]
+    qt = q.t1[qpos].astype(np.float64)
+    rt = ref.t1[rpos].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ls = np.log2(ref.dt[rpos].astype(np.float64) / q.dt[qpos])
+    pitch = q.f1[qpos].astype(np.float64) - ref.f1[rpos]
+    keep = (np.abs(ls) <= MAX_LOG2_SCALE) & (np.abs(pitch) <= MAX_PITCH_BINS)
+    qpos, rpos, qt, rt, ls, pitch = (x[keep] for x in (qpos, rpos, qt, rt, ls, pitch))
+    if qt.shape[0] < MIN_DOC_HITS:
+        return None
+    lines: list[_Line] = []
+    used = np.zeros(qt.shape[0], dtype=bool)
+    start = math.floor(float(qt.min()) / WINDOW) * WINDOW
+    end = float(qt.max())
+    w = start
+    while w <= end:
+        win = (qt >= w) & (qt < w + WINDOW) & ~used
+        for _ in range(3):  # a few lines per window (a repeated chorus, two works)
+            line = _best_line(win, qt, rt, ls, pitch, qpos, rpos)
+            if line is None:
+                break
+            lines.append(line)
+            member = _on_line(line, qt, rt, pitch) & win
+            used |= member
+            win &= ~member
+        w += WINDOW
+    lines = _join(lines)
+    if not lines:
+        return None
+    best = max(lines, key=lambda x: x.inliers)
+    if best.inliers < REVIEW_INLIERS:
+        return None
+    good = [x for x in lines if x.inliers >= REVIEW_INLIERS]
+    good.sort(key=lambda x: x.q_start)
+    total = sum(x.inliers for x in good)
+    verdict = Verdict.MATCH if best.inliers >= MATCH_INLIERS else Verdict.REVIEW
+    spans = tuple(
+        Span(
+            round(x.q_start, 2),
+            round(x.q_end, 2),
+            round(x.scale * x.q_start + x.offset, 2),
+            round(x.scale * x.q_end + x.offset, 2),
+        )
+        for x in good
+    )
+    return Candidate(
+        doc,
+        _significance(total),
+        verdict,
+        spans,
+        {
+            "inliers": float(total),
+            "speed": round(best.scale, 4),
+            "pitch": round(2 ** (best.pitch / BINS_PER_OCTAVE), 4),
+            "offset": round(best.offset, 3),
+        },
+    )
+
+
+def _on_line(line: _Line, qt: Any, rt: Any, pitch: Any) -> Any:
+    return (np.abs(rt - (line.scale * qt + line.offset)) <= TIME_TOLERANCE) & (
+        np.abs(pitch - line.pitch) <= PITCH_TOLERANCE
+    )
+
+
+def _best_line(
+    sel: Any, qt: Any, rt: Any, ls: Any, pitch: Any, qpos: Any, rpos: Any
+) -> _Line | None:
+    idx = np.nonzero(sel)[0]
+    if idx.shape[0] < REVIEW_INLIERS:
+        return None
+    # 1. vote on (scale, pitch), each hit also counting for the neighbouring cells
+    sc = np.floor(ls[idx] / SCALE_CELL).astype(np.int64)
+    pc = np.floor(pitch[idx] / PITCH_CELL).astype(np.int64)
+    cell = _best_cell([sc, pc])
+    if cell is None:
+        return None
+    near = (np.abs(sc - cell[0]) <= 1) & (np.abs(pc - cell[1]) <= 1)
+    idx = idx[near]
+    if idx.shape[0] < REVIEW_INLIERS:
+        return None
+    # 2. vote on the offset at the median scale of those hits
+    s0 = float(2 ** np.median(ls[idx]))
+    oc = np.floor((rt[idx] - s0 * qt[idx]) / OFFSET_CELL).astype(np.int64)
+    ocell = _best_cell([oc])
+    if ocell is None:
+        return None
+    idx = idx[np.abs(oc - ocell[0]) <= 1]
+    if idx.shape[0] < REVIEW_INLIERS:
+        return None
+    # 3. refit the line by least squares, then take every hit of the window on it
+    line_s, line_o = s0, float(np.median(rt[idx] - s0 * qt[idx]))
+    p0 = float(np.median(pitch[idx]))
+    members = idx
+    for tol in (0.4, 0.2, TIME_TOLERANCE):
+        resid = np.abs(rt[sel] - (line_s * qt[sel] + line_o))
+        cand = np.nonzero(sel)[0][(resid <= tol) & (np.abs(pitch[sel] - p0) <= PITCH_TOLERANCE)]
+        if cand.shape[0] < REVIEW_INLIERS:
+            break
+        members = cand
+        x, y = qt[members], rt[members]
+        if float(x.max() - x.min()) > 2.0:
+            a, b = np.polyfit(x, y, 1)
+            if abs(math.log2(max(a, 1e-6))) <= MAX_LOG2_SCALE:
+                line_s, line_o = float(a), float(b)
+        else:
+            line_o = float(np.median(y - line_s * x))
+        p0 = float(np.median(pitch[members]))
+    # one anchor pair matched through several triplets is one piece of evidence
+    inliers = min(np.unique(qt[members]).shape[0], np.unique(rt[members]).shape[0])
+    return _Line(
+        line_s,
+        line_o,
+        p0,
+        qpos[members],
+        rpos[members],
+        float(qt[members].min()),
+        float(qt[members].max()),
+        int(inliers),
+    )
+
+
+def _best_cell(dims: list[Any]) -> tuple[int, ...] | None:
+    """The cell whose 3^d neighbourhood holds the most points."""
+    pts = np.stack(dims, axis=1)
+    cells, counts = np.unique(pts, axis=0, return_counts=True)
+    if cells.shape[0] == 0:
+        return None
+    lookup = {tuple(c): int(k) for c, k in zip(cells.tolist(), counts.tolist(), strict=True)}
+    best, best_n = None, 0
+    offsets = list(itertools.product((-1, 0, 1), repeat=len(dims)))
+    for c in cells.tolist():
+        n = sum(lookup.get(tuple(a + d for a, d in zip(c, off, strict=True)), 0) for off in offsets)
+        if n > best_n:
+            best, best_n = tuple(c), n
+    return best
+
+
+def _join(lines: list[_Line]) -> list[_Line]:
+    """Join lines of consecutive windows that continue one another."""
+    lines = sorted(lines, key=lambda x: x.q_start)
+    out: list[_Line] = []
+    for line in lines:
+        for prev in out:
+            mid = 0.5 * (prev.q_end + line.q_start)
+            if (
+                line.q_start - prev.q_end <= WINDOW
+                and abs((prev.scale * mid + prev.offset) - (line.scale * mid + line.offset))
+                <= 4 * TIME_TOLERANCE
+                and abs(prev.pitch - line.pitch) <= PITCH_TOLERANCE
+            ):
+                prev.q_rows = np.concatenate([prev.q_rows, line.q_rows])
+                prev.r_rows = np.concatenate([prev.r_rows, line.r_rows])
+                prev.q_end = max(prev.q_end, line.q_end)
+                prev.q_start = min(prev.q_start, line.q_start)
+                prev.inliers += line.inliers
+                break
+        else:
+            out.append(line)
+    return out
+
+
+def _significance(inliers: int) -> float:
+    """Inliers as a score in [0, 1): 0.5 at the match threshold, approaching 1 above it."""
+    return float(1.0 - 0.5 ** (inliers / MATCH_INLIERS))
+
+
+register(AudioFingerprinter())
