@@ -53,6 +53,9 @@ class Jianwang:
         if self.registry.has_stale_fingerprints():
             with self.writer():
                 self.registry.upgrade_fingerprints()
+        if self.registry.has_unfingerprinted():
+            with self.writer():
+                self.registry.backfill_fingerprints()
 
     @classmethod
     def open(cls, home: str | Path | None = None, **overrides: object) -> Jianwang:

@@ -25,7 +25,7 @@ class Settings:
         default="", metadata={"doc": "SQLAlchemy URL; empty means SQLite at `<home>/jianwang.db`"}
     )
     max_input_bytes: int = field(
-        default=16 * 1024 * 1024,
+        default=256 * 1024 * 1024,
         metadata={"doc": "largest input accepted for identification or registration, bytes"},
     )
     index_shards: int = field(

@@ -170,9 +170,12 @@ class Match:
     verdict: Verdict
     segments: tuple[Segment, ...] = ()
     method: str = ""
+    #: the method's measurements behind the verdict; audio: `speed` (reference seconds per
+    #: query second), `pitch` (query frequency / reference frequency), `inliers`
+    evidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "work_id": self.work_id,
             "title": self.title,
             "score": round(self.score, 4),
@@ -181,6 +184,11 @@ class Match:
                 {"query": list(s.query), "reference": list(s.reference)} for s in self.segments
             ],
         }
+        if self.method:
+            out["method"] = self.method
+        if self.evidence:
+            out["evidence"] = {k: round(v, 4) for k, v in self.evidence.items()}
+        return out
 
 
 @dataclass(frozen=True)

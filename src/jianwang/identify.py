@@ -35,8 +35,9 @@ class Catalog(Protocol):
         """The references behind index docs; docs the store does not know are left out."""
         ...
 
-    def rendition(self, key: str) -> Any | None:
-        """The decoded signal stored under `key` (e.g. the reference's text), or None."""
+    def rendition(self, key: str) -> bytes | None:
+        """The rendition stored under `key` (the reference's extracted text, or its
+        recording), or None; `media.rendition_signal` decodes it."""
         ...
 
     def all_references(self, method: str, limit: int) -> dict[int, Reference] | None:
@@ -169,7 +170,11 @@ class Identifier:
                     if info is None or info.rendition is None
                     else (self.catalog.rendition(info.rendition))
                 )
-                ref = None if raw is None else method.prepare_reference(raw)
+                ref = (
+                    None
+                    if raw is None
+                    else method.prepare_reference(media_mod.rendition_signal(method.media, raw))
+                )
             self._refs[key] = ref
             if len(self._refs) > self._cache_size:
                 self._refs.popitem(last=False)
@@ -197,4 +202,5 @@ def _to_match(cand: Candidate, work_id: str, title: str, method: str) -> Match:
             Segment((s.query_start, s.query_end), (s.ref_start, s.ref_end)) for s in cand.spans
         ),
         method=method,
+        evidence=dict(cand.evidence),
     )

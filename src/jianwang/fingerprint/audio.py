@@ -64,9 +64,11 @@ PEAK_T = 6
 PEAK_F = 4
 #: and at least this far (dB) above the local mean
 PEAK_PROMINENCE = 4.0
+#: rank peaks by prominence plus this much of their level (loud partials outlive noise)
+LEVEL_WEIGHT = float(__import__("os").environ.get("JW_LW", "0.5"))
 #: peaks kept per second (strongest by prominence, per block of BLOCK frames)
-REF_PEAKS = 12
-QUERY_PEAKS = 30
+REF_PEAKS = 16
+QUERY_PEAKS = int(__import__("os").environ.get("JW_QP", "36"))
 BLOCK = 43
 
 #: triplet zone after an anchor: time (frames) and log-frequency (bins) distances
@@ -76,14 +78,16 @@ DT13_MIN = 10
 DF_MAX = 36
 DF_MIN = 2.0
 #: neighbours per anchor: the strongest in the zone
-REF_FAN = 3
-QUERY_FAN = 8
+REF_FAN = 5
+QUERY_FAN = int(__import__("os").environ.get("JW_QF", "9"))
 
 #: quantisation of the hashed values
 RATIO_STEPS = 32
 DF_STEP = 1.5
-#: query side: values within this fraction of a step from an edge also emit the neighbour key
-SOFT_EDGE = 0.25
+#: query side: values within this fraction of a step from an edge also emit the neighbour key,
+#: for at most MAX_SOFT fields of a group at once
+SOFT_EDGE = 0.2
+MAX_SOFT = 2
 
 #: scoring: hits outside these scale and pitch ranges are ignored (+-50 %)
 MAX_LOG2_SCALE = math.log2(1.5)
@@ -100,7 +104,7 @@ WINDOW = 30.0
 MAX_DOCS = 24
 MIN_DOC_HITS = 5
 #: inliers for a match and for review (calibrated on the benchmark's negatives)
-MATCH_INLIERS = 10
+MATCH_INLIERS = int(__import__("os").environ.get("JW_MI", "10"))
 REVIEW_INLIERS = 6
 
 
@@ -179,7 +183,7 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
         hz = (fi + _K_LO + df) * (RATE / N_FFT)
         ts.append((ti + lo + dt).astype(np.float32))
         fs.append((BINS_PER_OCTAVE * np.log2(hz / F_MIN)).astype(np.float32))
-        ss.append(prominence[ti, fi].astype(np.float32))
+        ss.append((prominence[ti, fi] + LEVEL_WEIGHT * (b - float(mag.max()))).astype(np.float32))
     if not ts:
         z = np.zeros(0, dtype=np.float32)
         return Peaks(z, z.copy(), z.copy())
@@ -224,49 +228,47 @@ def _thin(t: npt.NDArray[np.float32], s: npt.NDArray[np.float32], per_block: flo
 # ------------------------------------------------------------------ triplets and hashes
 
 
-def triplets(p: Peaks, fan: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(anchor, second, third) peak indices: each anchor with pairs of its `fan` strongest
-    neighbours in the zone after it. Returns (triples (n, 3), ...) and their order."""
+def groups(p: Peaks, fan: int) -> npt.NDArray[np.int64]:
+    """Peak indices (anchor, a, b, c), rows in anchor order: each anchor with every 3 of its
+    `fan` strongest neighbours in the zone after it, a < b < c in time."""
     n = len(p)
-    if n < 3:
-        return np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    empty = np.zeros((0, 4), dtype=np.int64)
+    if n < 4:
+        return empty
     lo = np.searchsorted(p.t, p.t + DT_MIN, side="left")
     hi = np.searchsorted(p.t, p.t + DT_MAX, side="right")
-    width = int((hi - lo).max()) if n else 0
-    if width == 0:
-        return np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    width = int((hi - lo).max())
+    if width < 3:
+        return empty
     cols = lo[:, None] + np.arange(width)[None, :]
     valid = cols < hi[:, None]
     cols = np.minimum(cols, n - 1)
     gap = np.abs(p.f[cols] - p.f[:, None])
-    valid &= (gap <= DF_MAX) & (gap >= DF_MIN) & (p.t[cols] - p.t[:, None] <= DT_MAX)
+    valid &= (gap <= DF_MAX) & (gap >= DF_MIN)
     strength = np.where(valid, p.strength[cols], -np.inf)
     k = min(fan, width)
     best = np.argsort(-strength, axis=1, kind="stable")[:, :k]
     nb = np.take_along_axis(cols, best, axis=1)
     ok = np.take_along_axis(valid, best, axis=1)
     out = []
-    for i, j in itertools.combinations(range(k), 2):
-        a, b = nb[:, i], nb[:, j]
-        second = np.minimum(a, b)
-        third = np.maximum(a, b)
-        good = ok[:, i] & ok[:, j]
+    for combo in itertools.combinations(range(k), 3):
+        good = ok[:, combo[0]] & ok[:, combo[1]] & ok[:, combo[2]]
         anchor = np.nonzero(good)[0]
-        out.append(np.stack([anchor, second[good], third[good]], axis=1))
-    tri = np.concatenate(out) if out else np.zeros((0, 3), dtype=np.int64)
-    t1, t2, t3 = p.t[tri[:, 0]], p.t[tri[:, 1]], p.t[tri[:, 2]]
-    f1, f2, f3 = p.f[tri[:, 0]], p.f[tri[:, 1]], p.f[tri[:, 2]]
-    # three distinct pitches: peaks of one sustained tone say little about the music
-    good = (
-        (t3 - t1 >= DT13_MIN)
-        & (t3 - t2 >= 1.0)
-        & (np.abs(f2 - f1) >= DF_MIN)
-        & (np.abs(f3 - f1) >= DF_MIN)
-        & (np.abs(f3 - f2) >= DF_MIN)
+        trio = np.sort(nb[good][:, list(combo)], axis=1)
+        out.append(np.concatenate([anchor[:, None], trio], axis=1))
+    g = np.concatenate(out)
+    t = p.t[g]
+    f = p.f[g]
+    keep = (
+        (t[:, 3] - t[:, 0] >= DT13_MIN)
+        & (t[:, 2] - t[:, 1] >= 1.0)
+        & (t[:, 3] - t[:, 2] >= 1.0)
+        & (np.abs(f[:, 2] - f[:, 1]) >= DF_MIN)
+        & (np.abs(f[:, 3] - f[:, 2]) >= DF_MIN)
+        & (np.abs(f[:, 3] - f[:, 1]) >= DF_MIN)
     )
-    tri = tri[good]
-    order = np.lexsort((tri[:, 2], tri[:, 1], tri[:, 0]))
-    return tri[order], order
+    g = g[keep]
+    return g[np.lexsort((g[:, 3], g[:, 2], g[:, 1], g[:, 0]))]
 
 
 def _quantise(
@@ -282,40 +284,41 @@ def _quantise(
 
 
 def hashes(
-    p: Peaks, tri: npt.NDArray[np.int64], soft: bool
+    p: Peaks, g: npt.NDArray[np.int64], soft: bool
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
-    """Keys of the triplets and, per key, its triplet's row (several keys per row if soft)."""
-    t1, t2, t3 = (p.t[tri[:, i]].astype(np.float64) for i in range(3))
-    f1, f2, f3 = (p.f[tri[:, i]].astype(np.float64) for i in range(3))
-    ratio = (t2 - t1) / (t3 - t1) * RATIO_STEPS
-    d2 = (f2 - f1) / DF_STEP
-    d3 = (f3 - f1) / DF_STEP
-    s = np.stack([p.strength[tri[:, i]] for i in range(3)], axis=1)
-    # loudness order of the three peaks: one of 6 permutations
-    rank = np.argsort(np.argsort(-s, axis=1), axis=1)
-    loud = (rank[:, 0] * 2 + (rank[:, 1] > rank[:, 2])).astype(np.uint64)
-    dims = [_quantise(ratio, soft), _quantise(d2, soft), _quantise(d3, soft)]
-    rows = np.arange(tri.shape[0], dtype=np.uint32)
+    """Keys of the peak groups and, per key, its group's row (several keys per row if soft).
+
+    Fields: two time ratios (t_a - t_0) / (t_c - t_0) and (t_b - t_0) / (t_c - t_0), three
+    log-frequency differences to the anchor, and which of the four peaks is loudest."""
+    t = p.t[g].astype(np.float64)
+    f = p.f[g].astype(np.float64)
+    span = t[:, 3] - t[:, 0]
+    fields = [
+        (t[:, 1] - t[:, 0]) / span * RATIO_STEPS,
+        (t[:, 2] - t[:, 0]) / span * RATIO_STEPS,
+        (f[:, 1] - f[:, 0]) / DF_STEP,
+        (f[:, 2] - f[:, 0]) / DF_STEP,
+        (f[:, 3] - f[:, 0]) / DF_STEP,
+    ]
+    loud = np.argmax(p.strength[g], axis=1).astype(np.uint64)
+    dims = [_quantise(x, soft) for x in fields]
+    rows = np.arange(g.shape[0], dtype=np.uint32)
+    base = [np.uint64(0), np.uint64(6), np.uint64(12), np.uint64(20), np.uint64(28)]
+    offset = [0, 0, 128, 128, 128]
     keys, where = [], []
-    for choice in itertools.product((0, 1), repeat=3):
-        sel = np.ones(tri.shape[0], dtype=bool)
-        parts = []
+    for choice in itertools.product((0, 1), repeat=len(dims)):
+        if sum(choice) > MAX_SOFT:
+            continue
+        sel = np.ones(g.shape[0], dtype=bool)
         for use_alt, (q, alt) in zip(choice, dims, strict=True):
             if use_alt:
                 sel &= alt != q
-                parts.append(alt)
-            else:
-                parts.append(q)
         if not sel.any():
             continue
-        r, a, b = (x[sel] for x in parts)
-        key = (
-            (np.clip(r, 0, 63).astype(np.uint64))
-            | ((np.clip(a + 128, 0, 255).astype(np.uint64)) << np.uint64(6))
-            | ((np.clip(b + 128, 0, 255).astype(np.uint64)) << np.uint64(14))
-            | (loud[sel] << np.uint64(22))
-            | (np.uint64(0xA0D1) << np.uint64(48))
-        )
+        key = (loud[sel] << np.uint64(36)) | (np.uint64(0xA0D2) << np.uint64(48))
+        for use_alt, (q, alt), shift, off in zip(choice, dims, base, offset, strict=True):
+            v = (alt if use_alt else q)[sel] + off
+            key |= np.clip(v, 0, 255).astype(np.uint64) << shift
         keys.append(key)
         where.append(rows[sel])
     if not keys:
@@ -328,7 +331,7 @@ def _triplet_data(p: Peaks, tri: npt.NDArray[np.int64]) -> Triplets:
     return Triplets(
         (t1 / FPS).astype(np.float32),
         p.f[tri[:, 0]].astype(np.float32),
-        ((p.t[tri[:, 2]] - t1) / FPS).astype(np.float32),
+        ((p.t[tri[:, 3]] - t1) / FPS).astype(np.float32),
     )
 
 
@@ -354,8 +357,7 @@ class AudioFingerprinter:
     def _analyse(self, signal: Any, role: Role) -> tuple[Peaks, npt.NDArray[np.int64]]:
         ref = role == Role.REFERENCE
         p = peaks(_samples(signal), REF_PEAKS if ref else QUERY_PEAKS)
-        tri, _ = triplets(p, REF_FAN if ref else QUERY_FAN)
-        return p, tri
+        return p, groups(p, REF_FAN if ref else QUERY_FAN)
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
         p, tri = self._analyse(signal, role)

@@ -130,7 +130,7 @@ def register(method: Fingerprinter) -> Fingerprinter:
 
 def methods() -> dict[str, Fingerprinter]:
     """All registered methods by name."""
-    from . import text  # noqa: F401  (built-in methods register themselves on import)
+    from . import audio, text  # noqa: F401  (built-in methods register themselves on import)
 
     return dict(_METHODS)
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain import InvalidInput, MediaType, TooLarge, UnsupportedMedia
+from .audio import Audio, decode_audio
 from .html import extract_main_text
 from .sniff import sniff
 from .text import declared_encoding, decode_text
 
-__all__ = ["Decoded", "decode", "extract_main_text", "sniff"]
+__all__ = ["Audio", "Decoded", "decode", "decode_audio", "extract_main_text", "rendition_signal", "sniff"]
+
+#: longest audio decoded from one input (a feature film's soundtrack)
+MAX_AUDIO_SECONDS = 4 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
     media, fmt = sniff(data)
     if fmt == "empty" or not data.strip():
         raise InvalidInput("input is empty")
+    if media in (MediaType.AUDIO, MediaType.VIDEO):
+        # a video is identified by its soundtrack until video methods arrive
+        return Decoded(MediaType.AUDIO, fmt, decode_audio(data, max_seconds=MAX_AUDIO_SECONDS))
     if media != MediaType.TEXT:
         if fmt == "binary":
             raise UnsupportedMedia("input is binary data of no known format")
@@ -43,3 +50,11 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
     if not text.strip():
         raise InvalidInput("input has no text content")
     return Decoded(media, fmt, text, enc)
+
+
+def rendition_signal(media: MediaType, data: bytes) -> object:
+    """A stored rendition (what registration fingerprinted) back as the method's signal:
+    the extracted text for text methods, the original recording for audio."""
+    if media == MediaType.TEXT:
+        return data.decode("utf-8")
+    return decode(data).signal

@@ -30,6 +30,7 @@ from ..domain import (
     NotFound,
     RightsHolder,
     TooLarge,
+    UnsupportedMedia,
     Work,
     WorkStatus,
     WorkType,
@@ -241,10 +242,16 @@ class Registry:
                 raise InvalidInput(f"cannot read {file}: {exc.strerror or exc}") from None
         try:
             kind, _fmt = media.sniff(data)
+            decoded = None
             if kind == MediaType.TEXT:
                 decoded = media.decode(data, self.max_input_bytes)
-            else:
-                decoded = None
+            elif kind in (MediaType.AUDIO, MediaType.VIDEO) and kind in ACCEPTED_MEDIA[wtype]:
+                try:
+                    decoded = media.decode(data, self.max_input_bytes)
+                except UnsupportedMedia:
+                    if kind == MediaType.AUDIO or wtype == WorkType.MUSIC:
+                        raise
+                    decoded = None  # a silent video: nothing to hear (video methods: later)
         except JianwangError as exc:
             raise type(exc)(f"{name}: {exc.message}") from None
         if _fmt == "binary" and wtype not in (WorkType.SOFTWARE, WorkType.GAME):
@@ -261,12 +268,15 @@ class Registry:
         sha, size = self.blobs.put_bytes(data)
         fps: list[_PreparedFingerprint] = []
         if decoded is not None:
-            rendition = str(decoded.signal).encode("utf-8")
-            rsha, _ = self.blobs.put_bytes(rendition)
-            for method in for_media(kind):
+            if decoded.media == MediaType.TEXT:
+                rsha, _ = self.blobs.put_bytes(str(decoded.signal).encode("utf-8"))
+            else:  # a recording is its own rendition: decoding it again is cheap
+                rsha = sha
+            for method in for_media(decoded.media):
                 fp = method.extract(decoded.signal, Role.REFERENCE)
                 if len(fp) == 0:
-                    raise InvalidInput(f"{name}: too little text to fingerprint")
+                    what = "text" if decoded.media == MediaType.TEXT else "audible content"
+                    raise InvalidInput(f"{name}: too little {what} to fingerprint")
                 fps.append(_PreparedFingerprint(method, fp, rsha))
         return _PreparedAsset(sha, size, name, kind, fps)
 
@@ -358,8 +368,11 @@ class Registry:
     def _refingerprint(self, row: FingerprintRow, method: Fingerprinter) -> Fingerprints | None:
         if row.rendition_sha256 is None or not self.blobs.exists(row.rendition_sha256):
             return None
-        text = self.blobs.get(row.rendition_sha256).decode("utf-8")
-        return method.extract(text, Role.REFERENCE)
+        try:
+            signal = media.rendition_signal(method.media, self.blobs.get(row.rendition_sha256))
+        except JianwangError:
+            return None
+        return method.extract(signal, Role.REFERENCE)
 
     def resume_pending(self) -> int:
         """Finish registrations a crash interrupted between the two phases.
@@ -426,6 +439,57 @@ class Registry:
         done = self._renew((FingerprintRow.state == "indexed") & or_(*stale))
         self._drop_old_indexes()
         return done
+
+    def _unfingerprinted(self) -> Any:
+        """Assets whose media has a method that has no manifest for them (stored before the
+        method existed), as a select of (asset id, sha256, method name, version)."""
+        from sqlalchemy import and_, literal, union_all
+
+        parts = []
+        for method in _all_methods():
+            if method.media == MediaType.TEXT:
+                continue  # text assets get their manifests (and renditions) at registration
+            heard = [method.media.value] + (
+                [MediaType.VIDEO.value] if method.media == MediaType.AUDIO else []
+            )
+            done = select(FingerprintRow.asset_id).where(FingerprintRow.method == method.name)
+            parts.append(
+                select(
+                    AssetRow.id,
+                    AssetRow.sha256,
+                    literal(method.name).label("method"),
+                    literal(method.version).label("version"),
+                ).where(and_(AssetRow.media.in_(heard), AssetRow.id.not_in(done)))
+            )
+        return union_all(*parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+    def has_unfingerprinted(self) -> bool:
+        query = self._unfingerprinted()
+        if query is None:
+            return False
+        with self.sessions() as s:
+            return s.execute(query.limit(1)).first() is not None
+
+    def backfill_fingerprints(self) -> int:
+        """Fingerprint assets registered before their media had a method (audio stored by an
+        earlier release, say); returns the number of documents indexed."""
+        query = self._unfingerprinted()
+        if query is None:
+            return 0
+        with self.sessions.begin() as s:
+            rows = s.execute(query).all()
+            for asset_id, sha, name, version in rows:
+                s.add(
+                    FingerprintRow(
+                        asset_id=asset_id,
+                        method=name,
+                        version=version,
+                        state="pending",
+                        count=0,
+                        rendition_sha256=sha,
+                    )
+                )
+        return self._index_pending() if rows else 0
 
     def _drop_old_indexes(self) -> None:
         """Delete index directories of method versions nothing refers to any more."""

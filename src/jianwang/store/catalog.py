@@ -55,11 +55,10 @@ class StoreCatalog:
             return None
         return {row.doc: _reference(row) for row in rows}
 
-    def rendition(self, key: str) -> Any | None:
+    def rendition(self, key: str) -> bytes | None:
         if not self.blobs.exists(key):
             return None
-        # renditions are stored as what the method decodes to; text methods: UTF-8 text
-        return self.blobs.get(key).decode("utf-8")
+        return self.blobs.get(key)
 
 
 def _reference(row: Any) -> Reference:
