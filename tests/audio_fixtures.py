@@ -25,8 +25,8 @@ def song(seed: int, seconds: float, rate: int = 22050) -> np.ndarray:
     root = 45 + int(rng.integers(0, 12))  # MIDI note of the key
     t = 0.0
     while t < seconds:
-        dur = float(rng.choice([0.15, 0.2, 0.3, 0.45, 0.6]))
-        notes = root + 12 + rng.choice(scale, size=int(rng.integers(1, 4)), replace=False)
+        dur = float(rng.choice([0.1, 0.15, 0.2, 0.3]))
+        notes = root + 12 + rng.choice(scale, size=int(rng.integers(2, 5)), replace=False)
         if rng.random() < 0.5:
             notes = np.append(notes, root - 12 + int(rng.choice([0, 5, 7])))  # bass
         for note in notes:

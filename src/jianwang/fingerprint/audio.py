@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
+from .normalize import _core
 
 RATE = 11025
 N_FFT = 1024
@@ -60,8 +61,8 @@ BINS_PER_OCTAVE = 36
 SMOOTH = int(__import__("os").environ.get("JW_SMOOTH", "5"))
 
 #: peak picking: local maximum over +-PEAK_T frames and +-PEAK_F linear bins
-PEAK_T = 6
-PEAK_F = 4
+PEAK_T = int(__import__("os").environ.get("JW_PT", "6"))
+PEAK_F = int(__import__("os").environ.get("JW_PF", "4"))
 #: and at least this far (dB) above the local mean
 PEAK_PROMINENCE = 4.0
 #: rank peaks by prominence plus this much of their level (loud partials outlive noise)
@@ -144,9 +145,11 @@ def _spectrum(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Log magnitude (dB), frames x bins [_K_LO, _K_HI]."""
     if samples.shape[0] < N_FFT:
         samples = np.pad(samples, (0, N_FFT - samples.shape[0]))
+    from scipy.fft import rfft  # single precision in, single precision out
+
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
-    spec = np.fft.rfft(frames * _WINDOW, axis=1)[:, _K_LO : _K_HI + 1]
-    power = spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2
+    spec = rfft(frames * _WINDOW, axis=1, overwrite_x=True)[:, _K_LO : _K_HI + 1]
+    power = spec.real**2 + spec.imag**2
     if SMOOTH > 1:  # sustained partials stand out of noise, whose peaks flicker
         from scipy.ndimage import uniform_filter1d
 
@@ -156,7 +159,7 @@ def _spectrum(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
     """Salient spectral peaks, about `per_second` of them per second of audio."""
-    from scipy.ndimage import maximum_filter, uniform_filter
+    from scipy.ndimage import uniform_filter
 
     n_frames = max(1, 1 + (samples.shape[0] - N_FFT) // HOP)
     ts, fs, ss = [], [], []
@@ -164,15 +167,12 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
         lo = max(0, start - _MARGIN)
         hi = min(n_frames, start + _CHUNK + _MARGIN)
         mag = _spectrum(samples[lo * HOP : (hi - 1) * HOP + N_FFT])
-        local_max = maximum_filter(mag, size=(2 * PEAK_T + 1, 2 * PEAK_F + 1), mode="nearest")
-        background = uniform_filter(mag, size=(31, 25), mode="nearest")
-        prominence = mag - background
-        floor = max(float(mag.max()) - 90.0, -100.0)
-        cand = (mag == local_max) & (prominence > PEAK_PROMINENCE) & (mag > floor)
-        # not on the border of the chunk's spectrum (no neighbours for interpolation)
-        cand[[0, -1], :] = False
-        cand[:, [0, -1]] = False
-        ti, fi = np.nonzero(cand)
+        # the local mean, on a grid twice as coarse each way (it is smooth anyway)
+        coarse = uniform_filter(mag[::2, ::2], size=(15, 13), mode="nearest")
+        background = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[: mag.shape[0], : mag.shape[1]]
+        # a peak stands PEAK_PROMINENCE above the local mean and is not lost in silence
+        floor = np.maximum(background + PEAK_PROMINENCE, max(float(mag.max()) - 90.0, -100.0))
+        ti, fi = local_maxima(mag, floor.astype(np.float32))
         keep = (ti + lo >= start) & (ti + lo < start + _CHUNK)
         ti, fi = ti[keep], fi[keep]
         if ti.shape[0] == 0:
@@ -183,7 +183,8 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
         hz = (fi + _K_LO + df) * (RATE / N_FFT)
         ts.append((ti + lo + dt).astype(np.float32))
         fs.append((BINS_PER_OCTAVE * np.log2(hz / F_MIN)).astype(np.float32))
-        ss.append((prominence[ti, fi] + LEVEL_WEIGHT * (b - float(mag.max()))).astype(np.float32))
+        prominence = b - background[ti, fi]
+        ss.append((prominence + LEVEL_WEIGHT * (b - float(mag.max()))).astype(np.float32))
     if not ts:
         z = np.zeros(0, dtype=np.float32)
         return Peaks(z, z.copy(), z.copy())
@@ -192,6 +193,25 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
     order = np.lexsort((f[keep], t[keep]))
     sel = keep[order]
     return Peaks(t[sel], f[sel], s[sel])
+
+
+def local_maxima(mag: npt.NDArray[np.float32], floor: npt.NDArray[np.float32]) -> Any:
+    """(frames, bins) of the cells no cell within +-PEAK_T frames and +-PEAK_F bins exceeds,
+    above `floor`, borders excluded (they have no neighbours to interpolate with)."""
+    mag = np.ascontiguousarray(mag, dtype=np.float32)
+    if _core is not None:
+        return _core.local_maxima(mag, np.ascontiguousarray(floor), PEAK_T, PEAK_F)
+    return local_maxima_numpy(mag, floor)
+
+
+def local_maxima_numpy(mag: npt.NDArray[np.float32], floor: npt.NDArray[np.float32]) -> Any:
+    from scipy.ndimage import maximum_filter
+
+    top = maximum_filter(mag, size=(2 * PEAK_T + 1, 2 * PEAK_F + 1), mode="nearest")
+    cand = (mag == top) & (mag > floor)
+    cand[[0, -1], :] = False
+    cand[:, [0, -1]] = False
+    return np.nonzero(cand)
 
 
 def _parabola(a: Any, b: Any, c: Any) -> Any:
@@ -369,6 +389,8 @@ class AudioFingerprinter:
         return Fingerprints(self.name, self.version, keys, rows, data)
 
     def prepare_reference(self, signal: Any) -> Triplets:
+        if isinstance(signal, Triplets):  # `extract`'s own analysis (`Fingerprints.data`)
+            return signal
         p, tri = self._analyse(signal, Role.REFERENCE)
         return _triplet_data(p, tri)
 

@@ -1,0 +1,212 @@
+"""The audio method end to end: synthetic songs, real encoders and decoders, the real index.
+
+Behaviour only (right song, right place, speed and pitch read back, nothing for unrelated
+audio); accuracy on real recordings is the benchmark's job (`scripts/bench-audio`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jianwang import Jianwang
+from jianwang.domain import InvalidInput, MediaType, Verdict
+from jianwang.fingerprint.audio import AudioFingerprinter
+from jianwang.fingerprint.base import Hits, Role
+from jianwang.index.exact import ExactIndex
+from jianwang.media.audio import Audio, decode_audio
+from jianwang.services.registry import WorkInput
+from tests.audio_fixtures import encode, resample, song
+
+RATE = 22050
+SONGS = 5
+
+
+@pytest.fixture(scope="module")
+def songs() -> dict[int, np.ndarray]:
+    return {i: song(100 + i, 40.0, RATE) for i in range(SONGS + 2)}
+
+
+@pytest.fixture(scope="module")
+def library(songs: dict[int, np.ndarray]) -> tuple[AudioFingerprinter, ExactIndex, dict]:
+    """The first SONGS songs registered (decoded from Ogg/Opus, as a user's files would be)."""
+    method = AudioFingerprinter()
+    index = ExactIndex(None)
+    refs = {}
+    for i in range(SONGS):
+        audio = decode_audio(encode(songs[i], RATE, "ogg"))
+        fp = method.extract(audio, Role.REFERENCE)
+        assert len(fp) > 0
+        index.add(i + 1, fp.codes, fp.positions)
+        refs[i + 1] = method.unpack_reference(method.pack_reference(fp.data))
+    return method, index, refs
+
+
+def _identify(library: tuple, samples: np.ndarray, fmt: str = "wav") -> list:
+    method, index, refs = library
+    audio = decode_audio(encode(samples, RATE, fmt))
+    fp = method.extract(audio, Role.QUERY)
+    found = index.lookup(fp.codes)
+    hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos)
+    return method.score(fp, hits, refs.get)
+
+
+def _excerpt(x: np.ndarray, start: float, seconds: float) -> np.ndarray:
+    return x[int(start * RATE) : int((start + seconds) * RATE)]
+
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "ipod", "flac"])
+def test_clean_excerpt_found_with_its_place(library: tuple, songs: dict, fmt: str) -> None:
+    cands = _identify(library, _excerpt(songs[2], 12.0, 10.0), fmt)
+    assert cands and cands[0].doc == 3 and cands[0].verdict == Verdict.MATCH
+    best = cands[0]
+    assert abs(best.evidence["offset"] - 12.0) < 0.2  # reference time at query start
+    assert abs(best.evidence["speed"] - 1.0) < 0.01 and abs(best.evidence["pitch"] - 1.0) < 0.01
+    span = best.spans[0]
+    assert span.query_end - span.query_start > 4.0
+    assert abs(span.ref_start - (12.0 + span.query_start)) < 0.2
+    assert all(c.doc == 3 for c in cands if c.verdict == Verdict.MATCH)
+
+
+@pytest.mark.parametrize("factor", [1.05, 0.95, 1.12])
+def test_speed_change_read_back(library: tuple, songs: dict, factor: float) -> None:
+    """Played faster or slower: tempo and pitch change together; both are estimated."""
+    y = resample(_excerpt(songs[1], 10.0, 12.0), factor)[: 10 * RATE]
+    best = _identify(library, y)[0]
+    assert best.doc == 2 and best.verdict == Verdict.MATCH
+    assert abs(best.evidence["speed"] / factor - 1) < 0.01
+    assert abs(best.evidence["pitch"] / factor - 1) < 0.015
+    assert abs(best.evidence["offset"] - 10.0) < 0.3
+
+
+def test_pitch_shift_with_tempo_kept(library: tuple, songs: dict) -> None:
+    """Up one semitone at the original tempo (resampled, then time-stretched back by FFmpeg's
+    atempo): pitch read back as 2^(1/12), speed as 1."""
+    import av
+
+    semitone = 2 ** (1 / 12)
+    y = resample(_excerpt(songs[4], 5.0, 12.0), semitone)
+    graph = av.filter.Graph()
+    src = graph.add_abuffer(format="flt", sample_rate=RATE, layout="mono")
+    tempo = graph.add("atempo", f"{1 / semitone:.6f}")
+    sink = graph.add("abuffersink")
+    src.link_to(tempo)
+    tempo.link_to(sink)
+    graph.configure()
+    frame = av.AudioFrame.from_ndarray(y.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = RATE
+    graph.push(frame)
+    graph.push(None)
+    out = []
+    while True:
+        try:
+            out.append(graph.pull().to_ndarray().reshape(-1))
+        except (av.error.BlockingIOError, av.error.EOFError):
+            break
+    best = _identify(library, np.concatenate(out)[: 10 * RATE])[0]
+    assert best.doc == 5 and best.verdict == Verdict.MATCH
+    assert abs(best.evidence["pitch"] / semitone - 1) < 0.01
+    assert abs(best.evidence["speed"] - 1) < 0.01
+
+
+def test_noise_and_unrelated_audio(library: tuple, songs: dict) -> None:
+    rng = np.random.default_rng(0)
+    x = _excerpt(songs[0], 20.0, 10.0)
+    noisy = x + rng.standard_normal(x.shape[0]).astype(np.float32) * np.sqrt(np.mean(x**2) / 10)
+    best = _identify(library, noisy)[0]
+    assert best.doc == 1 and best.verdict == Verdict.MATCH
+    # songs never registered, and plain noise: nothing matches
+    for other in (songs[SONGS], songs[SONGS + 1]):
+        assert not [c for c in _identify(library, _excerpt(other, 5.0, 15.0)) if c.verdict == Verdict.MATCH]
+    hiss = (0.1 * rng.standard_normal(10 * RATE)).astype(np.float32)
+    assert not [c for c in _identify(library, hiss) if c.verdict == Verdict.MATCH]
+
+
+def test_medley_gives_each_work_its_own_range(library: tuple, songs: dict) -> None:
+    medley = np.concatenate([_excerpt(songs[0], 5.0, 10.0), _excerpt(songs[3], 20.0, 10.0)])
+    found = {c.doc: c for c in _identify(library, medley) if c.verdict == Verdict.MATCH}
+    assert set(found) == {1, 4}
+    a, b = found[1].spans[0], found[4].spans[0]
+    assert a.query_end <= 10.5 and b.query_start >= 9.5
+    assert abs(a.ref_start - a.query_start - 5.0) < 0.3
+    assert abs(b.ref_start - (b.query_start - 10.0) - 20.0) < 0.3
+
+
+def test_silence_and_tiny_inputs_give_nothing() -> None:
+    method = AudioFingerprinter()
+    for n in (0, 100, RATE * 5):
+        fp = method.extract(Audio(np.zeros(n, dtype=np.float32), 11025), Role.QUERY)
+        assert len(fp) == 0
+
+
+def test_reference_round_trip(library: tuple, songs: dict) -> None:
+    method, _, _ = library
+    audio = decode_audio(encode(songs[0], RATE, "wav"))
+    prepared = method.prepare_reference(audio)
+    back = method.unpack_reference(method.pack_reference(prepared))
+    assert len(back) == len(prepared)
+    assert np.allclose(back.t1, prepared.t1, atol=0.002)
+    assert np.allclose(back.f1, prepared.f1, atol=0.02)
+    assert np.allclose(back.dt, prepared.dt, atol=0.001)
+
+
+# ------------------------------------------------------------------ through the application
+
+
+def test_register_music_and_identify_through_the_app(jw: Jianwang, songs: dict) -> None:
+    work = jw.registry.add_work(
+        WorkInput(files=[("theme.ogg", encode(songs[0], RATE, "ogg"))], type="music",
+                  title="Theme", owner="Label")
+    )
+    jw.registry.add_work(
+        WorkInput(files=[("other.mp3", encode(songs[1], RATE, "mp3"))], type="music",
+                  title="Other", owner="Label")
+    )
+    assert work.assets[0].media == MediaType.AUDIO
+    copy = resample(_excerpt(songs[0], 15.0, 12.0), 1.05)[: 10 * RATE]
+    result = jw.identify(encode(copy, RATE, "mp3"), "copy.mp3")
+    assert result.media == MediaType.AUDIO
+    top = result.matches[0]
+    assert top.work_id == work.id and top.verdict == Verdict.MATCH and top.method == "audio"
+    assert abs(top.evidence["speed"] - 1.05) < 0.01
+    seg = top.segments[0]
+    assert abs(seg.reference[0] - (15.0 + 1.05 * seg.query[0])) < 0.3
+    js = result.to_json()["matches"][0]
+    assert js["evidence"]["speed"] == pytest.approx(1.05, abs=0.01)
+    # a corrupt file: one clear error, nothing registered
+    with pytest.raises(InvalidInput):
+        jw.identify(b"ID3" + b"\x00" * 5000)
+    before = len(jw.registry.list_works())
+    with pytest.raises(InvalidInput):
+        jw.registry.add_work(
+            WorkInput(files=[("bad.mp3", b"ID3\x04" + bytes(range(256)) * 40)], type="music",
+                      title="Bad", owner="Label")
+        )
+    assert len(jw.registry.list_works()) == before
+
+
+def test_audio_stored_before_the_method_is_fingerprinted_on_open(
+    tmp_path: Path, songs: dict
+) -> None:
+    """Homes from before the audio method hold audio assets without manifests: opening the
+    home fingerprints them, once."""
+    from sqlalchemy import delete
+
+    from jianwang.store.models import FingerprintRow
+
+    jw = Jianwang.open(tmp_path / "home")
+    work = jw.registry.add_work(
+        WorkInput(files=[("a.flac", encode(songs[2], RATE, "flac"))], type="music", title="A",
+                  owner="L")
+    )
+    with jw.sessions.begin() as s:
+        s.execute(delete(FingerprintRow))
+    for d in jw.indexes.root.iterdir():
+        import shutil
+
+        shutil.rmtree(d)
+    again = Jianwang.open(tmp_path / "home")
+    assert again.registry.has_unfingerprinted() is False
+    res = again.identify(encode(_excerpt(songs[2], 8.0, 8.0), RATE, "wav"))
+    assert res.matches and res.matches[0].work_id == work.id
