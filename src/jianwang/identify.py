@@ -66,10 +66,11 @@ class Indexes:
     def for_method(self, method: Fingerprinter) -> ExactIndex:
         key = f"{method.name}-v{method.version}"
         if key not in self._open:
-            if method.hash_kind != HashKind.EXACT64:
+            if method.hash_kind not in (HashKind.EXACT64, HashKind.EXACT32):
                 raise NotImplementedError(f"no index for hash kind {method.hash_kind}")
             path = None if self.root is None else self.root / key
-            self._open[key] = ExactIndex(path, self.shards, self.delta_limit)
+            bits = 32 if method.hash_kind == HashKind.EXACT32 else 64
+            self._open[key] = ExactIndex(path, self.shards, self.delta_limit, bits)
         return self._open[key]
 
 

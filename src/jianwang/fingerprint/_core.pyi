@@ -25,11 +25,11 @@ def normalize_bmp(
 def kgram_hashes(ids: npt.NDArray[np.uint64], k: int, p: int) -> npt.NDArray[np.uint64]: ...
 def winnow(hashes: npt.NDArray[np.uint64], w: int) -> npt.NDArray[np.int64]: ...
 def lookup_segment(
-    keys: npt.NDArray[np.uint64],
+    keys: npt.NDArray[np.uint64] | npt.NDArray[np.uint32],
     post: npt.NDArray[np.uint32],
-    needles: npt.NDArray[np.uint64],
+    needles: npt.NDArray[np.uint64] | npt.NDArray[np.uint32],
     max_postings: int,
-    fences: npt.NDArray[np.uint64],
+    fences: npt.NDArray[np.uint64] | npt.NDArray[np.uint32],
     stride: int,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
 def plausible_docs(

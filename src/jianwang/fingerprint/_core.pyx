@@ -203,9 +203,14 @@ def winnow(const uint64_t[::1] hashes, int w):
     return np.flatnonzero(sel_arr)
 
 
+ctypedef fused key_t:
+    uint32_t
+    uint64_t
+
+
 def lookup_segment(
-    const uint64_t[::1] keys, const uint32_t[:, ::1] post, const uint64_t[::1] needles,
-    Py_ssize_t max_postings, const uint64_t[::1] fences, Py_ssize_t stride,
+    const key_t[::1] keys, const uint32_t[:, ::1] post, const key_t[::1] needles,
+    Py_ssize_t max_postings, const key_t[::1] fences, Py_ssize_t stride,
 ):
     """Postings of every needle in one sorted segment, as `ExactIndex.lookup` does per
     segment: (needle index, doc, position) arrays; needles with more than `max_postings`
@@ -213,7 +218,7 @@ def lookup_segment(
     binary search in cache (the keys of a large segment are not)."""
     cdef Py_ssize_t nk = keys.shape[0], nn = needles.shape[0], nf = fences.shape[0]
     cdef Py_ssize_t i, lo, hi, mid, cnt, total, b
-    cdef uint64_t x
+    cdef key_t x
     cdef Py_ssize_t[::1] first = np.empty(nn, dtype=np.intp)
     cdef Py_ssize_t[::1] count = np.zeros(nn, dtype=np.intp)
     total = 0

@@ -57,6 +57,8 @@ FPS = RATE / HOP
 F_MIN = 200.0
 F_MAX = 4500.0
 BINS_PER_OCTAVE = 36
+#: frames looked back for a peak's onset (0: time peaks by their maximum)
+ONSET_BACK = 0
 #: frames of power averaged before peak picking
 SMOOTH = int(__import__("os").environ.get("JW_SMOOTH", "5"))
 
@@ -68,27 +70,27 @@ PEAK_PROMINENCE = 4.0
 #: rank peaks by prominence plus this much of their level (loud partials outlive noise)
 LEVEL_WEIGHT = float(__import__("os").environ.get("JW_LW", "0.5"))
 #: peaks kept per second (strongest by prominence, per block of BLOCK frames)
-REF_PEAKS = 16
+REF_PEAKS = int(__import__("os").environ.get("JW_RP", "15"))
 QUERY_PEAKS = int(__import__("os").environ.get("JW_QP", "36"))
 BLOCK = 43
 
 #: triplet zone after an anchor: time (frames) and log-frequency (bins) distances
 DT_MIN = 3
-DT_MAX = 64
-DT13_MIN = 10
+DT_MAX = int(__import__("os").environ.get("JW_DTM", "64"))
+DT13_MIN = int(__import__("os").environ.get("JW_D13", "10"))
 DF_MAX = 36
 DF_MIN = 2.0
 #: neighbours per anchor: the strongest in the zone
-REF_FAN = 5
+REF_FAN = int(__import__("os").environ.get("JW_RF", "5"))
 QUERY_FAN = int(__import__("os").environ.get("JW_QF", "9"))
 
 #: quantisation of the hashed values
-RATIO_STEPS = 32
-DF_STEP = 1.5
+RATIO_STEPS = int(__import__("os").environ.get("JW_RS", "8"))
+DF_STEP = float(__import__("os").environ.get("JW_DS", "1.5"))
 #: query side: values within this fraction of a step from an edge also emit the neighbour key,
 #: for at most MAX_SOFT fields of a group at once
-SOFT_EDGE = 0.2
-MAX_SOFT = 2
+SOFT_EDGE = float(__import__("os").environ.get("JW_SE", "0.2"))
+MAX_SOFT = int(__import__("os").environ.get("JW_MS", "2"))
 
 #: scoring: hits outside these scale and pitch ranges are ignored (+-50 %)
 MAX_LOG2_SCALE = math.log2(1.5)
@@ -179,6 +181,15 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
             continue
         b = mag[ti, fi]
         dt = _parabola(mag[ti - 1, fi], b, mag[ti + 1, fi])
+        if ONSET_BACK:
+            # time a peak by the steepest rise leading to it: reverberation and echoes add
+            # energy after a note starts, which moves the maximum but not the onset
+            k = np.arange(ONSET_BACK + 1)
+            rows = np.clip(ti[:, None] - k[None, :], 1, None)
+            rise = mag[rows, fi[:, None]] - mag[rows - 1, fi[:, None]]
+            back = np.argmax(rise, axis=1)
+            ti = rows[np.arange(ti.shape[0]), back]
+            dt = np.zeros(ti.shape[0], dtype=np.float32)
         df = _parabola(mag[ti, fi - 1], b, mag[ti, fi + 1])
         hz = (fi + _K_LO + df) * (RATE / N_FFT)
         ts.append((ti + lo + dt).astype(np.float32))
@@ -323,8 +334,11 @@ def hashes(
     loud = np.argmax(p.strength[g], axis=1).astype(np.uint64)
     dims = [_quantise(x, soft) for x in fields]
     rows = np.arange(g.shape[0], dtype=np.uint32)
-    base = [np.uint64(0), np.uint64(6), np.uint64(12), np.uint64(20), np.uint64(28)]
-    offset = [0, 0, 128, 128, 128]
+    # 32-bit keys: ratios 4 bits each, frequency differences 6 bits each, loudest peak 2 bits,
+    # the method's tag in the top 4 bits
+    shifts = [np.uint64(0), np.uint64(4), np.uint64(8), np.uint64(14), np.uint64(20)]
+    offset = [0, 0, 32, 32, 32]
+    top = [15, 15, 63, 63, 63]
     keys, where = [], []
     for choice in itertools.product((0, 1), repeat=len(dims)):
         if sum(choice) > MAX_SOFT:
@@ -335,10 +349,10 @@ def hashes(
                 sel &= alt != q
         if not sel.any():
             continue
-        key = (loud[sel] << np.uint64(36)) | (np.uint64(0xA0D2) << np.uint64(48))
-        for use_alt, (q, alt), shift, off in zip(choice, dims, base, offset, strict=True):
+        key = (loud[sel] << np.uint64(26)) | (np.uint64(0xA) << np.uint64(28))
+        for use_alt, (q, alt), shift, off, hi in zip(choice, dims, shifts, offset, top, strict=True):
             v = (alt if use_alt else q)[sel] + off
-            key |= np.clip(v, 0, 255).astype(np.uint64) << shift
+            key |= np.clip(v, 0, hi).astype(np.uint64) << shift
         keys.append(key)
         where.append(rows[sel])
     if not keys:
@@ -365,14 +379,16 @@ def _samples(signal: Any) -> npt.NDArray[np.float32]:
 # ------------------------------------------------------------------ the method
 
 _PACK = struct.Struct("<4sI")
-_MAGIC = b"AUD1"
+_MAGIC = b"AUD2"
+#: the last anchor frame a reference can hold (21 bits: 6.7 hours)
+_MAX_FRAME = (1 << 21) - 1
 
 
 class AudioFingerprinter:
     name = "audio"
     version = 1
     media = MediaType.AUDIO
-    hash_kind = HashKind.EXACT64
+    hash_kind = HashKind.EXACT32
 
     def _analyse(self, signal: Any, role: Role) -> tuple[Peaks, npt.NDArray[np.int64]]:
         ref = role == Role.REFERENCE
@@ -395,28 +411,27 @@ class AudioFingerprinter:
         return _triplet_data(p, tri)
 
     def pack_reference(self, prepared: Any) -> bytes:
+        """5 bytes per peak group: anchor frame (21 bits) and anchor log-frequency in 1/8 bin
+        (11 bits) in one word, span in half frames in one byte."""
         t: Triplets = prepared
         n = len(t)
-        return b"".join(
-            [
-                _PACK.pack(_MAGIC, n),
-                np.round(t.t1 * FPS * 8).astype("<u4").tobytes(),
-                np.round(np.clip(t.f1, 0, 2047) * 32).astype("<u2").tobytes(),
-                np.round(np.clip(t.dt * FPS, 0, 2047) * 32).astype("<u2").tobytes(),
-            ]
-        )
+        frames = np.clip(np.round(t.t1 * FPS), 0, _MAX_FRAME).astype(np.uint32)
+        f1 = np.clip(np.round(t.f1 * 8), 0, 2047).astype(np.uint32)
+        dt = np.clip(np.round(t.dt * FPS * 2), 0, 255).astype(np.uint8)
+        word = (frames << np.uint32(11)) | f1
+        return _PACK.pack(_MAGIC, n) + word.astype("<u4").tobytes() + dt.tobytes()
 
     def unpack_reference(self, data: bytes) -> Triplets:
         magic, n = _PACK.unpack_from(data, 0)
         if magic != _MAGIC:
             raise ValueError("not an audio reference")
-        off = _PACK.size
-        t1 = np.frombuffer(data, "<u4", n, off).astype(np.float32) / np.float32(FPS * 8)
-        off += 4 * n
-        f1 = np.frombuffer(data, "<u2", n, off).astype(np.float32) / np.float32(32)
-        off += 2 * n
-        dt = np.frombuffer(data, "<u2", n, off).astype(np.float32) / np.float32(FPS * 32)
-        return Triplets(t1, f1, dt)
+        word = np.frombuffer(data, "<u4", n, _PACK.size)
+        dt = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
+        return Triplets(
+            (word >> 11).astype(np.float32) / np.float32(FPS),
+            (word & 2047).astype(np.float32) / np.float32(8),
+            dt.astype(np.float32) / np.float32(2 * FPS),
+        )
 
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup

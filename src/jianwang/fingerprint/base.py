@@ -22,6 +22,7 @@ class HashKind(enum.StrEnum):
     """Which index a method's codes go to (chosen by hash kind, not by media type)."""
 
     EXACT64 = "exact64"
+    EXACT32 = "exact32"
     HAMMING256 = "hamming256"
 
 

@@ -1,10 +1,15 @@
-"""Exact 64-bit key index: immutable sorted segments + delta + tombstones, sharded by document.
+"""Exact-key index: immutable sorted segments + delta + tombstones, sharded by document.
+
+Keys are 64-bit (hashes of text) or 32-bit (the audio method's packed peak-group fields,
+which fit in 32 bits: a third less disk and page cache per posting); `index.json` records
+the width.
 
 Layout under the index directory (one directory per method and version)::
 
+    index.json                 shards, key width
     shard-00/
         manifest.json          live segments, written atomically
-        seg-000001.keys.npy    uint64, sorted
+        seg-000001.keys.npy    uint64 or uint32, sorted
         seg-000001.post.npy    uint32 pairs (doc, position), same order as keys
         delta.log              appended (doc, count, keys, positions) records, replayed on open
     tombstones.json            removed documents; filtered at lookup, purged by `compact`
@@ -28,6 +33,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,9 +83,16 @@ class _Shard:
 
 
 class ExactIndex:
-    """Postings of 64-bit keys to (document, position); `path=None` keeps it in memory."""
+    """Postings of 64- or 32-bit keys to (document, position); `path=None` keeps it in
+    memory."""
 
-    def __init__(self, path: Path | None = None, shards: int = 1, delta_limit: int = 500_000):
+    def __init__(
+        self,
+        path: Path | None = None,
+        shards: int = 1,
+        delta_limit: int = 500_000,
+        key_bits: int = 64,
+    ):
         self.path = path
         self.delta_limit = delta_limit
         self.tombstones: set[int] = set()
@@ -88,12 +101,18 @@ class ExactIndex:
             path.mkdir(parents=True, exist_ok=True)
             meta = path / "index.json"
             if meta.exists():
-                shards = int(json.loads(meta.read_text())["shards"])
+                info = json.loads(meta.read_text())
+                shards = int(info["shards"])
+                key_bits = int(info.get("key_bits", 64))
             else:
-                _atomic_write(meta, json.dumps({"shards": shards}).encode())
+                _atomic_write(meta, json.dumps({"shards": shards, "key_bits": key_bits}).encode())
             ts = path / "tombstones.json"
             if ts.exists():
                 self.tombstones = set(json.loads(ts.read_text()))
+        if key_bits not in (32, 64):
+            raise ValueError(f"keys are 32 or 64 bits, not {key_bits}")
+        self.key_bits = key_bits
+        self.key_dtype = np.dtype(np.uint32 if key_bits == 32 else np.uint64)
         self._dead = np.fromiter(self.tombstones, dtype=np.uint32)
         self.shards = [
             _Shard(None if path is None else path / f"shard-{i:02d}") for i in range(shards)
@@ -131,7 +150,7 @@ class ExactIndex:
         self._checked = now
         if self._disk_state() == self._seen:
             return False
-        self.__init__(self.path, len(self.shards), self.delta_limit)  # type: ignore[misc]
+        self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
         return True
 
     def _open_shard(self, shard: _Shard) -> None:
@@ -143,7 +162,7 @@ class ExactIndex:
         shard.segments = [_load_segment(shard.path, n) for n in names]
         log = shard.path / "delta.log"
         if log.exists():
-            records, good_end = _read_log(log)
+            records, good_end = _read_log(log, self.key_dtype)
             for doc, keys, pos in records:
                 self._add_memory(shard, doc, keys, pos)
             if good_end < log.stat().st_size:
@@ -159,7 +178,7 @@ class ExactIndex:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 # another writer may have flushed or added meanwhile: start from disk
-                self.__init__(self.path, len(self.shards), self.delta_limit)  # type: ignore[misc]
+                self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
                 for shard in self.shards:
                     if shard.log_torn_at is not None and shard.path is not None:
                         os.truncate(shard.path / "delta.log", shard.log_torn_at)
@@ -180,7 +199,9 @@ class ExactIndex:
         if keys.shape != positions.shape:
             raise ValueError("keys and positions differ in length")
         shard = self._shard_of(doc)
-        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if self.key_bits == 32 and keys.shape[0] and int(np.max(keys)) >= 0xFFFFFFFF:
+            raise ValueError("a key does not fit the index's 32 bits (0xFFFFFFFF is reserved)")
+        keys = np.ascontiguousarray(keys, dtype=self.key_dtype)
         positions = np.ascontiguousarray(positions, dtype=np.uint32)
         if shard.path is not None:
             with open(shard.path / "delta.log", "ab") as fh:
@@ -287,6 +308,9 @@ class ExactIndex:
         boilerplate shared by many references and carry no evidence.
         """
         keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if self.key_bits == 32:
+            # a wider key can be in no 32-bit segment: keep the query's numbering, never match
+            keys = np.where(keys > 0xFFFFFFFF, 0xFFFFFFFF, keys).astype(np.uint32)
         qs, ds, ps = [], [], []
         for shard in self.shards:
             segs = list(shard.segments)
@@ -354,7 +378,7 @@ class ExactIndex:
                 size += sum(p.stat().st_size for p in shard.path.iterdir() if p.is_file())
             else:
                 size += sum(s.keys.nbytes + s.post.nbytes for s in shard.segments)
-                size += shard.delta_size * 16
+                size += shard.delta_size * (8 + self.key_dtype.itemsize)
         return {
             "entries": entries,
             "segments": segments,
@@ -392,8 +416,8 @@ def _load_segment(dir: Path, name: str) -> _Segment:
 
 
 def _read_log(
-    path: Path,
-) -> tuple[list[tuple[int, npt.NDArray[np.uint64], npt.NDArray[np.uint32]]], int]:
+    path: Path, key_dtype: np.dtype[Any]
+) -> tuple[list[tuple[int, npt.NDArray[Any], npt.NDArray[np.uint32]]], int]:
     """Replay a delta log: (records, end of the last whole record). A torn last record (a
     crash during append) is left out; the next writer truncates it."""
     data = path.read_bytes()
@@ -401,12 +425,13 @@ def _read_log(
     off = 0
     while off + _REC.size <= len(data):
         doc, n = _REC.unpack_from(data, off)
-        end = off + _REC.size + n * 12
+        width = key_dtype.itemsize
+        end = off + _REC.size + n * (width + 4)
         if end > len(data):
             break
         k0 = off + _REC.size
-        keys = np.frombuffer(data, dtype=np.uint64, count=n, offset=k0).copy()
-        pos = np.frombuffer(data, dtype=np.uint32, count=n, offset=k0 + n * 8).copy()
+        keys = np.frombuffer(data, dtype=key_dtype, count=n, offset=k0).copy()
+        pos = np.frombuffer(data, dtype=np.uint32, count=n, offset=k0 + n * width).copy()
         out.append((doc, keys, pos))
         off = end
     return out, off
