@@ -211,3 +211,43 @@ def test_audio_stored_before_the_method_is_fingerprinted_on_open(
     assert again.registry.has_unfingerprinted() is False
     res = again.identify(encode(_excerpt(songs[2], 8.0, 8.0), RATE, "wav"))
     assert res.matches and res.matches[0].work_id == work.id
+
+
+def test_cli_registers_music_and_reports_time_ranges(tmp_path: Path, songs: dict) -> None:
+    from tests.test_cli import run
+
+    home = tmp_path / "home"
+    (tmp_path / "song.m4a").write_bytes(encode(songs[3], RATE, "ipod"))
+    wid = run(home, "works", "add", str(tmp_path / "song.m4a"), "--type", "music",
+              "--title", "Song", "--owner", "Label").stdout.strip()
+    copy = resample(_excerpt(songs[3], 20.0, 16.0), 0.95)[: 15 * RATE]
+    (tmp_path / "copy.mp3").write_bytes(encode(copy, RATE, "mp3"))
+    res = run(home, "identify", str(tmp_path / "copy.mp3"))
+    assert f": match {wid} " in res.stdout
+    assert "0:2" in res.stdout  # the work's range, as m:ss.s (around 0:20)
+    assert "speed x0.95" in res.stdout and "semitones" in res.stdout
+    js = run(home, "identify", "--json", str(tmp_path / "copy.mp3")).stdout
+    import json
+
+    m = json.loads(js)["matches"][0]
+    assert m["method"] == "audio" and abs(m["evidence"]["pitch"] - 0.95) < 0.01
+    assert abs(m["segments"][0]["reference"][0] - 20.0 - 0.95 * m["segments"][0]["query"][0]) < 0.3
+    (tmp_path / "broken.mp3").write_bytes(b"ID3\x03" + b"\x00" * 300)
+    bad = run(home, "identify", str(tmp_path / "broken.mp3"), ok=False)
+    assert bad.returncode == 1 and "broken.mp3" in bad.stderr
+
+
+def test_compiled_peaks_equal_numpy() -> None:
+    from jianwang.fingerprint import audio as audio_mod
+    from jianwang.fingerprint.normalize import _core
+
+    if _core is None:
+        pytest.skip("compiled core not built")
+    rng = np.random.default_rng(3)
+    for shape in [(50, 40), (300, 120), (7, 9)]:
+        mag = rng.normal(size=shape).astype(np.float32)
+        mag[5:7, 5:7] = 3.0  # ties
+        floor = np.full(shape, -0.5, dtype=np.float32)
+        a = audio_mod.local_maxima(mag, floor)
+        b = audio_mod.local_maxima_numpy(mag, floor)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

@@ -31,3 +31,25 @@ def test_text_benchmark_smoke(tmp_path: Path) -> None:
     assert fams["clean"]["recall"] == 1.0
     assert sum(f["false_positive_pages"] for f in fams.values()) == 0
     assert r["pages_per_second_per_core"] > 0 and r["baseline_pages_per_second_per_core"] > 0
+
+
+def test_audio_benchmark_smoke(tmp_path: Path) -> None:
+    """Synthetic songs through the audio benchmark's whole pipeline (the full run needs the
+    Debian corpus and audfprint: `scripts/bench-audio`)."""
+    out = tmp_path / "a.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.audio.run", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    import json
+
+    r = json.loads(out.read_text())
+    s = r["jianwang"]
+    assert "query speed" in res.stdout and "MB per hour" in res.stdout
+    assert s["by_distortion"]["clean"]["hit"] == s["by_distortion"]["clean"]["pos"] > 0
+    assert s["all"]["fp"] == 0 and s["all"]["wrong"] == 0
+    assert r["extract_x_real_time"] > 0 and r["query_x_real_time"] > 0

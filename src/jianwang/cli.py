@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import os
 import sys
@@ -19,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .app import Jianwang
-from .domain import Identification, InvalidInput, JianwangError, Site, Work
+from .domain import Identification, InvalidInput, JianwangError, MediaType, Site, Work
 from .services.registry import ImportReport, WorkInput
 from .services.sites import SiteInput
 
@@ -164,7 +166,14 @@ def works_add(
     from .fingerprint.base import for_media
 
     for asset in work.assets:
-        if not for_media(asset.media):
+        if asset.media == MediaType.VIDEO and for_media(MediaType.AUDIO):
+            err.print(
+                f"note: {asset.filename}: its soundtrack is fingerprinted; its pictures are "
+                "stored, but no method reads video frames yet",
+                markup=False,
+                highlight=False,
+            )
+        elif not for_media(asset.media):
             err.print(
                 f"note: {asset.filename} is stored, but no identification method reads "
                 f"{asset.media.value} yet, so identify will not find copies of it",
@@ -405,17 +414,36 @@ def _print_identification(ident: Identification) -> None:
     if not ident.matches:
         out.print(f"{ident.input}: no match ({ident.media.value})")
         return
+    timed = ident.media != MediaType.TEXT
     for m in ident.matches:
+        unit = _clock if timed else _chars
         spans = ", ".join(
-            f"{s.query[0]:g}–{s.query[1]:g} ~ {s.reference[0]:g}–{s.reference[1]:g}"
+            f"{unit(s.query[0])}–{unit(s.query[1])} ~ {unit(s.reference[0])}–{unit(s.reference[1])}"
             for s in m.segments[:4]
         )
         more = f" (+{len(m.segments) - 4} more)" if len(m.segments) > 4 else ""
         color = "red" if m.verdict.value == "match" else "yellow"
+        change = ""
+        if "speed" in m.evidence and "pitch" in m.evidence:
+            change = (
+                f"; speed x{m.evidence['speed']:.3f}, pitch x{m.evidence['pitch']:.3f}"
+                f" ({12 * math.log2(max(m.evidence['pitch'], 1e-6)):+.1f} semitones)"
+            )
         out.print(
             f"{ident.input}: [{color}]{m.verdict.value}[/] {m.work_id} {m.title!r} "
-            f"score {m.score:.2f}; copy ~ work: {spans}{more}"
+            f"score {m.score:.2f}; copy ~ work: {spans}{more}{change}"
         )
+
+
+def _chars(x: float) -> str:
+    return f"{x:g}"
+
+
+def _clock(seconds: float) -> str:
+    """Seconds as m:ss.s (h:mm:ss.s from an hour)."""
+    m, s = divmod(max(seconds, 0.0), 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
 
 
 @app.command()

@@ -103,9 +103,13 @@ OFFSET_CELL = 0.4
 TIME_TOLERANCE = 0.08
 PITCH_TOLERANCE = 1.5
 #: query stretch scored at a time (seconds) and the most candidates looked at per query
-WINDOW = 30.0
+WINDOW = 10.0
+#: reference rows per bucket when candidates are chosen (about 4 s of reference)
+_ROWS_PER_BUCKET = 128
 MAX_DOCS = 24
 MIN_DOC_HITS = 5
+#: half-seconds of query a match's inliers must span
+MIN_SPREAD = int(__import__("os").environ.get("JW_SP", "4"))
 #: inliers for a match and for review (calibrated on the benchmark's negatives)
 MATCH_INLIERS = int(__import__("os").environ.get("JW_MI", "10"))
 REVIEW_INLIERS = 6
@@ -439,13 +443,8 @@ class AudioFingerprinter:
         q: Triplets = query.data
         if len(hits) == 0 or q is None:
             return []
-        docs, counts = np.unique(hits.doc, return_counts=True)
-        order = np.argsort(-counts, kind="stable")
         out: list[Candidate] = []
-        for i in order[:MAX_DOCS]:
-            if counts[i] < MIN_DOC_HITS:
-                break
-            doc = int(docs[i])
+        for doc in _candidates(q, hits):
             ref = references(doc)
             if ref is None:
                 continue
@@ -462,11 +461,47 @@ class _Line:
     scale: float
     offset: float
     pitch: float
-    q_rows: npt.NDArray[np.uint32]
-    r_rows: npt.NDArray[np.uint32]
+    q_times: npt.NDArray[np.float64]  # anchor times of the inliers, query and reference
+    r_times: npt.NDArray[np.float64]
     q_start: float
     q_end: float
     inliers: int
+
+    @property
+    def spread(self) -> int:
+        """Half-seconds of query holding inliers: chance gathers them in one spot."""
+        return int(np.unique(np.floor(self.q_times / 0.5)).shape[0])
+
+
+def _line_of(qt: Any, rt: Any, pitch: float, scale: float, offset: float) -> _Line:
+    # one anchor pair matched through several groups is one piece of evidence
+    inliers = min(np.unique(qt).shape[0], np.unique(rt).shape[0])
+    return _Line(
+        scale, offset, pitch, qt, rt, float(qt.min()), float(qt.max()), int(inliers)
+    )
+
+
+def _candidates(q: Triplets, hits: Hits) -> list[int]:
+    """References worth aligning, best first: by the most hits that fall, for one stretch of
+    the query, within a few seconds of one another in the reference. A copy concentrates its
+    hits there; chance spreads them over the whole recording, so a long reference does not win
+    by its length. Needs only the query's data and reference rows (rows run in time order)."""
+    w = (q.t1[hits.query_pos] // WINDOW).astype(np.int64)
+    b = (hits.ref_pos // _ROWS_PER_BUCKET).astype(np.int64)
+    key = (hits.doc.astype(np.int64) << 40) | (w << 24) | b
+    cells, counts = np.unique(key, return_counts=True)
+    total = counts.copy()
+    for d in (-1, 1):  # a stretch of query meets up to three neighbouring buckets
+        j = np.searchsorted(cells, cells + d)
+        j = np.minimum(j, cells.shape[0] - 1)
+        total += np.where(cells[j] == cells + d, counts[j], 0)
+    docs = (cells >> 40).astype(np.int64)
+    order = np.lexsort((-total, docs))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = docs[order][1:] != docs[order][:-1]
+    best_docs, best = docs[order][first], total[order][first]
+    rank = np.argsort(-best, kind="stable")[:MAX_DOCS]
+    return [int(best_docs[i]) for i in rank if best[i] >= MIN_DOC_HITS]
 
 
 def _score_doc(
@@ -492,7 +527,7 @@ def _score_doc(
     while w <= end:
         win = (qt >= w) & (qt < w + WINDOW) & ~used
         for _ in range(3):  # a few lines per window (a repeated chorus, two works)
-            line = _best_line(win, qt, rt, ls, pitch, qpos, rpos)
+            line = _best_line(win, qt, rt, ls, pitch, qpos, rpos, w + WINDOW / 2)
             if line is None:
                 break
             lines.append(line)
@@ -503,13 +538,14 @@ def _score_doc(
     lines = _join(lines)
     if not lines:
         return None
-    best = max(lines, key=lambda x: x.inliers)
+    best = max(lines, key=lambda x: (x.spread >= MIN_SPREAD, x.inliers))
     if best.inliers < REVIEW_INLIERS:
         return None
     good = [x for x in lines if x.inliers >= REVIEW_INLIERS]
     good.sort(key=lambda x: x.q_start)
     total = sum(x.inliers for x in good)
-    verdict = Verdict.MATCH if best.inliers >= MATCH_INLIERS else Verdict.REVIEW
+    sure = best.inliers >= MATCH_INLIERS and best.spread >= MIN_SPREAD
+    verdict = Verdict.MATCH if sure else Verdict.REVIEW
     spans = tuple(
         Span(
             round(x.q_start, 2),
@@ -540,30 +576,28 @@ def _on_line(line: _Line, qt: Any, rt: Any, pitch: Any) -> Any:
 
 
 def _best_line(
-    sel: Any, qt: Any, rt: Any, ls: Any, pitch: Any, qpos: Any, rpos: Any
+    sel: Any, qt: Any, rt: Any, ls: Any, pitch: Any, qpos: Any, rpos: Any, centre: float
 ) -> _Line | None:
     idx = np.nonzero(sel)[0]
     if idx.shape[0] < REVIEW_INLIERS:
         return None
-    # 1. vote on (scale, pitch), each hit also counting for the neighbouring cells
-    sc = np.floor(ls[idx] / SCALE_CELL).astype(np.int64)
-    pc = np.floor(pitch[idx] / PITCH_CELL).astype(np.int64)
-    cell = _best_cell([sc, pc])
-    if cell is None:
-        return None
-    near = (np.abs(sc - cell[0]) <= 1) & (np.abs(pc - cell[1]) <= 1)
+    # 1. every hit votes for (scale, pitch, reference time at the window's centre); the cell
+    # with the most votes in its 3x3x3 neighbourhood wins
+    s_i = np.exp2(ls[idx])
+    cells = np.stack(
+        [
+            np.floor(ls[idx] / SCALE_CELL),
+            np.floor(pitch[idx] / PITCH_CELL),
+            np.floor((rt[idx] - s_i * (qt[idx] - centre)) / OFFSET_CELL),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    best = _best_cell(cells)
+    near = np.all(np.abs(cells - best) <= 1, axis=1)
     idx = idx[near]
     if idx.shape[0] < REVIEW_INLIERS:
         return None
-    # 2. vote on the offset at the median scale of those hits
-    s0 = float(2 ** np.median(ls[idx]))
-    oc = np.floor((rt[idx] - s0 * qt[idx]) / OFFSET_CELL).astype(np.int64)
-    ocell = _best_cell([oc])
-    if ocell is None:
-        return None
-    idx = idx[np.abs(oc - ocell[0]) <= 1]
-    if idx.shape[0] < REVIEW_INLIERS:
-        return None
+    s0 = float(np.exp2(np.median(ls[idx])))
     # 3. refit the line by least squares, then take every hit of the window on it
     line_s, line_o = s0, float(np.median(rt[idx] - s0 * qt[idx]))
     p0 = float(np.median(pitch[idx]))
@@ -582,55 +616,48 @@ def _best_line(
         else:
             line_o = float(np.median(y - line_s * x))
         p0 = float(np.median(pitch[members]))
-    # one anchor pair matched through several triplets is one piece of evidence
-    inliers = min(np.unique(qt[members]).shape[0], np.unique(rt[members]).shape[0])
-    return _Line(
-        line_s,
-        line_o,
-        p0,
-        qpos[members],
-        rpos[members],
-        float(qt[members].min()),
-        float(qt[members].max()),
-        int(inliers),
-    )
+    return _line_of(qt[members], rt[members], p0, line_s, line_o)
 
 
-def _best_cell(dims: list[Any]) -> tuple[int, ...] | None:
-    """The cell whose 3^d neighbourhood holds the most points."""
-    pts = np.stack(dims, axis=1)
-    cells, counts = np.unique(pts, axis=0, return_counts=True)
-    if cells.shape[0] == 0:
-        return None
-    lookup = {tuple(c): int(k) for c, k in zip(cells.tolist(), counts.tolist(), strict=True)}
-    best, best_n = None, 0
-    offsets = list(itertools.product((-1, 0, 1), repeat=len(dims)))
-    for c in cells.tolist():
-        n = sum(lookup.get(tuple(a + d for a, d in zip(c, off, strict=True)), 0) for off in offsets)
-        if n > best_n:
-            best, best_n = tuple(c), n
-    return best
+def _best_cell(cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The cell (row of `cells`) whose 3^d neighbourhood holds the most rows."""
+    lo = cells.min(axis=0) - 1
+    span = cells.max(axis=0) - lo + 2
+    mult = np.cumprod(np.concatenate([[1], span[:-1]]))
+    code = ((cells - lo) * mult).sum(axis=1)
+    uniq, first, counts = np.unique(code, return_index=True, return_counts=True)
+    total = np.zeros(uniq.shape[0], dtype=np.int64)
+    for off in itertools.product((-1, 0, 1), repeat=cells.shape[1]):
+        shifted = uniq + int((np.array(off) * mult).sum())
+        j = np.minimum(np.searchsorted(uniq, shifted), uniq.shape[0] - 1)
+        total += np.where(uniq[j] == shifted, counts[j], 0)
+    return cells[first[int(np.argmax(total))]]
 
 
 def _join(lines: list[_Line]) -> list[_Line]:
-    """Join lines of consecutive windows that continue one another."""
-    lines = sorted(lines, key=lambda x: x.q_start)
+    """Join lines (of consecutive stretches, or of one stretch) that one line fits: the same
+    pitch, and the union of their inliers within twice the tolerance of one refitted line."""
     out: list[_Line] = []
-    for line in lines:
-        for prev in out:
-            mid = 0.5 * (prev.q_end + line.q_start)
-            if (
-                line.q_start - prev.q_end <= WINDOW
-                and abs((prev.scale * mid + prev.offset) - (line.scale * mid + line.offset))
-                <= 4 * TIME_TOLERANCE
-                and abs(prev.pitch - line.pitch) <= PITCH_TOLERANCE
-            ):
-                prev.q_rows = np.concatenate([prev.q_rows, line.q_rows])
-                prev.r_rows = np.concatenate([prev.r_rows, line.r_rows])
-                prev.q_end = max(prev.q_end, line.q_end)
-                prev.q_start = min(prev.q_start, line.q_start)
-                prev.inliers += line.inliers
-                break
+    for line in sorted(lines, key=lambda x: x.q_start):
+        for i, prev in enumerate(out):
+            if abs(prev.pitch - line.pitch) > PITCH_TOLERANCE:
+                continue
+            qt = np.concatenate([prev.q_times, line.q_times])
+            rt = np.concatenate([prev.r_times, line.r_times])
+            if float(qt.max() - qt.min()) > 2.0:
+                a, b = (float(v) for v in np.polyfit(qt, rt, 1))
+            else:
+                a = prev.scale
+                b = float(np.median(rt - a * qt))
+            if not 0 < a or abs(math.log2(a)) > MAX_LOG2_SCALE:
+                continue
+            if np.mean(np.abs(rt - (a * qt + b)) <= 2 * TIME_TOLERANCE) < 0.9:
+                continue
+            pitch = float(
+                np.average([prev.pitch, line.pitch], weights=[prev.inliers, line.inliers])
+            )
+            out[i] = _line_of(qt, rt, pitch, a, b)
+            break
         else:
             out.append(line)
     return out
