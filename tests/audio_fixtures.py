@@ -30,19 +30,37 @@ def song(seed: int, seconds: float, rate: int = 22050) -> np.ndarray:
         if rng.random() < 0.5:
             notes = np.append(notes, root - 12 + int(rng.choice([0, 5, 7])))  # bass
         for note in notes:
-            _add_note(out, rate, t, dur * float(rng.uniform(1.0, 1.8)), 440.0 * 2 ** ((note - 69) / 12),
-                      float(rng.uniform(0.08, 0.25)), rng)
+            _add_note(
+                out,
+                rate,
+                t,
+                dur * float(rng.uniform(1.0, 1.8)),
+                440.0 * 2 ** ((note - 69) / 12),
+                float(rng.uniform(0.08, 0.25)),
+                rng,
+            )
         if rng.random() < 0.6:  # a drum hit: a burst of decaying noise
             i, m = int(t * rate), int(0.08 * rate)
             seg = out[i : i + m]
-            seg += 0.15 * rng.standard_normal(seg.shape[0]) * np.exp(-np.arange(seg.shape[0]) / (0.015 * rate))
+            seg += (
+                0.15
+                * rng.standard_normal(seg.shape[0])
+                * np.exp(-np.arange(seg.shape[0]) / (0.015 * rate))
+            )
         t += dur
     peak = float(np.max(np.abs(out))) or 1.0
     return (0.8 * out / peak).astype(np.float32)
 
 
-def _add_note(out: np.ndarray, rate: int, start: float, dur: float, freq: float, amp: float,
-              rng: np.random.Generator) -> None:
+def _add_note(
+    out: np.ndarray,
+    rate: int,
+    start: float,
+    dur: float,
+    freq: float,
+    amp: float,
+    rng: np.random.Generator,
+) -> None:
     i = int(start * rate)
     m = min(int(dur * rate), out.shape[0] - i)
     if m <= 0:

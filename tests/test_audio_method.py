@@ -118,7 +118,9 @@ def test_noise_and_unrelated_audio(library: tuple, songs: dict) -> None:
     assert best.doc == 1 and best.verdict == Verdict.MATCH
     # songs never registered, and plain noise: nothing matches
     for other in (songs[SONGS], songs[SONGS + 1]):
-        assert not [c for c in _identify(library, _excerpt(other, 5.0, 15.0)) if c.verdict == Verdict.MATCH]
+        assert not [
+            c for c in _identify(library, _excerpt(other, 5.0, 15.0)) if c.verdict == Verdict.MATCH
+        ]
     hiss = (0.1 * rng.standard_normal(10 * RATE)).astype(np.float32)
     assert not [c for c in _identify(library, hiss) if c.verdict == Verdict.MATCH]
 
@@ -157,12 +159,20 @@ def test_reference_round_trip(library: tuple, songs: dict) -> None:
 
 def test_register_music_and_identify_through_the_app(jw: Jianwang, songs: dict) -> None:
     work = jw.registry.add_work(
-        WorkInput(files=[("theme.ogg", encode(songs[0], RATE, "ogg"))], type="music",
-                  title="Theme", owner="Label")
+        WorkInput(
+            files=[("theme.ogg", encode(songs[0], RATE, "ogg"))],
+            type="music",
+            title="Theme",
+            owner="Label",
+        )
     )
     jw.registry.add_work(
-        WorkInput(files=[("other.mp3", encode(songs[1], RATE, "mp3"))], type="music",
-                  title="Other", owner="Label")
+        WorkInput(
+            files=[("other.mp3", encode(songs[1], RATE, "mp3"))],
+            type="music",
+            title="Other",
+            owner="Label",
+        )
     )
     assert work.assets[0].media == MediaType.AUDIO
     copy = resample(_excerpt(songs[0], 15.0, 12.0), 1.05)[: 10 * RATE]
@@ -181,8 +191,12 @@ def test_register_music_and_identify_through_the_app(jw: Jianwang, songs: dict) 
     before = len(jw.registry.list_works())
     with pytest.raises(InvalidInput):
         jw.registry.add_work(
-            WorkInput(files=[("bad.mp3", b"ID3\x04" + bytes(range(256)) * 40)], type="music",
-                      title="Bad", owner="Label")
+            WorkInput(
+                files=[("bad.mp3", b"ID3\x04" + bytes(range(256)) * 40)],
+                type="music",
+                title="Bad",
+                owner="Label",
+            )
         )
     assert len(jw.registry.list_works()) == before
 
@@ -198,8 +212,9 @@ def test_audio_stored_before_the_method_is_fingerprinted_on_open(
 
     jw = Jianwang.open(tmp_path / "home")
     work = jw.registry.add_work(
-        WorkInput(files=[("a.flac", encode(songs[2], RATE, "flac"))], type="music", title="A",
-                  owner="L")
+        WorkInput(
+            files=[("a.flac", encode(songs[2], RATE, "flac"))], type="music", title="A", owner="L"
+        )
     )
     with jw.sessions.begin() as s:
         s.execute(delete(FingerprintRow))
@@ -218,8 +233,18 @@ def test_cli_registers_music_and_reports_time_ranges(tmp_path: Path, songs: dict
 
     home = tmp_path / "home"
     (tmp_path / "song.m4a").write_bytes(encode(songs[3], RATE, "ipod"))
-    wid = run(home, "works", "add", str(tmp_path / "song.m4a"), "--type", "music",
-              "--title", "Song", "--owner", "Label").stdout.strip()
+    wid = run(
+        home,
+        "works",
+        "add",
+        str(tmp_path / "song.m4a"),
+        "--type",
+        "music",
+        "--title",
+        "Song",
+        "--owner",
+        "Label",
+    ).stdout.strip()
     copy = resample(_excerpt(songs[3], 20.0, 16.0), 0.95)[: 15 * RATE]
     (tmp_path / "copy.mp3").write_bytes(encode(copy, RATE, "mp3"))
     res = run(home, "identify", str(tmp_path / "copy.mp3"))

@@ -111,7 +111,12 @@ def test_32_bit_keys_persist_replay_and_match_both_lookups(tmp_path: Path) -> No
     seg = ExactIndex(tmp_path / "i32")
     assert seg.shards[0].segments[0].keys.dtype == np.uint32
     after = seg.lookup(probe)
-    key = lambda h: sorted(zip(h.query_pos.tolist(), h.doc.tolist(), h.ref_pos.tolist()))  # noqa: E731
+
+    def key(h: object) -> list[tuple[int, int, int]]:
+        return sorted(
+            zip(h.query_pos.tolist(), h.doc.tolist(), h.ref_pos.tolist(), strict=True)  # type: ignore[attr-defined]
+        )
+
     assert key(before) == key(after) and len(after) > 50
     assert all(q < 50 for q in after.query_pos.tolist())  # the wide key matched nothing
     if _core is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -133,7 +132,9 @@ def _answer(ours: Ours, path: Path) -> Answer:
     )
 
 
-def score(answers: dict[str, Answer], queries: list[Query], tolerance: float = 1.0) -> dict[str, Any]:
+def score(
+    answers: dict[str, Answer], queries: list[Query], tolerance: float = 1.0
+) -> dict[str, Any]:
     cells: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"pos": 0, "track": 0, "hit": 0, "wrong": 0, "neg": 0, "fp": 0}
     )
@@ -216,16 +217,14 @@ def report(s: dict[str, Any], base: dict[str, Any] | None) -> str:
 
 def _scrambled(fp: Fingerprints, salt: int) -> Fingerprints:
     """The same fingerprints with the two 4-bit time-ratio fields (bits 0-7 of the audio
-    method's keys) and the loudest-peak field permuted per copy: a reference with the real
-    distribution of keys that matches nothing in particular."""
+    method's keys) permuted per copy: a reference with the real distribution of keys that
+    matches nothing in particular."""
     rng = np.random.default_rng(salt)
     perm = rng.permutation(16).astype(np.uint64)
-    loud = rng.permutation(4).astype(np.uint64)
     r1 = (fp.codes & np.uint64(15)).astype(np.int64)
     r2 = ((fp.codes >> np.uint64(4)) & np.uint64(15)).astype(np.int64)
-    lo = ((fp.codes >> np.uint64(26)) & np.uint64(3)).astype(np.int64)
-    rest = fp.codes & ~np.uint64(0xFF) & ~(np.uint64(3) << np.uint64(26))
-    codes = rest | perm[r1] | (perm[r2] << np.uint64(4)) | (loud[lo] << np.uint64(26))
+    rest = fp.codes & ~np.uint64(0xFF)
+    codes = rest | perm[r1] | (perm[r2] << np.uint64(4))
     return Fingerprints(fp.method, fp.version, codes, fp.positions, fp.data)
 
 
@@ -238,7 +237,7 @@ def scaling(
 ) -> list[dict[str, Any]]:
     out = []
     for target in hours:
-        copies = max(1, int(round(target / real_hours)))
+        copies = max(1, round(target / real_hours))
         with tempfile.TemporaryDirectory(prefix="jw-scale-") as tmp:
             ours = Ours(Path(tmp))
             ours.names = dict(names)
@@ -464,7 +463,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         if args.scaling:
             print("scaling (hours of index; padding beyond the real corpus is synthetic):")
-            sample = [q for q in queries if q.track is not None and q.length == 10][:: 4]
+            sample = [q for q in queries if q.track is not None and q.length == 10][::4]
             out["scaling"] = scaling(fps, ours.names, ref_seconds / 3600, sample)
         return out
     finally:

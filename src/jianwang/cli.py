@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator

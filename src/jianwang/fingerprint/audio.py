@@ -1,37 +1,37 @@
-"""The audio method: spectral-peak triplets that survive speed, tempo and pitch changes.
+"""The audio method: groups of spectral peaks that survive speed, tempo and pitch changes.
 
 Extraction
     A short-time spectrum (11,025 Hz, 1,024-sample window, 128-sample hop) is reduced to its
     salient peaks: local maxima of the log magnitude that stand out from their neighbourhood,
-    thinned to a steady number per second. Peak times and frequencies are refined by parabolic
-    interpolation; frequencies are measured on a log scale (`BINS_PER_OCTAVE` per octave).
+    thinned to a steady number per second by a sliding window. Peak times and frequencies are
+    refined by parabolic interpolation; frequencies are measured on a log scale
+    (`BINS_PER_OCTAVE` per octave), where a pitch shift is a constant offset.
 
-    Each anchor peak is combined with pairs of later peaks near it into a triplet
-    (t1, f1), (t2, f2), (t3, f3). Its hash holds only what a change of speed, tempo or pitch
-    leaves alone (after Panako, Six & Leman 2014/2021, and quad fingerprints, Sonnleitner &
-    Widmer 2016):
+    Each anchor peak is grouped with every three of its strongest neighbours after it,
+    (t0, f0), (ta, fa), (tb, fb), (tc, fc). The group's 32-bit key holds only what a change of
+    speed, tempo or pitch leaves alone (after Panako, Six & Leman 2014/2021, and quad
+    fingerprints, Sonnleitner & Widmer 2016):
 
-    * the ratio of time differences (t2 - t1) / (t3 - t1): a time stretch scales both;
-    * the log-frequency differences f2 - f1 and f3 - f1: a pitch shift adds a constant to all;
-    * which of the three peaks is loudest.
+    * the ratios (ta - t0) / (tc - t0) and (tb - t0) / (tc - t0): a time stretch scales all
+      differences alike;
+    * the log-frequency differences fa - f0, fb - f0, fc - f0: a pitch shift adds a constant.
 
-    References keep the strongest few peaks per second and pair each anchor with its strongest
-    neighbours; queries keep more peaks and more pairs, so the reference's triplets reappear in
-    the query's wherever the peaks survive. Values that fall near a quantisation edge emit the
-    neighbouring key too (query side only).
+    References keep the strongest few peaks per second and few neighbours; queries keep more
+    of both, so the reference's groups reappear among the query's wherever their peaks survive.
+    Values near a quantisation edge also emit the neighbouring key (query side only).
 
 Scoring
-    Each hit pairs a query triplet with a reference triplet; their time spans give the time
-    scale s (reference seconds per query second) and their anchor frequencies the pitch shift.
-    Per reference and per stretch of the query, hits vote on (scale, pitch); the winning cell's
-    hits vote on the offset; the winners are refitted (t_ref = s * t_query + offset, by least
-    squares) and every hit of that reference is checked against the fitted line. Inliers are
-    hits on that line, counted once per query and per reference triplet. Stretches that agree
-    on the line join into one segment; a query holding several works (a medley, two songs in
-    one video) gives each its own segments.
+    Each hit pairs a query group with a reference group: their spans give the time scale s
+    (reference seconds per query second) and their anchors the pitch shift. References are
+    chosen by how many hits one stretch of query puts within a few seconds of the reference.
+    Per reference and per 10 s of query, hits vote on (scale, pitch, reference time at the
+    stretch's centre); the winners are refitted (t_ref = s * t_query + offset, least squares)
+    and every hit is checked against the line. Inliers are counted once per query and per
+    reference anchor. Lines that one refitted line fits are joined into a segment; a query
+    holding several works (a medley, two songs in one video) gives each its own segments.
 
-The score is the number of inliers against what chance would put on a line, turned into a
-value in [0, 1]: see `_significance`.
+A match needs `MATCH_INLIERS` inliers spread over at least `MIN_SPREAD` half-seconds of query
+(chance gathers its coincidences in one spot); fewer, from `REVIEW_INLIERS`, is `review`.
 """
 
 from __future__ import annotations
@@ -57,40 +57,39 @@ FPS = RATE / HOP
 F_MIN = 200.0
 F_MAX = 4500.0
 BINS_PER_OCTAVE = 36
-#: frames looked back for a peak's onset (0: time peaks by their maximum)
-ONSET_BACK = 0
 #: frames of power averaged before peak picking
-SMOOTH = int(__import__("os").environ.get("JW_SMOOTH", "5"))
+SMOOTH = 5
 
 #: peak picking: local maximum over +-PEAK_T frames and +-PEAK_F linear bins
-PEAK_T = int(__import__("os").environ.get("JW_PT", "6"))
-PEAK_F = int(__import__("os").environ.get("JW_PF", "4"))
+PEAK_T = 6
+PEAK_F = 4
 #: and at least this far (dB) above the local mean
 PEAK_PROMINENCE = 4.0
 #: rank peaks by prominence plus this much of their level (loud partials outlive noise)
-LEVEL_WEIGHT = float(__import__("os").environ.get("JW_LW", "0.5"))
-#: peaks kept per second (strongest by prominence, per block of BLOCK frames)
-REF_PEAKS = int(__import__("os").environ.get("JW_RP", "15"))
-QUERY_PEAKS = int(__import__("os").environ.get("JW_QP", "36"))
+LEVEL_WEIGHT = 0.5
+#: peaks kept per second: the strongest within half a BLOCK of frames either side
+REF_PEAKS = 15
+QUERY_PEAKS = 36
 BLOCK = 43
 
-#: triplet zone after an anchor: time (frames) and log-frequency (bins) distances
+#: zone of an anchor's neighbours: time (frames) and log-frequency (bins) distances; the
+#: group's span (first to last peak) is at least DT13_MIN frames
 DT_MIN = 3
-DT_MAX = int(__import__("os").environ.get("JW_DTM", "64"))
-DT13_MIN = int(__import__("os").environ.get("JW_D13", "10"))
+DT_MAX = 64
+DT13_MIN = 10
 DF_MAX = 36
 DF_MIN = 2.0
 #: neighbours per anchor: the strongest in the zone
-REF_FAN = int(__import__("os").environ.get("JW_RF", "5"))
-QUERY_FAN = int(__import__("os").environ.get("JW_QF", "9"))
+REF_FAN = 5
+QUERY_FAN = 9
 
 #: quantisation of the hashed values
-RATIO_STEPS = int(__import__("os").environ.get("JW_RS", "8"))
-DF_STEP = float(__import__("os").environ.get("JW_DS", "1.5"))
+RATIO_STEPS = 6
+DF_STEP = 1.0
 #: query side: values within this fraction of a step from an edge also emit the neighbour key,
 #: for at most MAX_SOFT fields of a group at once
-SOFT_EDGE = float(__import__("os").environ.get("JW_SE", "0.2"))
-MAX_SOFT = int(__import__("os").environ.get("JW_MS", "2"))
+SOFT_EDGE = 0.2
+MAX_SOFT = 2
 
 #: scoring: hits outside these scale and pitch ranges are ignored (+-50 %)
 MAX_LOG2_SCALE = math.log2(1.5)
@@ -109,15 +108,15 @@ _ROWS_PER_BUCKET = 128
 MAX_DOCS = 24
 MIN_DOC_HITS = 5
 #: half-seconds of query a match's inliers must span
-MIN_SPREAD = int(__import__("os").environ.get("JW_SP", "4"))
+MIN_SPREAD = 4
 #: inliers for a match and for review (calibrated on the benchmark's negatives)
-MATCH_INLIERS = int(__import__("os").environ.get("JW_MI", "10"))
+MATCH_INLIERS = 10
 REVIEW_INLIERS = 6
 
 
 @dataclass(frozen=True)
-class Triplets:
-    """Per triplet: anchor time (s), anchor log-frequency (bins) and span t3 - t1 (s)."""
+class PeakGroups:
+    """Per peak group: anchor time (s), anchor log-frequency (bins) and span t_c - t_0 (s)."""
 
     t1: npt.NDArray[np.float32]
     f1: npt.NDArray[np.float32]
@@ -140,8 +139,8 @@ class Peaks:
 # ------------------------------------------------------------------ spectrum and peaks
 
 _WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
-_K_LO = int(math.ceil(F_MIN * N_FFT / RATE))
-_K_HI = int(math.floor(F_MAX * N_FFT / RATE))
+_K_LO = math.ceil(F_MIN * N_FFT / RATE)
+_K_HI = math.floor(F_MAX * N_FFT / RATE)
 #: frames per chunk of spectrum computed at once (bounded memory on long recordings)
 _CHUNK = 4096
 _MARGIN = 64
@@ -175,7 +174,8 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
         mag = _spectrum(samples[lo * HOP : (hi - 1) * HOP + N_FFT])
         # the local mean, on a grid twice as coarse each way (it is smooth anyway)
         coarse = uniform_filter(mag[::2, ::2], size=(15, 13), mode="nearest")
-        background = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[: mag.shape[0], : mag.shape[1]]
+        background = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)
+        background = background[: mag.shape[0], : mag.shape[1]]
         # a peak stands PEAK_PROMINENCE above the local mean and is not lost in silence
         floor = np.maximum(background + PEAK_PROMINENCE, max(float(mag.max()) - 90.0, -100.0))
         ti, fi = local_maxima(mag, floor.astype(np.float32))
@@ -185,15 +185,6 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
             continue
         b = mag[ti, fi]
         dt = _parabola(mag[ti - 1, fi], b, mag[ti + 1, fi])
-        if ONSET_BACK:
-            # time a peak by the steepest rise leading to it: reverberation and echoes add
-            # energy after a note starts, which moves the maximum but not the onset
-            k = np.arange(ONSET_BACK + 1)
-            rows = np.clip(ti[:, None] - k[None, :], 1, None)
-            rise = mag[rows, fi[:, None]] - mag[rows - 1, fi[:, None]]
-            back = np.argmax(rise, axis=1)
-            ti = rows[np.arange(ti.shape[0]), back]
-            dt = np.zeros(ti.shape[0], dtype=np.float32)
         df = _parabola(mag[ti, fi - 1], b, mag[ti, fi + 1])
         hz = (fi + _K_LO + df) * (RATE / N_FFT)
         ts.append((ti + lo + dt).astype(np.float32))
@@ -244,7 +235,7 @@ def _thin(t: npt.NDArray[np.float32], s: npt.NDArray[np.float32], per_block: flo
     t, s = t[order], s[order]
     n = t.shape[0]
     keep = np.zeros(n, dtype=bool)
-    limit = int(round(per_block))
+    limit = round(per_block)
     half = BLOCK / 2
     step = 20_000
     for a in range(0, n, step):
@@ -260,7 +251,7 @@ def _thin(t: npt.NDArray[np.float32], s: npt.NDArray[np.float32], per_block: flo
     return order[keep]
 
 
-# ------------------------------------------------------------------ triplets and hashes
+# ------------------------------------------------------------------ peak groups and keys
 
 
 def groups(p: Peaks, fan: int) -> npt.NDArray[np.int64]:
@@ -323,8 +314,10 @@ def hashes(
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
     """Keys of the peak groups and, per key, its group's row (several keys per row if soft).
 
-    Fields: two time ratios (t_a - t_0) / (t_c - t_0) and (t_b - t_0) / (t_c - t_0), three
-    log-frequency differences to the anchor, and which of the four peaks is loudest."""
+    Fields: two time ratios (t_a - t_0) / (t_c - t_0) and (t_b - t_0) / (t_c - t_0), and three
+    log-frequency differences to the anchor. Nothing about loudness: which peak is loudest
+    changes under reverberation, noise and equalisation (a loudness field lost half the groups
+    that survived reverberation on the benchmark)."""
     t = p.t[g].astype(np.float64)
     f = p.f[g].astype(np.float64)
     span = t[:, 3] - t[:, 0]
@@ -335,14 +328,13 @@ def hashes(
         (f[:, 2] - f[:, 0]) / DF_STEP,
         (f[:, 3] - f[:, 0]) / DF_STEP,
     ]
-    loud = np.argmax(p.strength[g], axis=1).astype(np.uint64)
     dims = [_quantise(x, soft) for x in fields]
     rows = np.arange(g.shape[0], dtype=np.uint32)
-    # 32-bit keys: ratios 4 bits each, frequency differences 6 bits each, loudest peak 2 bits,
-    # the method's tag in the top 4 bits
-    shifts = [np.uint64(0), np.uint64(4), np.uint64(8), np.uint64(14), np.uint64(20)]
-    offset = [0, 0, 32, 32, 32]
-    top = [15, 15, 63, 63, 63]
+    # 32-bit keys: ratios 4 bits each, frequency differences 7 bits each, the method's tag in
+    # the top 3 bits
+    shifts = [np.uint64(0), np.uint64(4), np.uint64(8), np.uint64(15), np.uint64(22)]
+    offset = [0, 0, 64, 64, 64]
+    top = [15, 15, 127, 127, 127]
     keys, where = [], []
     for choice in itertools.product((0, 1), repeat=len(dims)):
         if sum(choice) > MAX_SOFT:
@@ -353,8 +345,10 @@ def hashes(
                 sel &= alt != q
         if not sel.any():
             continue
-        key = (loud[sel] << np.uint64(26)) | (np.uint64(0xA) << np.uint64(28))
-        for use_alt, (q, alt), shift, off, hi in zip(choice, dims, shifts, offset, top, strict=True):
+        key = np.full(int(sel.sum()), np.uint64(0b101) << np.uint64(29), dtype=np.uint64)
+        for use_alt, (q, alt), shift, off, hi in zip(
+            choice, dims, shifts, offset, top, strict=True
+        ):
             v = (alt if use_alt else q)[sel] + off
             key |= np.clip(v, 0, hi).astype(np.uint64) << shift
         keys.append(key)
@@ -364,9 +358,9 @@ def hashes(
     return np.concatenate(keys), np.concatenate(where)
 
 
-def _triplet_data(p: Peaks, tri: npt.NDArray[np.int64]) -> Triplets:
+def _group_data(p: Peaks, tri: npt.NDArray[np.int64]) -> PeakGroups:
     t1 = p.t[tri[:, 0]]
-    return Triplets(
+    return PeakGroups(
         (t1 / FPS).astype(np.float32),
         p.f[tri[:, 0]].astype(np.float32),
         ((p.t[tri[:, 3]] - t1) / FPS).astype(np.float32),
@@ -403,21 +397,21 @@ class AudioFingerprinter:
         p, tri = self._analyse(signal, role)
         soft = role == Role.QUERY
         keys, rows = hashes(p, tri, soft)
-        data = _triplet_data(p, tri)
-        # reference positions are triplet rows (the reference store holds their data);
+        data = _group_data(p, tri)
+        # reference positions are peak-group rows (the reference store holds their data);
         # query positions are rows of `data` too
         return Fingerprints(self.name, self.version, keys, rows, data)
 
-    def prepare_reference(self, signal: Any) -> Triplets:
-        if isinstance(signal, Triplets):  # `extract`'s own analysis (`Fingerprints.data`)
+    def prepare_reference(self, signal: Any) -> PeakGroups:
+        if isinstance(signal, PeakGroups):  # `extract`'s own analysis (`Fingerprints.data`)
             return signal
         p, tri = self._analyse(signal, Role.REFERENCE)
-        return _triplet_data(p, tri)
+        return _group_data(p, tri)
 
     def pack_reference(self, prepared: Any) -> bytes:
         """5 bytes per peak group: anchor frame (21 bits) and anchor log-frequency in 1/8 bin
         (11 bits) in one word, span in half frames in one byte."""
-        t: Triplets = prepared
+        t: PeakGroups = prepared
         n = len(t)
         frames = np.clip(np.round(t.t1 * FPS), 0, _MAX_FRAME).astype(np.uint32)
         f1 = np.clip(np.round(t.f1 * 8), 0, 2047).astype(np.uint32)
@@ -425,13 +419,13 @@ class AudioFingerprinter:
         word = (frames << np.uint32(11)) | f1
         return _PACK.pack(_MAGIC, n) + word.astype("<u4").tobytes() + dt.tobytes()
 
-    def unpack_reference(self, data: bytes) -> Triplets:
+    def unpack_reference(self, data: bytes) -> PeakGroups:
         magic, n = _PACK.unpack_from(data, 0)
         if magic != _MAGIC:
             raise ValueError("not an audio reference")
         word = np.frombuffer(data, "<u4", n, _PACK.size)
         dt = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
-        return Triplets(
+        return PeakGroups(
             (word >> 11).astype(np.float32) / np.float32(FPS),
             (word & 2047).astype(np.float32) / np.float32(8),
             dt.astype(np.float32) / np.float32(2 * FPS),
@@ -440,7 +434,7 @@ class AudioFingerprinter:
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
     ) -> list[Candidate]:
-        q: Triplets = query.data
+        q: PeakGroups = query.data
         if len(hits) == 0 or q is None:
             return []
         out: list[Candidate] = []
@@ -476,12 +470,10 @@ class _Line:
 def _line_of(qt: Any, rt: Any, pitch: float, scale: float, offset: float) -> _Line:
     # one anchor pair matched through several groups is one piece of evidence
     inliers = min(np.unique(qt).shape[0], np.unique(rt).shape[0])
-    return _Line(
-        scale, offset, pitch, qt, rt, float(qt.min()), float(qt.max()), int(inliers)
-    )
+    return _Line(scale, offset, pitch, qt, rt, float(qt.min()), float(qt.max()), int(inliers))
 
 
-def _candidates(q: Triplets, hits: Hits) -> list[int]:
+def _candidates(q: PeakGroups, hits: Hits) -> list[int]:
     """References worth aligning, best first: by the most hits that fall, for one stretch of
     the query, within a few seconds of one another in the reference. A copy concentrates its
     hits there; chance spreads them over the whole recording, so a long reference does not win
@@ -505,7 +497,11 @@ def _candidates(q: Triplets, hits: Hits) -> list[int]:
 
 
 def _score_doc(
-    doc: int, q: Triplets, ref: Triplets, qpos: npt.NDArray[np.uint32], rpos: npt.NDArray[np.uint32]
+    doc: int,
+    q: PeakGroups,
+    ref: PeakGroups,
+    qpos: npt.NDArray[np.uint32],
+    rpos: npt.NDArray[np.uint32],
 ) -> Candidate | None:
     n_ref = len(ref)
     ok = rpos < n_ref
@@ -516,7 +512,8 @@ def _score_doc(
         ls = np.log2(ref.dt[rpos].astype(np.float64) / q.dt[qpos])
     pitch = q.f1[qpos].astype(np.float64) - ref.f1[rpos]
     keep = (np.abs(ls) <= MAX_LOG2_SCALE) & (np.abs(pitch) <= MAX_PITCH_BINS)
-    qpos, rpos, qt, rt, ls, pitch = (x[keep] for x in (qpos, rpos, qt, rt, ls, pitch))
+    qpos, rpos = qpos[keep], rpos[keep]
+    qt, rt, ls, pitch = qt[keep], rt[keep], ls[keep], pitch[keep]
     if qt.shape[0] < MIN_DOC_HITS:
         return None
     lines: list[_Line] = []
@@ -649,7 +646,7 @@ def _join(lines: list[_Line]) -> list[_Line]:
             else:
                 a = prev.scale
                 b = float(np.median(rt - a * qt))
-            if not 0 < a or abs(math.log2(a)) > MAX_LOG2_SCALE:
+            if not a > 0 or abs(math.log2(a)) > MAX_LOG2_SCALE:
                 continue
             if np.mean(np.abs(rt - (a * qt + b)) <= 2 * TIME_TOLERANCE) < 0.9:
                 continue

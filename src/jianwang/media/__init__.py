@@ -10,7 +10,15 @@ from .html import extract_main_text
 from .sniff import sniff
 from .text import declared_encoding, decode_text
 
-__all__ = ["Audio", "Decoded", "decode", "decode_audio", "extract_main_text", "rendition_signal", "sniff"]
+__all__ = [
+    "Audio",
+    "Decoded",
+    "decode",
+    "decode_audio",
+    "extract_main_text",
+    "rendition_signal",
+    "sniff",
+]
 
 #: longest audio decoded from one input (a feature film's soundtrack)
 MAX_AUDIO_SECONDS = 4 * 3600.0
