@@ -425,6 +425,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"({1000 * q_cpu / max(len(queries), 1):.0f} ms per query, decoding included)"
         )
         if base_s:
+            # audfprint reads WAV that we decoded for it; charge it the same decoding we paid
+            base_with_decode = ref_seconds / (
+                ref_seconds / base_info["extract_x_real_time"] + decode_cpu
+            )
+            base_info["extract_x_real_time_with_decoding"] = base_with_decode
             print(
                 f"audfprint: recall {base_s['recall']:.1%}, FP {base_s['false_positives']}"
                 f"/{base_s['negatives']}, wrong {base_s['wrong_track']}; "
@@ -435,9 +440,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(
                 f"ratios (Jianwang / audfprint, same run): recall "
                 f"{s['recall'] / max(base_s['recall'], 1e-9):.2f}x, extraction speed "
-                f"{ours_x_nodecode / base_info['extract_x_real_time']:.2f}x (both from decoded "
-                f"audio; {ours_x / base_info['extract_x_real_time']:.2f}x with our decoding "
-                f"of Ogg/Opus against its WAV reading), query speed "
+                f"{ours_x_nodecode / base_info['extract_x_real_time']:.2f}x from decoded audio "
+                f"({ours_x / base_with_decode:.2f}x with the same decoding of the Ogg/Opus "
+                f"files charged to both), query speed "
                 f"{ours_q / base_info['query_x_real_time']:.2f}x, index size "
                 f"{ours_mb / base_info['mb_per_hour']:.2f}x"
             )

@@ -81,7 +81,7 @@ DF_MAX = 36
 DF_MIN = 2.0
 #: neighbours per anchor: the strongest in the zone
 REF_FAN = 5
-QUERY_FAN = 9
+QUERY_FAN = 10
 
 #: quantisation of the hashed values
 RATIO_STEPS = 6
@@ -107,6 +107,10 @@ WINDOW = 10.0
 _ROWS_PER_BUCKET = 128
 MAX_DOCS = 24
 MIN_DOC_HITS = 5
+#: a change of speed and pitch off the three usual axes (see `_usual`) needs this many times
+#: the inliers; AXIS_TOLERANCE is the distance (octaves) that still counts as on an axis
+OFF_AXIS_FACTOR = 2
+AXIS_TOLERANCE = 0.015
 #: half-seconds of query a match's inliers must span
 MIN_SPREAD = 4
 #: inliers for a match and for review (calibrated on the benchmark's negatives)
@@ -541,7 +545,8 @@ def _score_doc(
     good = [x for x in lines if x.inliers >= REVIEW_INLIERS]
     good.sort(key=lambda x: x.q_start)
     total = sum(x.inliers for x in good)
-    sure = best.inliers >= MATCH_INLIERS and best.spread >= MIN_SPREAD
+    needed = MATCH_INLIERS * (1 if _usual(best.scale, best.pitch) else OFF_AXIS_FACTOR)
+    sure = best.inliers >= needed and best.spread >= MIN_SPREAD
     verdict = Verdict.MATCH if sure else Verdict.REVIEW
     spans = tuple(
         Span(
@@ -564,6 +569,15 @@ def _score_doc(
             "offset": round(best.offset, 3),
         },
     )
+
+
+def _usual(scale: float, pitch_bins: float) -> bool:
+    """Whether a change of speed and pitch is one that copies are made with: played faster
+    or slower (both change alike), time-stretched (pitch kept) or pitch-shifted (tempo kept).
+    Anything else is possible too, but chance produces it far more often than pirates do."""
+    ls = math.log2(max(scale, 1e-9))
+    lp = pitch_bins / BINS_PER_OCTAVE
+    return min(abs(ls - lp), abs(lp), abs(ls)) <= AXIS_TOLERANCE
 
 
 def _on_line(line: _Line, qt: Any, rt: Any, pitch: Any) -> Any:
