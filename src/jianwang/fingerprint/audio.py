@@ -94,6 +94,10 @@ MAX_SOFT = 2
 #: scoring: hits outside these scale and pitch ranges are ignored (+-50 %)
 MAX_LOG2_SCALE = math.log2(1.5)
 MAX_PITCH_BINS = BINS_PER_OCTAVE * math.log2(1.5)
+#: pitch shifts beyond MAX_PITCH_SHIFT octaves are searched only along the speed axis (within
+#: SPEED_AXIS_BAND octaves of pitch = speed, per hit)
+MAX_PITCH_SHIFT = 3 / 12
+SPEED_AXIS_BAND = 0.06
 #: vote cells: log2 scale, pitch (bins), offset (seconds)
 SCALE_CELL = 0.03
 PITCH_CELL = 2.0
@@ -114,7 +118,7 @@ AXIS_TOLERANCE = 0.015
 #: half-seconds of query a match's inliers must span
 MIN_SPREAD = 4
 #: inliers for a match and for review (calibrated on the benchmark's negatives)
-MATCH_INLIERS = 10
+MATCH_INLIERS = 11
 REVIEW_INLIERS = 6
 
 
@@ -515,7 +519,15 @@ def _score_doc(
     with np.errstate(divide="ignore", invalid="ignore"):
         ls = np.log2(ref.dt[rpos].astype(np.float64) / q.dt[qpos])
     pitch = q.f1[qpos].astype(np.float64) - ref.f1[rpos]
-    keep = (np.abs(ls) <= MAX_LOG2_SCALE) & (np.abs(pitch) <= MAX_PITCH_BINS)
+    lp = pitch / BINS_PER_OCTAVE
+    # any speed change (pitch follows), and pitch shifts of a few semitones at any tempo: wider
+    # pitch shifts at another tempo are harmonic coincidences (a fifth, a third) far more
+    # often than copies
+    keep = (
+        (np.abs(ls) <= MAX_LOG2_SCALE)
+        & (np.abs(pitch) <= MAX_PITCH_BINS)
+        & ((np.abs(lp) <= MAX_PITCH_SHIFT) | (np.abs(ls - lp) <= SPEED_AXIS_BAND))
+    )
     qpos, rpos = qpos[keep], rpos[keep]
     qt, rt, ls, pitch = qt[keep], rt[keep], ls[keep], pitch[keep]
     if qt.shape[0] < MIN_DOC_HITS:
@@ -539,14 +551,37 @@ def _score_doc(
     lines = _join(lines)
     if not lines:
         return None
-    best = max(lines, key=lambda x: (x.spread >= MIN_SPREAD, x.inliers))
-    if best.inliers < REVIEW_INLIERS:
+    # parallel lines (one scale and pitch, several offsets) are one copy of a recording that
+    # repeats itself (a loop, a chorus): their evidence adds up
+    groups: list[list[_Line]] = []
+    for line in sorted(lines, key=lambda x: -x.inliers):
+        for grp in groups:
+            head = grp[0]
+            if (
+                abs(math.log2(line.scale / head.scale)) <= 0.01
+                and abs(line.pitch - head.pitch) <= 1.0
+            ):
+                grp.append(line)
+                break
+        else:
+            groups.append([line])
+
+    def evidence(grp: list[_Line]) -> tuple[int, int]:
+        qt = np.concatenate([x.q_times for x in grp])
+        rt = np.concatenate([x.r_times for x in grp])
+        n = min(np.unique(qt).shape[0], np.unique(rt).shape[0])
+        return n, int(np.unique(np.floor(qt / 0.5)).shape[0])
+
+    scored = [(grp, *evidence(grp)) for grp in groups]
+    top, inliers, spread = max(scored, key=lambda x: (x[2] >= MIN_SPREAD, x[1]))
+    best = top[0]
+    if inliers < REVIEW_INLIERS:
         return None
-    good = [x for x in lines if x.inliers >= REVIEW_INLIERS]
+    good = [x for x in top if x.inliers >= REVIEW_INLIERS] or [best]
     good.sort(key=lambda x: x.q_start)
-    total = sum(x.inliers for x in good)
+    total = inliers
     needed = MATCH_INLIERS * (1 if _usual(best.scale, best.pitch) else OFF_AXIS_FACTOR)
-    sure = best.inliers >= needed and best.spread >= MIN_SPREAD
+    sure = inliers >= needed and spread >= MIN_SPREAD
     verdict = Verdict.MATCH if sure else Verdict.REVIEW
     spans = tuple(
         Span(
