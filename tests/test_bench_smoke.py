@@ -10,19 +10,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_text_benchmark_smoke(tmp_path: Path) -> None:
-    out = tmp_path / "r.json"
+def _smoke(module: str, out: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Run a benchmark's `--smoke` mode; its output and its JSON figures."""
+    import json
+
     res = subprocess.run(
-        [sys.executable, "-m", "bench.text.run", "--smoke", "--json", str(out)],
+        [sys.executable, "-m", module, "--smoke", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    import json
+    return res, json.loads(out.read_text())
 
-    r = json.loads(out.read_text())
+
+def test_text_benchmark_smoke(tmp_path: Path) -> None:
+    res, r = _smoke("bench.text.run", tmp_path / "r.json")
     assert "throughput" in res.stdout and "plagdet" in res.stdout
     fams = r["families"]
     assert set(fams) >= {"clean", "injected_ads", "mixed"}
@@ -36,18 +40,7 @@ def test_text_benchmark_smoke(tmp_path: Path) -> None:
 def test_audio_benchmark_smoke(tmp_path: Path) -> None:
     """Synthetic songs through the audio benchmark's whole pipeline (the full run needs the
     Debian corpus and audfprint: `scripts/bench-audio`)."""
-    out = tmp_path / "a.json"
-    res = subprocess.run(
-        [sys.executable, "-m", "bench.audio.run", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    import json
-
-    r = json.loads(out.read_text())
+    res, r = _smoke("bench.audio.run", tmp_path / "a.json")
     s = r["jianwang"]
     assert "query speed" in res.stdout and "MB per hour" in res.stdout
     assert s["by_distortion"]["clean"]["hit"] == s["by_distortion"]["clean"]["pos"] > 0
