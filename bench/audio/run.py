@@ -57,10 +57,6 @@ class Answer:
     #: the reference time at query start implied by every reported segment (a recording that
     #: repeats itself, a loop, is matched at each repetition)
     offsets: tuple[float, ...] = ()
-    #: the method's peak support of its best line, and what chance gives (see the method)
-    support: float = 0.0
-    chance: float = 0.0
-    review_track: str | None = None
 
 
 class Ours:
@@ -125,9 +121,6 @@ def _answer(ours: Ours, path: Path) -> Answer:
             1.0,
             cpu,
             audio.seconds,
-            support=best.evidence.get("support", 0.0) if best else 0.0,
-            chance=best.evidence.get("chance", 0.0) if best else 0.0,
-            review_track=ours.names.get(best.doc) if best else None,
         )
     ev = best.evidence
     return Answer(
@@ -140,8 +133,6 @@ def _answer(ours: Ours, path: Path) -> Answer:
         cpu,
         audio.seconds,
         tuple(s.ref_start - float(ev["speed"]) * s.query_start for s in best.spans),
-        support=ev.get("support", 0.0),
-        chance=ev.get("chance", 0.0),
     )
 
 
