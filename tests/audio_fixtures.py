@@ -74,30 +74,43 @@ def _add_note(
     out[i : i + m] += amp * env * wave
 
 
-def encode(samples: np.ndarray, rate: int, fmt: str) -> bytes:
+def encode(
+    samples: np.ndarray,
+    rate: int,
+    fmt: str,
+    codec: str | None = None,
+    layout: str = "mono",
+) -> bytes:
     """Mono float samples as a file of container `fmt`: ogg (Opus), mp3, wav, flac, ipod (AAC
-    in M4A)."""
-    codec = _CODECS[fmt]
-    if codec == "libopus":  # Opus runs at 48 kHz only
+    in M4A), or any container with an explicit `codec`; `layout="stereo"` writes the samples
+    to both channels."""
+    codec = codec or _CODECS[fmt]
+    if codec == "libopus" and rate != 48000:  # Opus runs at 48 kHz only
         samples = resample(samples, rate / 48000)
         rate = 48000
+    channels = 2 if layout == "stereo" else 1
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=fmt) as out:
         stream = out.add_stream(codec, rate=rate)  # type: ignore[call-overload]
-        stream.layout = "mono"
-        sample_fmt = stream.codec_context.format.name
+        stream.layout = layout
+        sample_fmt = stream.codec_context.format
         frame_size = stream.codec_context.frame_size or 1024
         pts = 0
         x = np.clip(samples, -1, 1)
         for start in range(0, x.shape[0], frame_size):
             chunk = x[start : start + frame_size]
-            if sample_fmt.startswith("s16"):
-                arr = (chunk * 32767).astype(np.int16).reshape(1, -1)
-            elif sample_fmt.startswith("s32"):
-                arr = (chunk * 2147483000).astype(np.int32).reshape(1, -1)
+            if sample_fmt.name.startswith("s16"):
+                chunk = (chunk * 32767).astype(np.int16)
+            elif sample_fmt.name.startswith("s32"):
+                chunk = (chunk * 2147483000).astype(np.int32)
             else:
-                arr = np.ascontiguousarray(chunk.astype(np.float32).reshape(1, -1))
-            frame = av.AudioFrame.from_ndarray(arr, format=sample_fmt, layout="mono")
+                chunk = chunk.astype(np.float32)
+            # planar: one row per channel; packed: the channels interleaved in one row
+            if sample_fmt.is_planar:
+                arr = np.ascontiguousarray(np.tile(chunk, (channels, 1)))
+            else:
+                arr = np.ascontiguousarray(np.repeat(chunk, channels).reshape(1, -1))
+            frame = av.AudioFrame.from_ndarray(arr, format=sample_fmt.name, layout=layout)
             frame.sample_rate = rate
             frame.pts = pts
             frame.time_base = Fraction(1, rate)

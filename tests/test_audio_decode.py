@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 
 import av
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 
 from jianwang.domain import InvalidInput, UnsupportedMedia
 from jianwang.media.audio import decode_audio
+from tests.audio_fixtures import encode
 
 RATE = 44100
 
@@ -21,26 +21,8 @@ def _tone(freq: float, seconds: float, rate: int = RATE) -> np.ndarray:
 
 
 def _encode(samples: np.ndarray, fmt: str, codec: str, rate: int = RATE) -> bytes:
-    """Encode mono float samples with FFmpeg into `fmt`/`codec` bytes."""
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=rate)
-        stream.layout = "stereo"
-        frame_size = stream.codec_context.frame_size or 1024
-        pts = 0
-        stereo = np.stack([samples, samples])
-        for start in range(0, samples.shape[0], frame_size):
-            chunk = np.ascontiguousarray(stereo[:, start : start + frame_size])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-            frame.sample_rate = rate
-            frame.pts = pts
-            frame.time_base = Fraction(1, rate)
-            pts += chunk.shape[1]
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return buf.getvalue()
+    """Mono float samples, written as stereo, encoded with FFmpeg into `fmt`/`codec` bytes."""
+    return encode(samples, rate, fmt, codec, layout="stereo")
 
 
 @pytest.mark.parametrize(

@@ -70,14 +70,6 @@ class Ours:
         self.names: dict[int, str] = {}
         self._refs: dict[int, Any] = {}
 
-    def register(self, doc: int, name: str, audio: Audio) -> int:
-        fp = self.method.extract(audio, Role.REFERENCE)
-        self.store.put(doc, self.method.pack_reference(fp.data))
-        with self.index.writing():
-            self.index.add(doc, fp.codes, fp.positions)
-        self.names[doc] = name
-        return len(fp)
-
     def add_fingerprints(self, doc: int, fp: Fingerprints, packed: bytes) -> None:
         self.store.put(doc, packed)
         self.index.add(doc, fp.codes, fp.positions)
