@@ -314,8 +314,8 @@ def _video_with_soundtrack(samples: np.ndarray, rate: int) -> bytes:
 
 
 def test_video_is_identified_by_its_soundtrack(jw_sqlite: Jianwang, songs: dict) -> None:
-    """A pirated video whose soundtrack is a registered song, sped up 5 %: found, with the
-    place in the song, though no method reads the pictures yet."""
+    """A pirated video whose soundtrack is a registered song, sped up 5 %: found by the audio
+    method, with the place in the song (its pictures match nothing registered)."""
     work = jw_sqlite.registry.add_work(
         WorkInput(
             files=[("song.flac", encode(songs[4], RATE, "flac"))],
@@ -326,8 +326,8 @@ def test_video_is_identified_by_its_soundtrack(jw_sqlite: Jianwang, songs: dict)
     )
     track = resample(_excerpt(songs[4], 10.0, 14.0), 1.05)[: 12 * RATE].astype(np.float32)
     result = jw_sqlite.identify(_video_with_soundtrack(track, RATE), "clip.mp4")
-    assert result.media == MediaType.AUDIO
+    assert result.media == MediaType.VIDEO
     top = result.matches[0]
-    assert top.work_id == work.id and top.verdict == Verdict.MATCH
+    assert top.work_id == work.id and top.verdict == Verdict.MATCH and top.method == "audio"
     assert abs(top.evidence["speed"] - 1.05) < 0.01
     assert abs(top.evidence["offset"] - 10.0) < 0.3

@@ -17,6 +17,7 @@ from .domain import Identification, Match, MediaType, Segment, Verdict
 from .fingerprint.base import Candidate, Fingerprinter, HashKind, Hits, Role, for_media
 from .index.exact import ExactIndex
 from .index.forward import ReferenceStore
+from .index.hamming import HammingIndex
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Indexes:
         self.root = root
         self.shards = shards
         self.delta_limit = delta_limit
-        self._open: dict[str, ExactIndex] = {}
+        self._open: dict[str, ExactIndex | HammingIndex] = {}
         self._refs: dict[str, ReferenceStore] = {}
 
     def references_for(self, method: Fingerprinter) -> ReferenceStore:
@@ -63,14 +64,17 @@ class Indexes:
             self._refs[key] = ReferenceStore(path)
         return self._refs[key]
 
-    def for_method(self, method: Fingerprinter) -> ExactIndex:
+    def for_method(self, method: Fingerprinter) -> ExactIndex | HammingIndex:
         key = f"{method.name}-v{method.version}"
         if key not in self._open:
-            if method.hash_kind not in (HashKind.EXACT64, HashKind.EXACT32):
-                raise NotImplementedError(f"no index for hash kind {method.hash_kind}")
             path = None if self.root is None else self.root / key
-            bits = 32 if method.hash_kind == HashKind.EXACT32 else 64
-            self._open[key] = ExactIndex(path, self.shards, self.delta_limit, bits)
+            if method.hash_kind == HashKind.HAMMING256:
+                self._open[key] = HammingIndex(path, bits=256)
+            elif method.hash_kind in (HashKind.EXACT64, HashKind.EXACT32):
+                bits = 32 if method.hash_kind == HashKind.EXACT32 else 64
+                self._open[key] = ExactIndex(path, self.shards, self.delta_limit, bits)
+            else:
+                raise NotImplementedError(f"no index for hash kind {method.hash_kind}")
         return self._open[key]
 
 
@@ -102,19 +106,24 @@ class Identifier:
     def identify(self, data: bytes, name: str = "-") -> Identification:
         """Identify one input. Raises a `JianwangError` subclass for unusable input."""
         decoded = media_mod.decode(data, self.max_input_bytes)
-        return self.identify_signal(decoded.media, decoded.signal, name)
+        return self.identify_signals(decoded.media, decoded.signals(), name)
 
     def identify_signal(self, media: MediaType, signal: object, name: str = "-") -> Identification:
+        return self.identify_signals(media, [(media, signal)], name)
+
+    def identify_signals(
+        self, media: MediaType, signals: list[tuple[MediaType, object]], name: str = "-"
+    ) -> Identification:
+        """Every method of every signal the input offers (a video's pictures and its
+        soundtrack); one match per work, a work found by several methods gets their
+        combined evidence."""
         best: dict[str, Match] = {}
-        for method in for_media(media):
-            for cand, ref in self._candidates(method, signal):
-                match = _to_match(cand, ref.work_id, ref.title, method.name)
-                old = best.get(ref.work_id)
-                if old is None or (match.verdict != Verdict.MATCH, -match.score) < (
-                    old.verdict != Verdict.MATCH,
-                    -old.score,
-                ):
-                    best[ref.work_id] = match
+        for kind, signal in signals:
+            for method in for_media(kind):
+                for cand, ref in self._candidates(method, signal):
+                    match = _to_match(cand, ref.work_id, ref.title, method.name)
+                    old = best.get(ref.work_id)
+                    best[ref.work_id] = match if old is None else _combine(old, match)
         ranked = sorted(best.values(), key=lambda m: (m.verdict != Verdict.MATCH, -m.score))
         return Identification(name, media, tuple(ranked[: self.max_matches]))
 
@@ -153,7 +162,7 @@ class Identifier:
         if len(found) == 0:
             return []
         # the index answers with the query code's index; scoring wants its position
-        hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos)
+        hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
         store = self.indexes.references_for(method)
 
         def prepared(doc: int) -> Any:
@@ -191,6 +200,31 @@ class Identifier:
         for cache in (self._info, self._refs):
             for key in [k for k in cache if k[1] in gone]:
                 del cache[key]
+
+
+def _rank(m: Match) -> tuple[bool, float]:
+    return (m.verdict != Verdict.MATCH, -m.score)
+
+
+def _combine(a: Match, b: Match) -> Match:
+    """One work found twice. By the same method (two assets of the work): the better match.
+    By two methods (a film's pictures and its soundtrack): the better match's segments, a
+    verdict that either method's match earns, and a score that independent evidence raises:
+    1 - (1 - a)(1 - b)."""
+    first, second = (a, b) if _rank(a) <= _rank(b) else (b, a)
+    if a.method == b.method or second.method in first.method.split("+"):
+        return first
+    evidence = {f"{second.method}.{k}": v for k, v in second.evidence.items()}
+    evidence.update(first.evidence)
+    return Match(
+        work_id=first.work_id,
+        title=first.title,
+        score=1.0 - (1.0 - first.score) * (1.0 - second.score),
+        verdict=first.verdict,
+        segments=first.segments,
+        method=f"{first.method}+{second.method}",
+        evidence=evidence,
+    )
 
 
 def _to_match(cand: Candidate, work_id: str, title: str, method: str) -> Match:

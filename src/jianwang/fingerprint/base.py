@@ -55,6 +55,8 @@ class Hits:
     query_pos: npt.NDArray[np.uint32]
     doc: npt.NDArray[np.uint32]
     ref_pos: npt.NDArray[np.uint32]
+    #: Hamming distance of each pair (binary-code indexes only)
+    distance: npt.NDArray[np.uint16] | None = None
 
     @classmethod
     def empty(cls) -> Hits:
@@ -131,10 +133,12 @@ def register(method: Fingerprinter) -> Fingerprinter:
 
 def methods() -> dict[str, Fingerprinter]:
     """All registered methods by name."""
-    from . import audio, text  # noqa: F401  (built-in methods register themselves on import)
+    from . import audio, text, visual  # noqa: F401  (built-in methods register on import)
 
     return dict(_METHODS)
 
 
 def for_media(media: MediaType) -> list[Fingerprinter]:
-    return [m for m in methods().values() if m.media == media]
+    """The methods that take `media`'s signal (a method may take several media: the frame
+    method takes video frames and still images alike, `also` lists the others)."""
+    return [m for m in methods().values() if m.media == media or media in getattr(m, "also", ())]

@@ -9,29 +9,46 @@ from .audio import Audio, decode_audio
 from .html import extract_main_text
 from .sniff import sniff
 from .text import declared_encoding, decode_text
+from .video import Frames, decode_image, decode_video
 
 __all__ = [
     "Audio",
     "Decoded",
+    "Frames",
     "decode",
     "decode_audio",
+    "decode_image",
+    "decode_video",
     "extract_main_text",
     "rendition_signal",
     "sniff",
 ]
 
-#: longest audio decoded from one input (a feature film's soundtrack)
+#: longest audio or video decoded from one input (a feature film)
 MAX_AUDIO_SECONDS = 4 * 3600.0
+MAX_VIDEO_SECONDS = 4 * 3600.0
+#: frames sampled per second of video
+VIDEO_FPS = 5.0
 
 
 @dataclass(frozen=True)
 class Decoded:
-    """A decoded input: `signal` is what the media's methods take (str for text)."""
+    """A decoded input: `signal` is what the media's methods take (str for text, `Audio`,
+    `Frames` for video and images); a video's `soundtrack` goes to the audio methods."""
 
     media: MediaType
     format: str
     signal: object
     encoding: str | None = None
+    soundtrack: Audio | None = None
+
+    def signals(self) -> list[tuple[MediaType, object]]:
+        """Every (media, signal) the input offers its methods: a video's pictures and its
+        soundtrack."""
+        out: list[tuple[MediaType, object]] = [(self.media, self.signal)]
+        if self.soundtrack is not None:
+            out.append((MediaType.AUDIO, self.soundtrack))
+        return out
 
 
 def decode(data: bytes, limit: int | None = None) -> Decoded:
@@ -44,9 +61,20 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
     media, fmt = sniff(data)
     if fmt == "empty" or not data.strip():
         raise InvalidInput("input is empty")
-    if media in (MediaType.AUDIO, MediaType.VIDEO):
-        # a video is identified by its soundtrack until video methods arrive
+    if media == MediaType.VIDEO:
+        try:
+            frames = decode_video(data, VIDEO_FPS, MAX_VIDEO_SECONDS)
+        except UnsupportedMedia:  # an audio-only MP4/M4A, WebM or Matroska
+            return Decoded(MediaType.AUDIO, fmt, decode_audio(data, max_seconds=MAX_AUDIO_SECONDS))
+        try:
+            sound: Audio | None = decode_audio(data, max_seconds=MAX_AUDIO_SECONDS)
+        except (UnsupportedMedia, InvalidInput):
+            sound = None  # a silent video, or a damaged soundtrack: the pictures still count
+        return Decoded(MediaType.VIDEO, fmt, frames, soundtrack=sound)
+    if media == MediaType.AUDIO:
         return Decoded(MediaType.AUDIO, fmt, decode_audio(data, max_seconds=MAX_AUDIO_SECONDS))
+    if media == MediaType.IMAGE:
+        return Decoded(MediaType.IMAGE, fmt, decode_image(data))
     if media != MediaType.TEXT:
         if fmt == "binary":
             raise UnsupportedMedia("input is binary data of no known format")
@@ -62,7 +90,17 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
 
 def rendition_signal(media: MediaType, data: bytes) -> object:
     """A stored rendition (what registration fingerprinted) back as the method's signal:
-    the extracted text for text methods, the original recording for audio."""
+    the extracted text for text methods, the original recording's sound for audio, its
+    pictures for the frame method."""
     if media == MediaType.TEXT:
         return data.decode("utf-8")
-    return decode(data).signal
+    decoded = decode(data)
+    if media == MediaType.AUDIO:
+        if decoded.media == MediaType.AUDIO:
+            return decoded.signal
+        if decoded.soundtrack is None:
+            raise UnsupportedMedia("the recording has no audio stream")
+        return decoded.soundtrack
+    if decoded.media in (MediaType.VIDEO, MediaType.IMAGE):
+        return decoded.signal
+    raise UnsupportedMedia(f"the rendition holds no pictures ({decoded.format})")

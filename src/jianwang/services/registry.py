@@ -243,15 +243,16 @@ class Registry:
         try:
             kind, _fmt = media.sniff(data)
             decoded = None
-            if kind == MediaType.TEXT:
-                decoded = media.decode(data, self.max_input_bytes)
-            elif kind in (MediaType.AUDIO, MediaType.VIDEO) and kind in ACCEPTED_MEDIA[wtype]:
+            if kind == MediaType.TEXT or (
+                kind in (MediaType.AUDIO, MediaType.VIDEO, MediaType.IMAGE)
+                and kind in ACCEPTED_MEDIA[wtype]
+            ):
                 try:
                     decoded = media.decode(data, self.max_input_bytes)
-                except UnsupportedMedia:
-                    if kind == MediaType.AUDIO or wtype == WorkType.MUSIC:
+                except (InvalidInput, UnsupportedMedia):
+                    if wtype not in (WorkType.SOFTWARE, WorkType.GAME) or kind == MediaType.TEXT:
                         raise
-                    decoded = None  # a silent video: nothing to hear (video methods: later)
+                    decoded = None  # a game's damaged sprite is still one of its files
         except JianwangError as exc:
             raise type(exc)(f"{name}: {exc.message}") from None
         if _fmt == "binary" and wtype not in (WorkType.SOFTWARE, WorkType.GAME):
@@ -265,19 +266,32 @@ class Registry:
             raise InvalidInput(
                 f"{name}: {kind.value} content cannot be registered as a {wtype.value} work"
             )
+        signals = [] if decoded is None else decoded.signals()
+        if wtype == WorkType.MUSIC:
+            # music is registered by its sound: a music video's pictures are not the work
+            signals = [(m, sig) for m, sig in signals if m == MediaType.AUDIO]
+            if not signals:
+                raise InvalidInput(f"{name}: a music work needs sound; this file has none")
         sha, size = self.blobs.put_bytes(data)
         fps: list[_PreparedFingerprint] = []
-        if decoded is not None:
-            if decoded.media == MediaType.TEXT:
-                rsha, _ = self.blobs.put_bytes(str(decoded.signal).encode("utf-8"))
-            else:  # a recording is its own rendition: decoding it again is cheap
+        for kind_of_signal, signal in signals:
+            if kind_of_signal == MediaType.TEXT:
+                rsha, _ = self.blobs.put_bytes(str(signal).encode("utf-8"))
+            else:  # a recording or picture is its own rendition: decoding it again is cheap
                 rsha = sha
-            for method in for_media(decoded.media):
-                fp = method.extract(decoded.signal, Role.REFERENCE)
+            for method in for_media(kind_of_signal):
+                fp = method.extract(signal, Role.REFERENCE)
                 if len(fp) == 0:
-                    what = "text" if decoded.media == MediaType.TEXT else "audible content"
-                    raise InvalidInput(f"{name}: too little {what} to fingerprint")
+                    if kind_of_signal == MediaType.TEXT:
+                        raise InvalidInput(f"{name}: too little text to fingerprint")
+                    if kind_of_signal == MediaType.AUDIO and len(signals) == 1:
+                        raise InvalidInput(f"{name}: too little audible content to fingerprint")
+                    if kind_of_signal != MediaType.AUDIO and len(signals) == 1:
+                        raise InvalidInput(f"{name}: too little picture content to fingerprint")
+                    continue  # e.g. a silent soundtrack beside pictures that do count
                 fps.append(_PreparedFingerprint(method, fp, rsha))
+        if signals and not fps:
+            raise InvalidInput(f"{name}: nothing in this file can be fingerprinted")
         return _PreparedAsset(sha, size, name, kind, fps)
 
     def _commit(self, works: list[_PreparedWork]) -> list[str]:
@@ -449,8 +463,10 @@ class Registry:
         for method in _all_methods():
             if method.media == MediaType.TEXT:
                 continue  # text assets get their manifests (and renditions) at registration
-            heard = [method.media.value] + (
-                [MediaType.VIDEO.value] if method.media == MediaType.AUDIO else []
+            heard = (
+                [method.media.value]
+                + [m.value for m in getattr(method, "also", ())]
+                + ([MediaType.VIDEO.value] if method.media == MediaType.AUDIO else [])
             )
             done = select(FingerprintRow.asset_id).where(FingerprintRow.method == method.name)
             parts.append(

@@ -1,0 +1,551 @@
+"""Real-video and photograph corpus for the video/image identification benchmark.
+
+Everything comes from Debian packages, fetched with ``apt-get download`` and unpacked with
+``dpkg -x`` into the cache (never into the repository):
+
+Real video (``VIDEO_PACKAGES``): ``openboard-common`` (a 180 s animation), ``opencv-doc`` (the
+*Megamind* trailer excerpt, street footage ``vtest.avi``, ``tree.avi``), ``planetblupi-common``
+(game cutscenes), ``fillets-ng-data`` (the intro film), ``lebiniou-data`` (visualiser renders),
+``python3-imageio`` (``cockatoo.mp4``, a hand-held clip). Files that PyAV cannot decode, shorter
+than ``MIN_VIDEO_SECONDS`` or smaller than ``MIN_VIDEO_SIDE`` are skipped; GIFs are ignored.
+
+Photographs (``PHOTO_PACKAGES``): desktop wallpapers that are photographs (``mate-backgrounds``,
+``ukui-wallpapers``, ``lomiri-wallpapers-16.04``/``-20.04``), scikit-image's sample photographs
+(``python3-skimage``, a fixed list of the photographic ones) and the JPEG photographs in
+``opencv-doc``. Images smaller than ``MIN_PHOTO_SIDE`` are skipped, and near-duplicates (PDQ
+distance <= ``DUP_DISTANCE`` on a 512-px copy: the same wallpaper at several resolutions, a doc
+photo and its processed result) and opencv-doc photo series (``left01``…``right14`` stereo
+calibration shots, ``aloeL``/``aloeR``, ``scenetext01``…``06``) are collapsed to the largest member, so that no negative shares
+content with a reference.
+
+Split (deterministic, seeded with ``SPLIT_SEED``):
+
+* Real videos are grouped (``Megamind.avi``/``Megamind_bugy.avi`` are one group), shuffled, and
+  groups go to the *pool* (filler and negatives, never registered) until it holds
+  ``POOL_FRACTION`` of the real seconds; the rest are *references*.
+* Photos are shuffled: ``N_REF_PHOTOS`` become image references, ``N_FILM_REF_PHOTOS`` feed the
+  synthetic reference films, the rest are unrelated photographs (image negatives, and the
+  material of the synthetic negative films).
+* Real video is short (about 11 minutes in all), so the corpus adds **synthetic** films built
+  from photographs with fast cuts, motion, fades and dark scenes (``media.photo_film``):
+  ``N_SYNTH_REFS`` reference films of ``SYNTH_REF_SECONDS`` (from their own photos) and as many
+  negative films of ``SYNTH_NEG_SECONDS`` as needed for ``MIN_NEGATIVE_SECONDS`` of negatives.
+  Every item carries ``synthetic: true/false``.
+
+Cache layout (``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video``)::
+
+    downloads/             *.deb from ``apt-get download``
+    extracted/<package>/   ``dpkg -x`` output (``.done`` marks a complete extraction)
+    films/                 synthetic films (H.264 MP4, 640×360, 25 fps)
+    corpus-v1.json         the manifest; reused when every listed file exists
+
+Command line: ``python -m bench.video.corpus [--cache DIR] [--rebuild] [--quiet] [--smoke DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from bench.video.media import Writer, load_photo, photo_film, probe, texture
+
+CORPUS_VERSION = 1
+VIDEO_PACKAGES = (
+    "openboard-common",
+    "opencv-doc",
+    "planetblupi-common",
+    "fillets-ng-data",
+    "lebiniou-data",
+    "python3-imageio",
+)
+PHOTO_PACKAGES = (
+    "mate-backgrounds",
+    "ukui-wallpapers",
+    "lomiri-wallpapers-16.04",
+    "lomiri-wallpapers-20.04",
+    "python3-skimage",
+    "opencv-doc",
+)
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mpg", ".mpeg", ".ogv", ".webm", ".mov"})
+#: scikit-image sample images that are photographs (the rest are drawings, charts, text).
+SKIMAGE_PHOTOS = frozenset({
+    "astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+    "camera.png", "coins.png", "moon.png", "hubble_deep_field.jpg", "retina.jpg", "ihc.png",
+    "gravel.png", "brick.png", "grass.png", "cell.png", "microaneurysms.png",
+})  # fmt: skip
+MIN_VIDEO_SECONDS = 5.0
+MIN_VIDEO_SIDE = 160
+MIN_PHOTO_SIDE = 240
+DUP_DISTANCE = 60
+POOL_FRACTION = 0.3
+N_REF_PHOTOS = 100
+N_FILM_REF_PHOTOS = 40
+N_SYNTH_REFS = 4
+SYNTH_REF_SECONDS = 90.0
+SYNTH_NEG_SECONDS = 180.0
+MIN_NEGATIVE_SECONDS = 31 * 60.0
+FILM_SIZE = (640, 360)
+FILM_FPS = 25.0
+SPLIT_SEED = "jianwang-bench-video-v1"
+#: opencv-doc photo series (stereo pairs, numbered shots of one scene) collapse to one member.
+_SERIES_RE = re.compile(r"(left|right|[lr]$|[ab]$|_?\d+$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    """One video file: ``name`` is ``package/file`` (or ``synthetic/...``), unique."""
+
+    name: str
+    path: Path
+    seconds: float
+    width: int
+    height: int
+    fps: float
+    package: str
+    synthetic: bool = False
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Video:
+        return cls(**{**d, "path": Path(d["path"])})
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    name: str
+    path: Path
+    width: int
+    height: int
+    package: str
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Photo:
+        return cls(**{**d, "path": Path(d["path"])})
+
+
+@dataclass(slots=True)
+class Corpus:
+    """References (registered) and a disjoint pool (filler + negatives, never registered)."""
+
+    references: list[Video]
+    pool: list[Video]
+    ref_photos: list[Photo]
+    neg_photos: list[Photo]
+    packages: dict[str, str] = field(default_factory=dict)
+    root: Path | None = None
+
+    def stats(self) -> dict[str, Any]:
+        def side(vs: list[Video]) -> dict[str, Any]:
+            real = [v for v in vs if not v.synthetic]
+            by_pkg: dict[str, int] = {}
+            for v in vs:
+                by_pkg[v.package] = by_pkg.get(v.package, 0) + 1
+            return {
+                "videos": len(vs),
+                "hours": round(sum(v.seconds for v in vs) / 3600, 3),
+                "real_videos": len(real),
+                "real_minutes": round(sum(v.seconds for v in real) / 60, 2),
+                "synthetic_minutes": round(sum(v.seconds for v in vs if v.synthetic) / 60, 2),
+                "by_package": dict(sorted(by_pkg.items())),
+            }
+
+        return {
+            "references": side(self.references),
+            "pool": side(self.pool),
+            "ref_photos": len(self.ref_photos),
+            "neg_photos": len(self.neg_photos),
+            "packages": self.packages,
+        }
+
+
+class CorpusError(RuntimeError):
+    """The corpus could not be built."""
+
+
+def default_cache_dir() -> Path:
+    """``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video``."""
+    env = os.environ.get("JIANWANG_BENCH_CACHE")
+    root = Path(env).expanduser() if env else Path.home() / ".cache" / "jianwang-bench"
+    return root / "video"
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"[video-corpus] {msg}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: Sequence[str], cwd: Path | None = None) -> None:
+    try:
+        subprocess.run(list(cmd), cwd=cwd, check=True, text=True, capture_output=True)
+    except subprocess.CalledProcessError as e:
+        tail = " | ".join((e.stderr or e.stdout or "").strip().splitlines()[-3:])
+        raise CorpusError(f"{' '.join(cmd)} failed: {tail}") from e
+
+
+def fetch(package: str, cache: Path, quiet: bool) -> tuple[Path, str]:
+    """``apt-get download`` + ``dpkg -x`` ``package`` into the cache; (root, version)."""
+    downloads = cache / "downloads"
+    dest = cache / "extracted" / package
+    downloads.mkdir(parents=True, exist_ok=True)
+    debs = sorted(downloads.glob(f"{package}_*.deb"))
+    if not debs:
+        _log(f"apt-get download {package}", quiet)
+        try:
+            _run(["apt-get", "download", package], cwd=downloads)
+        except CorpusError:
+            _log("apt-get update (package lists may be missing)", quiet)
+            _run(["apt-get", "update"])
+            _run(["apt-get", "download", package], cwd=downloads)
+        debs = sorted(downloads.glob(f"{package}_*.deb"))
+        if not debs:
+            raise CorpusError(f"apt-get download {package} produced no .deb")
+    version = debs[-1].name.split("_")[1].replace("%3a", ":")
+    if not (dest / ".done").exists():
+        _log(f"dpkg -x {debs[-1].name}", quiet)
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        _run(["dpkg", "-x", str(debs[-1]), str(dest)])
+        (dest / ".done").write_text(debs[-1].name + "\n")
+    return dest, version
+
+
+# --------------------------------------------------------------------------------------------
+# Listing
+# --------------------------------------------------------------------------------------------
+
+
+def _group(v: Video) -> str:
+    """Items sharing content must stay on one side of the split."""
+    stem = Path(v.name).stem.lower()
+    if stem.startswith("megamind"):
+        return "opencv-doc/megamind"
+    return v.name
+
+
+def list_videos(package: str, root: Path, quiet: bool) -> list[Video]:
+    out: list[Video] = []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in VIDEO_EXTENSIONS:
+            continue
+        try:
+            pr = probe(p)
+            with av.open(str(p)) as c:  # decodes at least one frame
+                next(c.decode(video=0))
+        except (av.error.FFmpegError, IndexError, StopIteration, ValueError):
+            _log(f"skipping unreadable {p.name}", quiet)
+            continue
+        if pr.seconds < MIN_VIDEO_SECONDS or min(pr.width, pr.height) < MIN_VIDEO_SIDE:
+            _log(f"skipping small {p.name} ({pr.seconds:.1f} s, {pr.width}x{pr.height})", quiet)
+            continue
+        out.append(
+            Video(
+                f"{package}/{p.name}",
+                p,
+                round(pr.seconds, 3),
+                pr.width,
+                pr.height,
+                round(pr.fps, 3),
+                package,
+            )
+        )
+    return out
+
+
+def _photo_candidates(package: str, root: Path) -> list[Path]:
+    exts = {".jpg", ".jpeg"} if package == "opencv-doc" else {".jpg", ".jpeg", ".png"}
+    out = []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in exts or p.stat().st_size < 15_000:
+            continue
+        if package == "python3-skimage" and (
+            p.parent.name != "data" or p.name not in SKIMAGE_PHOTOS
+        ):
+            continue
+        out.append(p)
+    return out
+
+
+def _pdq_bits(img: np.ndarray) -> np.ndarray:
+    import pdqhash
+
+    h, _q = pdqhash.compute(np.ascontiguousarray(img))
+    return np.asarray(h, dtype=bool)
+
+
+def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
+    """Photographs of the packages, near-duplicates collapsed to the largest member."""
+    photos: list[Photo] = []
+    hashes: list[np.ndarray] = []
+    for package, root in packages.items():
+        for p in _photo_candidates(package, root):
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None or min(img.shape[:2]) < MIN_PHOTO_SIDE:
+                continue
+            small = load_photo(p, 512)
+            photos.append(Photo(f"{package}/{p.name}", p, img.shape[1], img.shape[0], package))
+            hashes.append(_pdq_bits(small))
+    if not photos:
+        return []
+    bits = np.stack(hashes)
+    dist = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    parent = list(range(len(photos)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(dist <= DUP_DISTANCE, 1)), strict=True):
+        parent[find(int(i))] = find(int(j))
+    series: dict[str, int] = {}
+    for i, ph in enumerate(photos):
+        if ph.package == "opencv-doc":  # left01..right14, scenetext01..06, aloeL/aloeR, ...
+            key = _SERIES_RE.sub("", Path(ph.name).stem.lower()) or Path(ph.name).stem
+            parent[find(i)] = find(series.setdefault(key, i))
+    groups: dict[int, list[int]] = {}
+    for i in range(len(photos)):
+        groups.setdefault(find(i), []).append(i)
+    kept = []
+    for members in groups.values():
+        members.sort(key=lambda i: (-photos[i].width * photos[i].height, photos[i].name))
+        kept.append(photos[members[0]])
+    dropped = len(photos) - len(kept)
+    _log(f"{len(kept)} photographs ({dropped} near-duplicates dropped)", quiet)
+    return sorted(kept, key=lambda p: p.name)
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic films
+# --------------------------------------------------------------------------------------------
+
+
+def _make_film(job: tuple[Path, list[str], float, str, tuple[int, int], float]) -> None:
+    out, photo_paths, seconds, seed, size, fps = job
+    photos = [load_photo(Path(p), 1280) for p in photo_paths]
+    tmp = out.with_suffix(".tmp.mp4")
+    with Writer(tmp, size[0], size[1], fps) as w:
+        for frame in photo_film(photos, seconds, size, fps, seed):
+            w.write(frame)
+    tmp.replace(out)
+
+
+def _make_texture_film(job: tuple[Path, str, float, tuple[int, int], float]) -> None:
+    out, seed, seconds, size, fps = job
+    photos = [texture(f"{seed}/{i}", (size[0] * 2, size[1] * 2)) for i in range(6)]
+    with Writer(out, size[0], size[1], fps, preset="ultrafast") as w:
+        for frame in photo_film(photos, seconds, size, fps, seed):
+            w.write(frame)
+
+
+def _films(
+    jobs: list[tuple[Path, list[str], float, str, tuple[int, int], float]], quiet: bool
+) -> None:
+    todo = [j for j in jobs if not j[0].exists()]
+    if not todo:
+        return
+    _log(f"rendering {len(todo)} synthetic films ({sum(j[2] for j in todo) / 60:.0f} min)", quiet)
+    workers = max(1, min(len(todo), os.cpu_count() or 1))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_make_film, todo))
+    else:
+        for j in todo:
+            _make_film(j)
+
+
+# --------------------------------------------------------------------------------------------
+# Build
+# --------------------------------------------------------------------------------------------
+
+
+def _digest(paths: list[str]) -> str:
+    return hashlib.sha1("\n".join(paths).encode()).hexdigest()[:8]
+
+
+def _split_real(videos: list[Video]) -> tuple[list[Video], list[Video]]:
+    groups: dict[str, list[Video]] = {}
+    for v in videos:
+        groups.setdefault(_group(v), []).append(v)
+    keys = sorted(groups)
+    random.Random(SPLIT_SEED).shuffle(keys)
+    total = sum(v.seconds for v in videos)
+    pool: list[Video] = []
+    refs: list[Video] = []
+    for k in keys:
+        target = pool if sum(v.seconds for v in pool) < POOL_FRACTION * total else refs
+        target.extend(groups[k])
+    return sorted(refs, key=lambda v: v.name), sorted(pool, key=lambda v: v.name)
+
+
+def _film_video(path: Path, name: str, note: str) -> Video:
+    pr = probe(path)
+    return Video(name, path, round(pr.seconds, 3), pr.width, pr.height, round(pr.fps, 3),
+                 "synthetic", True, note)  # fmt: skip
+
+
+def _save(corpus: Corpus, manifest: Path) -> None:
+    payload = {
+        "version": CORPUS_VERSION,
+        "packages": corpus.packages,
+        "stats": corpus.stats(),
+        "references": [v.to_json() for v in corpus.references],
+        "pool": [v.to_json() for v in corpus.pool],
+        "ref_photos": [p.to_json() for p in corpus.ref_photos],
+        "neg_photos": [p.to_json() for p in corpus.neg_photos],
+    }
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
+    tmp.replace(manifest)
+
+
+def load(manifest: Path) -> Corpus | None:
+    """The corpus of ``manifest`` if it is current and every file in it exists."""
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("version") != CORPUS_VERSION:
+        return None
+    c = Corpus(
+        references=[Video.from_json(d) for d in data["references"]],
+        pool=[Video.from_json(d) for d in data["pool"]],
+        ref_photos=[Photo.from_json(d) for d in data["ref_photos"]],
+        neg_photos=[Photo.from_json(d) for d in data["neg_photos"]],
+        packages=data.get("packages", {}),
+        root=manifest.parent,
+    )
+    items: list[Video | Photo] = [*c.references, *c.pool, *c.ref_photos, *c.neg_photos]
+    return c if all(x.path.is_file() for x in items) else None
+
+
+def build(cache: Path | None = None, quiet: bool = False, rebuild: bool = False) -> Corpus:
+    """Fetch, unpack, list, split and complete the corpus (idempotent; cached)."""
+    cache = (cache or default_cache_dir()).expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    manifest = cache / f"corpus-v{CORPUS_VERSION}.json"
+    if not rebuild and (cached := load(manifest)) is not None:
+        _log(f"reusing {manifest}", quiet)
+        return cached
+
+    versions: dict[str, str] = {}
+    roots: dict[str, Path] = {}
+    for package in dict.fromkeys([*VIDEO_PACKAGES, *PHOTO_PACKAGES]):
+        roots[package], versions[package] = fetch(package, cache, quiet)
+    real: list[Video] = []
+    for package in VIDEO_PACKAGES:
+        found = list_videos(package, roots[package], quiet)
+        _log(f"{package}: {len(found)} videos, {sum(v.seconds for v in found):.0f} s", quiet)
+        real.extend(found)
+    refs, pool = _split_real(real)
+
+    photos = list_photos({p: roots[p] for p in PHOTO_PACKAGES}, quiet)
+    order = list(photos)
+    random.Random(SPLIT_SEED + "/photos").shuffle(order)
+    ref_photos = sorted(order[:N_REF_PHOTOS], key=lambda p: p.name)
+    film_ref_photos = order[N_REF_PHOTOS : N_REF_PHOTOS + N_FILM_REF_PHOTOS]
+    neg_photos = sorted(order[N_REF_PHOTOS + N_FILM_REF_PHOTOS :], key=lambda p: p.name)
+    if len(neg_photos) < 100 or len(film_ref_photos) < N_SYNTH_REFS * 4:
+        raise CorpusError(f"only {len(photos)} photographs")
+
+    films = cache / "films"
+    films.mkdir(exist_ok=True)
+    jobs: list[tuple[Path, list[str], float, str, tuple[int, int], float]] = []
+    per = len(film_ref_photos) // N_SYNTH_REFS
+    for i in range(N_SYNTH_REFS):
+        ph = [str(p.path) for p in film_ref_photos[i * per : (i + 1) * per]]
+        name = f"ref-{i:02d}-{_digest(ph)}.mp4"
+        jobs.append((films / name, ph, SYNTH_REF_SECONDS, f"ref{i}", FILM_SIZE, FILM_FPS))
+    real_pool = sum(v.seconds for v in pool)
+    n_neg = max(0, math.ceil((MIN_NEGATIVE_SECONDS - real_pool) / SYNTH_NEG_SECONDS))
+    for i in range(n_neg):
+        rng = random.Random(f"{SPLIT_SEED}/neg{i}")
+        ph = [str(p.path) for p in rng.sample(neg_photos, min(14, len(neg_photos)))]
+        name = f"neg-{i:02d}-{_digest(ph)}.mp4"
+        jobs.append((films / name, ph, SYNTH_NEG_SECONDS, f"neg{i}", FILM_SIZE, FILM_FPS))
+    _films(jobs, quiet)
+    note = "synthetic: photographs with fast cuts, motion, fades, dark scenes"
+    for j in jobs:
+        v = _film_video(j[0], f"synthetic/{j[0].name}", note)
+        (refs if j[0].name.startswith("ref-") else pool).append(v)
+
+    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache)
+    _save(corpus, manifest)
+    _log(f"wrote {manifest}: {json.dumps(corpus.stats())}", quiet)
+    return corpus
+
+
+def build_smoke(root: Path, quiet: bool = True) -> Corpus:
+    """A tiny synthetic corpus (moving textures, no downloads) in a few seconds, for tests."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = root / f"corpus-v{CORPUS_VERSION}.json"
+    if (cached := load(manifest)) is not None:
+        return cached
+    size, fps = (192, 108), 12.0
+    refs, pool = [], []
+    for i in range(3):
+        p = root / f"ref-{i}.mp4"
+        _make_texture_film((p, f"smoke-ref{i}", 12.0, size, fps))
+        refs.append(_film_video(p, f"smoke/ref-{i}", "synthetic smoke"))
+    for i in range(2):
+        p = root / f"neg-{i}.mp4"
+        _make_texture_film((p, f"smoke-neg{i}", 12.0, size, fps))
+        pool.append(_film_video(p, f"smoke/neg-{i}", "synthetic smoke"))
+    ref_photos, neg_photos = [], []
+    for i in range(8):
+        p = root / f"photo-{i}.png"
+        img = texture(f"smoke-photo{i}", (320, 240))
+        cv2.imwrite(str(p), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        ph = Photo(f"smoke/photo-{i}", p, 320, 240, "smoke")
+        (ref_photos if i < 4 else neg_photos).append(ph)
+    corpus = Corpus(refs, pool, ref_photos, neg_photos, {"smoke": "synthetic"}, root)
+    _save(corpus, manifest)
+    _log(f"smoke corpus in {root}", quiet)
+    return corpus
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: build the corpus and print its statistics as JSON."""
+    ap = argparse.ArgumentParser(description="Build the video/image benchmark corpus.")
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--rebuild", action="store_true", help="re-list and re-split")
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--smoke", type=Path, default=None, help="build the tiny synthetic corpus here")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        corpus = build_smoke(args.smoke, quiet=args.quiet)
+    else:
+        corpus = build(args.cache, quiet=args.quiet, rebuild=args.rebuild)
+    print(json.dumps(corpus.stats(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

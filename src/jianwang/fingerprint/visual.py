@@ -1,0 +1,454 @@
+"""The frame method: film, TV, animation and images by the pictures they show.
+
+Extraction
+    Sampled frames (about 5 per second, grey, black bars removed: see `media.video`) are
+    hashed with PDQ (256 bits, Facebook's perceptual hash, through `pdqhash`); frames PDQ
+    rates as featureless (quality below `MIN_QUALITY`: black, fades, flat colour) are left
+    out. A reference keeps a frame only when its hash moved more than `KEEP_BITS` bits from
+    the last kept one, so a static shot costs one hash and the index stays small. A query
+    keeps every frame and adds each frame's mirrored hash (horizontally flipped copies). A
+    still image is one frame.
+
+Scoring
+    The index answers every reference hash within `RADIUS` bits of a query hash. Per
+    reference and per orientation (as shown / mirrored), hits vote on a line
+    t_ref = speed * t_query + offset over a grid of speeds (±25 %) and 1-second offset cells;
+    the winning line is refitted on its inliers (least squares) and its inliers are chained
+    into segments where the query does not skip more than `GAP` seconds. Up to `MAX_LINES`
+    lines per reference: an upload may hold several excerpts of one film.
+
+    Evidence is counted per query frame: a frame on the line contributes (RADIUS - d) /
+    RADIUS for its closest hash d bits away, so one exact frame is worth 1 and a frame at the
+    search radius nothing. A match needs `MATCH_EVIDENCE` of it over at least `MATCH_FRAMES`
+    frames; a still image (one frame) needs its hash within `IMAGE_MATCH_BITS` bits.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..domain import MediaType, Verdict
+from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
+
+#: frames PDQ rates below this (0-100) carry too little structure to hash
+MIN_QUALITY = 30
+#: a reference frame is kept when its hash is more than this many bits from the last kept
+KEEP_BITS = 16
+#: a reference also indexes the middle of each kept frame, this share of each side cut off
+#: (what a cropped or zoomed copy shows)
+REF_ZOOM = 0.1
+#: search radius (bits) of the index lookup
+RADIUS = 76
+#: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
+MAX_LOG_SPEED = math.log(1.25)
+SPEED_STEP = 0.01
+#: offset cell (seconds) of the vote, and an inlier's distance to the line (seconds)
+OFFSET_CELL = 1.0
+TOLERANCE = 1.0
+#: segments break where the query skips more than this (seconds) without a matching frame
+GAP = 6.0
+MAX_LINES = 3
+#: verdicts (evidence is per query frame: 1 for an exact frame, 0 at the radius)
+MATCH_EVIDENCE = 3.0
+MATCH_FRAMES = 4
+REVIEW_EVIDENCE = 1.5
+#: still images: hash distance (bits) for a match and for review (PDQ's own guidance: 31)
+IMAGE_MATCH_BITS = 36
+IMAGE_REVIEW_BITS = 52
+
+
+@dataclass(frozen=True)
+class FrameHashes:
+    """Per hash: the frame's time (s), whether it is the mirrored hash, and the frame's
+    index; `still` when the input was an image, `duration` of the input (s)."""
+
+    t: npt.NDArray[np.float32]
+    mirrored: npt.NDArray[np.bool_]
+    frame: npt.NDArray[np.uint32]
+    still: bool
+    duration: float
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+def pdq(pixels: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], int]:
+    """PDQ hash of a grey picture as four uint64 words (bit i of the hash is bit i % 64 of
+    word i // 64), and its quality."""
+    import pdqhash
+
+    rgb = np.ascontiguousarray(np.repeat(pixels[:, :, None], 3, axis=2))
+    bits, quality = pdqhash.compute(rgb)
+    return _pack_bits(bits), int(quality)
+
+
+def _pack_bits(bits: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    packed = np.packbits(np.asarray(bits, dtype=np.uint8), bitorder="little")
+    return packed.view(np.uint64).copy()
+
+
+def to_hex(code: npt.NDArray[np.uint64]) -> str:
+    """PDQ's usual hexadecimal form (as vPDQ writes it: sixteen 16-bit words, the last
+    first)."""
+    words = np.ascontiguousarray(code).view(np.uint16)
+    return "".join(f"{int(w):04x}" for w in words[::-1])
+
+
+def from_hex(text: str) -> npt.NDArray[np.uint64]:
+    words = np.array([int(text[i : i + 4], 16) for i in range(0, 64, 4)][::-1], dtype=np.uint16)
+    return words.view(np.uint64).copy()
+
+
+def hamming(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> int:
+    return int(np.unpackbits(np.bitwise_xor(a, b).view(np.uint8)).sum())
+
+
+def _zoom(pixels: npt.NDArray[np.uint8], share: float) -> npt.NDArray[np.uint8]:
+    import cv2
+
+    h, w = pixels.shape
+    dy, dx = round(h * share), round(w * share)
+    inner = pixels[dy : h - dy, dx : w - dx]
+    return np.ascontiguousarray(cv2.resize(inner, (w, h), interpolation=cv2.INTER_LINEAR))
+
+
+def _signal(signal: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8], bool, float]:
+    times = np.asarray(signal.times, dtype=np.float32)
+    pixels = np.asarray(signal.pixels, dtype=np.uint8)
+    return times, pixels, bool(getattr(signal, "still", False)), float(signal.duration)
+
+
+_PACK = struct.Struct("<4sBfI")
+_MAGIC = b"VIS1"
+
+
+class FrameFingerprinter:
+    name = "frames"
+    version = 1
+    media = MediaType.VIDEO
+    also = (MediaType.IMAGE,)
+    hash_kind = HashKind.HAMMING256
+
+    def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
+        """Reference: one entry of `data` per kept frame, its hashes (as shown, and zoomed)
+        at that entry's position. Query: one entry per hash (as shown, and mirrored)."""
+        times, pixels, still, duration = _signal(signal)
+        codes: list[npt.NDArray[np.uint64]] = []
+        pos: list[int] = []
+        t: list[float] = []
+        mirrored: list[bool] = []
+        frame: list[int] = []
+        last: npt.NDArray[np.uint64] | None = None
+        for i in range(pixels.shape[0]):
+            code, quality = pdq(pixels[i])
+            if quality < MIN_QUALITY and not still:
+                continue
+            if role == Role.REFERENCE:
+                if last is not None and hamming(code, last) <= KEEP_BITS:
+                    continue
+                last = code
+                variants = [code]
+                if REF_ZOOM and not still:
+                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
+                for c in variants:
+                    codes.append(c)
+                    pos.append(len(t))
+                t.append(float(times[i]))
+                mirrored.append(False)
+                frame.append(i)
+            else:
+                flipped, _ = pdq(np.ascontiguousarray(pixels[i][:, ::-1]))
+                for c, m in ((code, False), (flipped, True)):
+                    codes.append(c)
+                    pos.append(len(t))
+                    t.append(float(times[i]))
+                    mirrored.append(m)
+                    frame.append(i)
+        arr = np.stack(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
+        data = FrameHashes(
+            np.asarray(t, dtype=np.float32),
+            np.asarray(mirrored, dtype=bool),
+            np.asarray(frame, dtype=np.uint32),
+            still,
+            duration,
+        )
+        return Fingerprints(self.name, self.version, arr, np.asarray(pos, dtype=np.uint32), data)
+
+    def prepare_reference(self, signal: Any) -> FrameHashes:
+        if isinstance(signal, FrameHashes):
+            return signal
+        data = self.extract(signal, Role.REFERENCE).data
+        assert isinstance(data, FrameHashes)
+        return data
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        """Times of the kept frames (float32), with the still flag and the duration."""
+        p: FrameHashes = prepared
+        return (
+            _PACK.pack(_MAGIC, int(p.still), p.duration, len(p))
+            + np.ascontiguousarray(p.t, dtype=np.float32).tobytes()
+        )
+
+    def unpack_reference(self, data: bytes) -> FrameHashes:
+        magic, still, duration, n = _PACK.unpack_from(data)
+        if magic != _MAGIC:
+            raise ValueError("not a frame-method reference")
+        t = np.frombuffer(data, np.float32, n, _PACK.size)
+        return FrameHashes(
+            t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration
+        )
+
+    def score(
+        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
+    ) -> list[Candidate]:
+        q: FrameHashes = query.data
+        if len(hits) == 0:
+            return []
+        dist = (
+            np.zeros(len(hits), dtype=np.float64)
+            if hits.distance is None
+            else hits.distance.astype(np.float64)
+        )
+        out: list[Candidate] = []
+        for doc in np.unique(hits.doc):
+            sel = hits.doc == doc
+            ref = references(int(doc))
+            if ref is None:
+                continue
+            cand = _score_doc(
+                int(doc),
+                q,
+                ref,
+                hits.query_pos[sel].astype(np.int64),
+                hits.ref_pos[sel].astype(np.int64),
+                dist[sel],
+            )
+            if cand is not None:
+                out.append(cand)
+        out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
+        return out
+
+
+def _weight(d: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.clip((RADIUS - d) / RADIUS, 0.0, 1.0)
+
+
+def _per_frame_best(frame: npt.NDArray[Any], w: npt.NDArray[np.float64]) -> float:
+    """Sum over distinct query frames of their best weight."""
+    if frame.shape[0] == 0:
+        return 0.0
+    order = np.lexsort((-w, frame))
+    f, ww = frame[order], w[order]
+    first = np.ones(f.shape[0], dtype=bool)
+    first[1:] = f[1:] != f[:-1]
+    return float(ww[first].sum())
+
+
+def _score_doc(
+    doc: int,
+    q: FrameHashes,
+    ref: FrameHashes,
+    qpos: npt.NDArray[np.int64],
+    rpos: npt.NDArray[np.int64],
+    d: npt.NDArray[np.float64],
+) -> Candidate | None:
+    qt = q.t[qpos].astype(np.float64)
+    frame = q.frame[qpos].astype(np.int64)
+    mirrored = q.mirrored[qpos]
+    rt = ref.t[rpos].astype(np.float64)
+    w = _weight(d)
+    if q.still or ref.still:
+        return _score_still(doc, q, ref, qt, rt, frame, d, w)
+    # how long each reference hash stands for (until the next kept frame)
+    nxt = np.append(ref.t[1:].astype(np.float64), ref.duration)
+    hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
+    lines: list[tuple[float, float, float, list[Span], int, bool]] = []
+    alive = np.ones(qt.shape[0], dtype=bool)
+    for _ in range(MAX_LINES):
+        best: tuple[float, float, float, bool] | None = None
+        for flip in (False, True):
+            sel = alive & (mirrored == flip)
+            if sel.sum() < 2:
+                continue
+            found = _vote(qt[sel], rt[sel], hold[sel], frame[sel], w[sel])
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], found[1], found[2], flip)
+        if best is None:
+            break
+        _, speed, offset, flip = best
+        sel = alive & (mirrored == flip)
+        resid = rt - (speed * qt + offset)
+        inl = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+        if inl.sum() >= 3:
+            speed, offset = _refit(qt[inl], rt[inl], hold[inl], speed, offset)
+            resid = rt - (speed * qt + offset)
+            inl = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+        evidence = _per_frame_best(frame[inl], w[inl])
+        frames = int(np.unique(frame[inl]).shape[0])
+        if evidence < REVIEW_EVIDENCE:
+            break
+        spans = _chain(qt[inl], speed, offset, q)
+        lines.append((evidence, speed, offset, spans, frames, flip))
+        alive &= ~inl
+        # a query frame counts for one line only
+        alive &= ~np.isin(frame, frame[inl])
+    if not lines:
+        return None
+    evidence = sum(x[0] for x in lines)
+    frames = sum(x[4] for x in lines)
+    top = max(lines, key=lambda x: x[0])
+    verdict = (
+        Verdict.MATCH if evidence >= MATCH_EVIDENCE and frames >= MATCH_FRAMES else Verdict.REVIEW
+    )
+    spans = sorted((s for x in lines for s in x[3]), key=lambda s: s.query_start)
+    return Candidate(
+        doc,
+        1.0 - math.exp(-evidence / MATCH_EVIDENCE),
+        verdict,
+        tuple(spans),
+        {
+            "frames": float(frames),
+            "evidence": round(evidence, 3),
+            "speed": round(top[1], 4),
+            "offset": round(top[2], 3),
+            "mirrored": float(top[5]),
+        },
+    )
+
+
+def _vote(
+    qt: npt.NDArray[np.float64],
+    rt: npt.NDArray[np.float64],
+    hold: npt.NDArray[np.float64],
+    frame: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+) -> tuple[float, float, float] | None:
+    """(evidence, speed, offset) of the best line t_ref = speed * t_query + offset over the
+    speed grid and offset cells (two grids half a cell apart, so a line on a cell edge is not
+    split). A query frame counts once per cell, with its best weight."""
+    n_speeds = round(MAX_LOG_SPEED / SPEED_STEP)
+    speeds = np.exp(np.arange(-n_speeds, n_speeds + 1) * SPEED_STEP)
+    # a reference hash stands for [rt, rt + hold): vote at the middle of what it covers
+    mid = rt + 0.5 * np.minimum(hold, 2.0)
+    best: tuple[float, float, float, float] | None = None
+    n_frames = int(frame.max()) + 1
+    for s in speeds:
+        off = mid - s * qt
+        for shift in (0.0, 0.5):
+            cell = np.floor(off / OFFSET_CELL + shift).astype(np.int64)
+            lo = int(cell.min())
+            key = (cell - lo) * n_frames + frame
+            order = np.lexsort((-w, key))
+            k, ww = key[order], w[order]
+            first = np.ones(k.shape[0], dtype=bool)
+            first[1:] = k[1:] != k[:-1]
+            sums = np.bincount(k[first] // n_frames, weights=ww[first])
+            i = int(np.argmax(sums))
+            if best is None or sums[i] > best[0] + 1e-9:
+                best = (float(sums[i]), float(s), float(i + lo), shift)
+    if best is None:
+        return None
+    ev, s, c, shift = best
+    off = mid - s * qt
+    inside = np.floor(off / OFFSET_CELL + shift) == c
+    start = rt[inside] - s * qt[inside]
+    return ev, s, float(np.median(start))
+
+
+def _refit(
+    qt: npt.NDArray[np.float64],
+    rt: npt.NDArray[np.float64],
+    hold: npt.NDArray[np.float64],
+    speed: float,
+    offset: float,
+) -> tuple[float, float]:
+    """Least squares on hashes that stand for a short time (a static shot's hash says little
+    about where in the shot a query frame is)."""
+    sharp = hold <= 1.0
+    if sharp.sum() < 3:
+        return speed, offset
+    x, y = qt[sharp], rt[sharp]
+    if float(x.max() - x.min()) < 8.0:
+        return speed, float(np.median(y - speed * x))
+    a, b = np.polyfit(x, y, 1)
+    if abs(math.log(max(a, 1e-6))) > MAX_LOG_SPEED:
+        return speed, offset
+    return float(a), float(b)
+
+
+def _chain(qt: npt.NDArray[np.float64], speed: float, offset: float, q: FrameHashes) -> list[Span]:
+    times = np.unique(qt)
+    if times.shape[0] == 0:
+        return []
+    step = _frame_step(q)
+    out: list[Span] = []
+    start = prev = float(times[0])
+    for t in times[1:]:
+        t = float(t)
+        if t - prev > GAP:
+            out.append(_span(start, prev + step, speed, offset))
+            start = t
+        prev = t
+    out.append(_span(start, prev + step, speed, offset))
+    return out
+
+
+def _frame_step(q: FrameHashes) -> float:
+    if len(q) < 2:
+        return 0.0
+    u = np.unique(q.t)
+    return float(np.median(np.diff(u))) if u.shape[0] > 1 else 0.0
+
+
+def _span(q0: float, q1: float, speed: float, offset: float) -> Span:
+    return Span(
+        round(q0, 2),
+        round(q1, 2),
+        round(max(0.0, speed * q0 + offset), 2),
+        round(max(0.0, speed * q1 + offset), 2),
+    )
+
+
+def _score_still(
+    doc: int,
+    q: FrameHashes,
+    ref: FrameHashes,
+    qt: npt.NDArray[np.float64],
+    rt: npt.NDArray[np.float64],
+    frame: npt.NDArray[np.int64],
+    d: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+) -> Candidate | None:
+    """An image against a video or an image, or a video against an image: the closest hash
+    decides; frames within the match distance give the times."""
+    best = float(d.min())
+    if best > IMAGE_REVIEW_BITS:
+        return None
+    verdict = Verdict.MATCH if best <= IMAGE_MATCH_BITS else Verdict.REVIEW
+    close = d <= min(IMAGE_MATCH_BITS, best + 8)
+    spans: list[Span] = []
+    if not q.still and ref.still:  # a poster or still shown in a video: the query's times
+        spans = [
+            Span(round(s.query_start, 2), round(s.query_end, 2), 0.0, 0.0)
+            for s in _chain(qt[close], 1.0, 0.0, q)
+        ]
+    elif q.still and not ref.still:  # a still of a film: the film's time
+        t = float(rt[np.argmin(d)])
+        spans = [Span(0.0, 0.0, round(t, 2), round(t, 2))]
+    frames = int(np.unique(frame[close]).shape[0])
+    return Candidate(
+        doc,
+        float(np.clip(1.0 - best / (2 * IMAGE_REVIEW_BITS), 0.0, 1.0)),
+        verdict,
+        tuple(spans),
+        {"distance": best, "frames": float(frames), "mirrored": 0.0},
+    )
+
+
+register(FrameFingerprinter())

@@ -1,0 +1,336 @@
+"""Hamming index for 256-bit perceptual hashes (PDQ frames and images): FAISS binary indexes
+over immutable segments + a delta log + tombstones, the same life cycle as `ExactIndex`.
+
+Layout under the index directory (one per method and version)::
+
+    index.json               code width (bits)
+    seg-000001.codes.npy     uint8 (n, bits / 8), the hashes
+    seg-000001.post.npy      uint32 (n, 2): doc, position
+    manifest.json            live segments, written atomically
+    delta.log                appended (doc, count, codes, positions) records, replayed on open
+    tombstones.json          removed documents; filtered at lookup, purged by `compact`
+    LOCK                     held (flock) by a writer
+
+A lookup is a range search: every indexed hash within `radius` bits of a query hash, with
+its distance. Segments are searched by FAISS (`IndexBinaryFlat`: exact, and on one core
+about a millisecond per query hash and million indexed hashes); what a segment holds is
+memory-mapped, FAISS keeps its own copy of the codes (32 bytes per hash).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..fingerprint.base import Hits
+from .exact import _atomic_write
+
+_REC = struct.Struct("<II")  # doc, count
+
+
+@dataclass
+class _Segment:
+    name: str
+    codes: npt.NDArray[np.uint8]
+    post: npt.NDArray[np.uint32]
+    faiss_index: Any = None
+
+    def searcher(self, bits: int) -> Any:
+        if self.faiss_index is None:
+            import faiss
+
+            index = faiss.IndexBinaryFlat(bits)
+            if self.codes.shape[0]:
+                index.add(np.ascontiguousarray(self.codes))
+            self.faiss_index = index
+        return self.faiss_index
+
+
+class HammingIndex:
+    """Postings of `bits`-wide binary codes to (document, position), searched by Hamming
+    distance; `path=None` keeps it in memory."""
+
+    def __init__(self, path: Path | None = None, delta_limit: int = 200_000, bits: int = 256):
+        self.path = path
+        self.delta_limit = delta_limit
+        self.tombstones: set[int] = set()
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+            meta = path / "index.json"
+            if meta.exists():
+                bits = int(json.loads(meta.read_text())["bits"])
+            else:
+                _atomic_write(meta, json.dumps({"bits": bits, "kind": "hamming"}).encode())
+            ts = path / "tombstones.json"
+            if ts.exists():
+                self.tombstones = set(json.loads(ts.read_text()))
+        if bits % 64:
+            raise ValueError(f"codes are a multiple of 64 bits, not {bits}")
+        self.bits = bits
+        self.width = bits // 8
+        self.segments: list[_Segment] = []
+        self._delta_codes: list[npt.NDArray[np.uint8]] = []
+        self._delta_post: list[npt.NDArray[np.uint32]] = []
+        self._delta: _Segment | None = None
+        self._delta_size = 0
+        self._log_torn_at: int | None = None
+        if path is not None:
+            manifest = path / "manifest.json"
+            names = json.loads(manifest.read_text())["segments"] if manifest.exists() else []
+            self.segments = [self._load(n) for n in names]
+            log = path / "delta.log"
+            if log.exists():
+                good_end = self._replay(log)
+                if good_end < log.stat().st_size:
+                    self._log_torn_at = good_end
+        self._seen = self._disk_state()
+        self._checked = time.monotonic()
+
+    # ------------------------------------------------------------ opening
+
+    def _load(self, name: str) -> _Segment:
+        assert self.path is not None
+        codes = np.load(self.path / f"{name}.codes.npy", mmap_mode="r")
+        post = np.load(self.path / f"{name}.post.npy", mmap_mode="r")
+        return _Segment(name, codes, post)
+
+    def _replay(self, log: Path) -> int:
+        raw = log.read_bytes()
+        at = 0
+        while at + _REC.size <= len(raw):
+            doc, count = _REC.unpack_from(raw, at)
+            end = at + _REC.size + count * (self.width + 4)
+            if end > len(raw):
+                break  # a torn last record: the add never returned
+            body = at + _REC.size
+            codes = np.frombuffer(raw, np.uint8, count * self.width, body).reshape(
+                count, self.width
+            )
+            pos = np.frombuffer(raw, np.uint32, count, body + count * self.width)
+            self._add_memory(doc, codes, pos)
+            at = end
+        return at
+
+    def _disk_state(self) -> tuple[tuple[int, int], ...]:
+        if self.path is None:
+            return ()
+        out = []
+        for name in ("tombstones.json", "manifest.json", "delta.log"):
+            try:
+                st = (self.path / name).stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                out.append((0, -1))
+        return tuple(out)
+
+    def refresh(self, max_age: float = 1.0) -> bool:
+        """Pick up what other processes wrote; True if reloaded."""
+        now = time.monotonic()
+        if self.path is None or now - self._checked < max_age:
+            return False
+        self._checked = now
+        if self._disk_state() == self._seen:
+            return False
+        self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
+        return True
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[HammingIndex]:
+        """Hold the writer lock (other processes wait) for a batch of changes."""
+        if self.path is None:
+            yield self
+            return
+        with open(self.path / "LOCK", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
+                if self._log_torn_at is not None:
+                    os.truncate(self.path / "delta.log", self._log_torn_at)
+                    self._log_torn_at = None
+                yield self
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------ writing
+
+    def _as_bytes(self, codes: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+        arr = np.ascontiguousarray(codes)
+        if arr.ndim == 1 and arr.shape[0] == 0:
+            return np.zeros((0, self.width), dtype=np.uint8)
+        flat = arr.view(np.uint8).reshape(arr.shape[0], -1)
+        if flat.shape[1] != self.width:
+            raise ValueError(f"codes are {flat.shape[1] * 8} bits, the index holds {self.bits}")
+        return flat
+
+    def add(self, doc: int, codes: npt.NDArray[Any], positions: npt.NDArray[np.uint32]) -> None:
+        """Add one document's codes; durable when this returns (file-backed index)."""
+        flat = self._as_bytes(codes)
+        positions = np.ascontiguousarray(positions, dtype=np.uint32)
+        if flat.shape[0] != positions.shape[0]:
+            raise ValueError("codes and positions differ in length")
+        if self.path is not None:
+            with open(self.path / "delta.log", "ab") as fh:
+                fh.write(_REC.pack(doc, flat.shape[0]) + flat.tobytes() + positions.tobytes())
+                fh.flush()
+                os.fsync(fh.fileno())
+        self._add_memory(doc, flat, positions)
+        self.tombstones.discard(doc)
+        if self._delta_size >= self.delta_limit:
+            self.flush()
+
+    def _add_memory(
+        self, doc: int, codes: npt.NDArray[np.uint8], pos: npt.NDArray[np.uint32]
+    ) -> None:
+        post = np.empty((codes.shape[0], 2), dtype=np.uint32)
+        post[:, 0] = doc
+        post[:, 1] = pos
+        self._delta_codes.append(np.array(codes, dtype=np.uint8))
+        self._delta_post.append(post)
+        self._delta_size += codes.shape[0]
+        self._delta = None
+
+    def remove(self, docs: Iterable[int]) -> None:
+        """Tombstone documents: lookups never return them again."""
+        self.tombstones.update(int(d) for d in docs)
+        if self.path is not None:
+            _atomic_write(
+                self.path / "tombstones.json", json.dumps(sorted(self.tombstones)).encode()
+            )
+
+    def _delta_segment(self) -> _Segment | None:
+        if not self._delta_size:
+            return None
+        if self._delta is None:
+            self._delta = _Segment(
+                "delta", np.concatenate(self._delta_codes), np.concatenate(self._delta_post)
+            )
+        return self._delta
+
+    def flush(self) -> None:
+        """Write the delta as an immutable segment."""
+        seg = self._delta_segment()
+        if seg is None or self.path is None:
+            return
+        existing = [int(p.name[4:10]) for p in self.path.glob("seg-*.codes.npy")]
+        name = f"seg-{max(existing, default=0) + 1:06d}"
+        self._save(name, seg.codes, seg.post)
+        self.segments.append(self._load(name))
+        self._save_manifest()
+        (self.path / "delta.log").unlink(missing_ok=True)
+        self._delta_codes, self._delta_post, self._delta_size = [], [], 0
+        self._delta = None
+
+    def _save(self, name: str, codes: npt.NDArray[np.uint8], post: npt.NDArray[np.uint32]) -> None:
+        assert self.path is not None
+        for suffix, arr in (("codes", codes), ("post", post)):
+            tmp = self.path / f"{name}.{suffix}.tmp.npy"
+            np.save(tmp, arr)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path / f"{name}.{suffix}.npy")
+
+    def _save_manifest(self) -> None:
+        assert self.path is not None
+        _atomic_write(
+            self.path / "manifest.json",
+            json.dumps({"segments": [s.name for s in self.segments]}).encode(),
+        )
+
+    def compact(self) -> None:
+        """Merge segments and the delta into one, without tombstoned documents."""
+        parts = list(self.segments)
+        delta = self._delta_segment()
+        if delta is not None:
+            parts.append(delta)
+        if not parts:
+            return
+        codes = np.concatenate([np.asarray(p.codes) for p in parts])
+        post = np.concatenate([np.asarray(p.post) for p in parts])
+        if self.tombstones:
+            keep = ~np.isin(post[:, 0], np.fromiter(self.tombstones, dtype=np.uint32))
+            codes, post = codes[keep], post[keep]
+        if self.path is None:
+            self.segments = [_Segment("memory", codes, post)]
+        else:
+            old = [s.name for s in self.segments]
+            existing = [int(p.name[4:10]) for p in self.path.glob("seg-*.codes.npy")]
+            name = f"seg-{max(existing, default=0) + 1:06d}"
+            self._save(name, codes, post)
+            self.segments = [self._load(name)]
+            self._save_manifest()
+            (self.path / "delta.log").unlink(missing_ok=True)
+            for n in old:
+                for suffix in ("codes", "post"):
+                    (self.path / f"{n}.{suffix}.npy").unlink(missing_ok=True)
+            self.tombstones = set()
+            _atomic_write(self.path / "tombstones.json", b"[]")
+        self._delta_codes, self._delta_post, self._delta_size = [], [], 0
+        self._delta = None
+
+    # ------------------------------------------------------------ reading
+
+    def lookup(self, codes: npt.NDArray[Any], radius: int = 64) -> Hits:
+        """Every indexed code within `radius` bits of each query code: (query code index,
+        doc, position, distance), tombstoned documents left out."""
+        queries = self._as_bytes(codes)
+        parts = list(self.segments)
+        delta = self._delta_segment()
+        if delta is not None:
+            parts.append(delta)
+        if queries.shape[0] == 0 or not parts:
+            return Hits.empty()
+        qs, docs, pos, dist = [], [], [], []
+        for seg in parts:
+            if seg.codes.shape[0] == 0:
+                continue
+            lims, d, ids = seg.searcher(self.bits).range_search(queries, radius + 1)
+            if ids.shape[0] == 0:
+                continue
+            q = np.repeat(
+                np.arange(queries.shape[0], dtype=np.uint32), np.diff(lims).astype(np.int64)
+            )
+            post = np.asarray(seg.post)[ids]
+            qs.append(q)
+            docs.append(post[:, 0])
+            pos.append(post[:, 1])
+            dist.append(d.astype(np.uint16))
+        if not qs:
+            return Hits.empty()
+        hits = Hits(
+            np.concatenate(qs), np.concatenate(docs), np.concatenate(pos), np.concatenate(dist)
+        )
+        if self.tombstones:
+            keep = ~np.isin(hits.doc, np.fromiter(self.tombstones, dtype=np.uint32))
+            hits = Hits(
+                hits.query_pos[keep],
+                hits.doc[keep],
+                hits.ref_pos[keep],
+                None if hits.distance is None else hits.distance[keep],
+            )
+        return hits
+
+    def stats(self) -> dict[str, int]:
+        delta = self._delta_size
+        return {
+            "segments": len(self.segments),
+            "codes": int(sum(s.codes.shape[0] for s in self.segments)) + delta,
+            "delta": delta,
+            "tombstones": len(self.tombstones),
+            "bytes": self.bytes_on_disk(),
+        }
+
+    def bytes_on_disk(self) -> int:
+        if self.path is None:
+            return 0
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
