@@ -128,3 +128,21 @@ def logo(f: Frame) -> Frame:
         out, "TV", (w - w // 5 + 4, h // 8 - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (200, 0, 0), 2
     )
     return out
+
+
+def picture(seed: int, size: tuple[int, int] = (480, 360)) -> Frame:
+    """A still with detail at every scale (octaves of smooth noise, as natural photographs
+    have), plus a few sharp shapes."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    acc = np.zeros((h, w, 3), dtype=np.float32)
+    for octave in range(1, 6):
+        cells = (2**octave + 1, int((2**octave + 1) * w / h))
+        noise = rng.random((cells[0], cells[1], 3)).astype(np.float32)
+        acc += cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC) * (1.0 / octave)
+    acc = (acc - acc.min()) / (np.ptp(acc) + 1e-6) * 255
+    for _ in range(int(rng.integers(4, 9))):
+        c = tuple(float(x) for x in rng.random(3) * 255)
+        p = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(acc, p, int(rng.integers(8, h // 4)), c, -1)
+    return np.clip(acc, 0, 255).astype(np.uint8)

@@ -43,6 +43,14 @@ KEEP_BITS = 16
 #: a reference also indexes the middle of each kept frame, this share of each side cut off
 #: (what a cropped or zoomed copy shows)
 REF_ZOOM = 0.1
+#: a still image (few hashes, so it can afford more) also indexes the middle at 20 % off and
+#: its four quarters (an overlay in one corner leaves three of them)
+STILL_ZOOM = 0.2
+#: parts of a picture that a hash covers
+WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
+#: a still's quarters agree within this many bits, and a match needs this many of them
+QUARTER_BITS = 36
+QUARTERS_FOR_MATCH = 2
 #: search radius (bits) of the index lookup
 RADIUS = 76
 #: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
@@ -65,14 +73,19 @@ IMAGE_REVIEW_BITS = 52
 
 @dataclass(frozen=True)
 class FrameHashes:
-    """Per hash: the frame's time (s), whether it is the mirrored hash, and the frame's
-    index; `still` when the input was an image, `duration` of the input (s)."""
+    """Per entry: the frame's time (s), whether its hash is mirrored, the frame's index and
+    the part of the picture hashed (`WHOLE`, `ZOOM_*`, `QUARTER`+0..3); `still` when the input
+    was an image, `duration` of the input (s)."""
 
     t: npt.NDArray[np.float32]
     mirrored: npt.NDArray[np.bool_]
     frame: npt.NDArray[np.uint32]
     still: bool
     duration: float
+    part: npt.NDArray[np.uint8] | None = None
+
+    def parts(self) -> npt.NDArray[np.uint8]:
+        return np.zeros(len(self), dtype=np.uint8) if self.part is None else self.part
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -118,10 +131,27 @@ def _zoom(pixels: npt.NDArray[np.uint8], share: float) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(cv2.resize(inner, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
+def _quarters(pixels: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+    import cv2
+
+    h, w = pixels.shape
+    out = []
+    for y in (0, h // 2):
+        for x in (0, w // 2):
+            q = pixels[y : y + h // 2, x : x + w // 2]
+            out.append(np.ascontiguousarray(cv2.resize(q, (64, 64), interpolation=cv2.INTER_AREA)))
+    return out
+
+
 def _signal(signal: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8], bool, float]:
     times = np.asarray(signal.times, dtype=np.float32)
     pixels = np.asarray(signal.pixels, dtype=np.uint8)
     return times, pixels, bool(getattr(signal, "still", False)), float(signal.duration)
+
+
+def _detail(signal: Any, i: int, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    detail = getattr(signal, "detail", None)
+    return pixels[i] if detail is None else np.asarray(detail, dtype=np.uint8)
 
 
 _PACK = struct.Struct("<4sBfI")
@@ -136,40 +166,54 @@ class FrameFingerprinter:
     hash_kind = HashKind.HAMMING256
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
-        """Reference: one entry of `data` per kept frame, its hashes (as shown, and zoomed)
-        at that entry's position. Query: one entry per hash (as shown, and mirrored)."""
+        """Reference video: one entry of `data` per kept frame, its hashes (as shown, and
+        zoomed) at that entry's position. Otherwise one entry per hash: a query frame as
+        shown and mirrored; a still image also its quarters (and, as a reference, its
+        zoomed middles)."""
         times, pixels, still, duration = _signal(signal)
         codes: list[npt.NDArray[np.uint64]] = []
         pos: list[int] = []
         t: list[float] = []
         mirrored: list[bool] = []
         frame: list[int] = []
+        part: list[int] = []
+        ref = role == Role.REFERENCE
+
+        def entry(i: int, m: bool, p: int) -> None:
+            t.append(float(times[i]))
+            mirrored.append(m)
+            frame.append(i)
+            part.append(p)
+
         last: npt.NDArray[np.uint64] | None = None
         for i in range(pixels.shape[0]):
             code, quality = pdq(pixels[i])
             if quality < MIN_QUALITY and not still:
                 continue
-            if role == Role.REFERENCE:
+            if ref and not still:
                 if last is not None and hamming(code, last) <= KEEP_BITS:
                     continue
                 last = code
-                variants = [code]
-                if REF_ZOOM and not still:
-                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
-                for c in variants:
+                for c in (code, pdq(_zoom(pixels[i], REF_ZOOM))[0]):
                     codes.append(c)
                     pos.append(len(t))
-                t.append(float(times[i]))
-                mirrored.append(False)
-                frame.append(i)
-            else:
-                flipped, _ = pdq(np.ascontiguousarray(pixels[i][:, ::-1]))
-                for c, m in ((code, False), (flipped, True)):
-                    codes.append(c)
-                    pos.append(len(t))
-                    t.append(float(times[i]))
-                    mirrored.append(m)
-                    frame.append(i)
+                entry(i, False, WHOLE)
+                continue
+            hashed: list[tuple[npt.NDArray[np.uint64], bool, int]] = [(code, False, WHOLE)]
+            if not ref:
+                hashed.append((pdq(np.ascontiguousarray(pixels[i][:, ::-1]))[0], True, WHOLE))
+            if still:
+                if ref:
+                    hashed.append((pdq(_zoom(pixels[i], REF_ZOOM))[0], False, ZOOM_10))
+                    hashed.append((pdq(_zoom(pixels[i], STILL_ZOOM))[0], False, ZOOM_20))
+                for k, quarter in enumerate(_quarters(_detail(signal, i, pixels))):
+                    qc, qq = pdq(quarter)
+                    if qq >= MIN_QUALITY:
+                        hashed.append((qc, False, QUARTER + k))
+            for c, m, p in hashed:
+                codes.append(c)
+                pos.append(len(t))
+                entry(i, m, p)
         arr = np.stack(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
         data = FrameHashes(
             np.asarray(t, dtype=np.float32),
@@ -177,6 +221,7 @@ class FrameFingerprinter:
             np.asarray(frame, dtype=np.uint32),
             still,
             duration,
+            np.asarray(part, dtype=np.uint8),
         )
         return Fingerprints(self.name, self.version, arr, np.asarray(pos, dtype=np.uint32), data)
 
@@ -188,11 +233,13 @@ class FrameFingerprinter:
         return data
 
     def pack_reference(self, prepared: Any) -> bytes:
-        """Times of the kept frames (float32), with the still flag and the duration."""
+        """Per entry its time (float32) and the part hashed (uint8), with the still flag and
+        the duration: 5 bytes per kept frame."""
         p: FrameHashes = prepared
         return (
             _PACK.pack(_MAGIC, int(p.still), p.duration, len(p))
             + np.ascontiguousarray(p.t, dtype=np.float32).tobytes()
+            + np.ascontiguousarray(p.parts(), dtype=np.uint8).tobytes()
         )
 
     def unpack_reference(self, data: bytes) -> FrameHashes:
@@ -200,8 +247,9 @@ class FrameFingerprinter:
         if magic != _MAGIC:
             raise ValueError("not a frame-method reference")
         t = np.frombuffer(data, np.float32, n, _PACK.size)
+        part = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
         return FrameHashes(
-            t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration
+            t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration, part
         )
 
     def score(
@@ -264,7 +312,9 @@ def _score_doc(
     rt = ref.t[rpos].astype(np.float64)
     w = _weight(d)
     if q.still or ref.still:
-        return _score_still(doc, q, ref, qt, rt, frame, d, w)
+        return _score_still(
+            doc, q, ref, qt, rt, frame, d, q.parts()[qpos], ref.parts()[rpos], mirrored
+        )
     # how long each reference hash stands for (until the next kept frame)
     nxt = np.append(ref.t[1:].astype(np.float64), ref.duration)
     hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
@@ -423,31 +473,49 @@ def _score_still(
     rt: npt.NDArray[np.float64],
     frame: npt.NDArray[np.int64],
     d: npt.NDArray[np.float64],
-    w: npt.NDArray[np.float64],
+    qpart: npt.NDArray[np.uint8],
+    rpart: npt.NDArray[np.uint8],
+    mirrored: npt.NDArray[np.bool_],
 ) -> Candidate | None:
-    """An image against a video or an image, or a video against an image: the closest hash
-    decides; frames within the match distance give the times."""
-    best = float(d.min())
-    if best > IMAGE_REVIEW_BITS:
+    """An image against a video or an image, or a video against an image. Whole pictures
+    (as shown, mirrored or a reference's zoomed middle) decide by their closest hash; two
+    stills also agree quarter by quarter, so that an overlay over one corner still leaves a
+    match (quarters count only against the same quarter)."""
+    whole = (qpart == WHOLE) & (rpart < QUARTER)
+    quarter = (qpart >= QUARTER) & (qpart == rpart) & ~mirrored
+    best = float(d[whole].min()) if whole.any() else math.inf
+    agree = 0
+    if q.still and ref.still and quarter.any():
+        agree = int(np.unique(qpart[quarter & (d <= QUARTER_BITS)]).shape[0])
+    if best > IMAGE_REVIEW_BITS and agree < QUARTERS_FOR_MATCH:
         return None
-    verdict = Verdict.MATCH if best <= IMAGE_MATCH_BITS else Verdict.REVIEW
-    close = d <= min(IMAGE_MATCH_BITS, best + 8)
+    verdict = (
+        Verdict.MATCH if best <= IMAGE_MATCH_BITS or agree >= QUARTERS_FOR_MATCH else Verdict.REVIEW
+    )
+    close = whole & (d <= min(IMAGE_MATCH_BITS, best + 8))
     spans: list[Span] = []
-    if not q.still and ref.still:  # a poster or still shown in a video: the query's times
+    if not q.still and ref.still and close.any():  # a poster shown in a video: when
         spans = [
             Span(round(s.query_start, 2), round(s.query_end, 2), 0.0, 0.0)
             for s in _chain(qt[close], 1.0, 0.0, q)
         ]
-    elif q.still and not ref.still:  # a still of a film: the film's time
-        t = float(rt[np.argmin(d)])
-        spans = [Span(0.0, 0.0, round(t, 2), round(t, 2))]
+    elif q.still and not ref.still and whole.any():  # a still of a film: its time
+        at = np.flatnonzero(whole)[np.argmin(d[whole])]
+        spans = [Span(0.0, 0.0, round(float(rt[at]), 2), round(float(rt[at]), 2))]
     frames = int(np.unique(frame[close]).shape[0])
+    closeness = 0.0 if math.isinf(best) else 1.0 - best / (2 * IMAGE_REVIEW_BITS)
+    score = max(closeness, agree / 4)
     return Candidate(
         doc,
-        float(np.clip(1.0 - best / (2 * IMAGE_REVIEW_BITS), 0.0, 1.0)),
+        float(np.clip(score, 0.0, 1.0)),
         verdict,
         tuple(spans),
-        {"distance": best, "frames": float(frames), "mirrored": 0.0},
+        {
+            "distance": -1.0 if math.isinf(best) else best,
+            "quarters": float(agree),
+            "frames": float(frames),
+            "mirrored": float(bool(close.any() and mirrored[close].all())),
+        },
     )
 
 

@@ -22,6 +22,8 @@ from ..domain import InvalidInput, TooLarge, UnsupportedMedia
 
 #: side of the kept frames (what perceptual hashes need: PDQ works on 64 x 64)
 FRAME = 64
+#: side of a still image's detailed picture
+DETAIL = 128
 #: side of the picture FFmpeg scales to before bars are found and cropped
 _PROBE = 128
 #: a row or column of the border is "black" when its brightest pixel is below this
@@ -43,6 +45,8 @@ class Frames:
     duration: float
     size: tuple[int, int]
     still: bool = False
+    #: a still image's picture at twice the side (DETAIL x DETAIL), for hashing its parts
+    detail: npt.NDArray[np.uint8] | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -75,13 +79,13 @@ def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def crop_bars(grey: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """`grey` without its black bars, scaled to FRAME x FRAME (area interpolation)."""
+def crop_bars(grey: npt.NDArray[np.uint8], side: int = FRAME) -> npt.NDArray[np.uint8]:
+    """`grey` without its black bars, scaled to side x side (area interpolation)."""
     import cv2
 
     top, bottom, left, right = content_box(grey)
     inner = grey[top:bottom, left:right]
-    return np.ascontiguousarray(cv2.resize(inner, (FRAME, FRAME), interpolation=cv2.INTER_AREA))
+    return np.ascontiguousarray(cv2.resize(inner, (side, side), interpolation=cv2.INTER_AREA))
 
 
 def decode_video(source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 * 3600.0) -> Frames:
@@ -179,10 +183,14 @@ def decode_image(data: bytes) -> Frames:
         raise InvalidInput(f"damaged or unreadable image ({_reason(exc)})") from None
     import cv2
 
-    probe = np.asarray(
-        cv2.resize(arr, (_PROBE, _PROBE), interpolation=cv2.INTER_AREA), dtype=np.uint8
+    big = np.asarray(
+        cv2.resize(arr, (_PROBE * 2, _PROBE * 2), interpolation=cv2.INTER_AREA), dtype=np.uint8
     )
-    return Frames(np.zeros(1, dtype=np.float32), crop_bars(probe)[None], 0.0, (w, h), still=True)
+    detail = crop_bars(big, DETAIL)
+    frame = np.ascontiguousarray(cv2.resize(detail, (FRAME, FRAME), interpolation=cv2.INTER_AREA))
+    return Frames(
+        np.zeros(1, dtype=np.float32), frame[None], 0.0, (w, h), still=True, detail=detail
+    )
 
 
 def _is_cover_art(stream: object) -> bool:

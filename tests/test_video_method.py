@@ -1,0 +1,319 @@
+"""The frame method end to end: synthetic films (shots of moving texture), real encoders and
+decoders, the real Hamming index and the app.
+
+Behaviour only (right film, right seconds in the upload and in the film, nothing for
+unrelated footage); accuracy on real video is the benchmark's job (`scripts/bench-video`)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jianwang import Jianwang
+from jianwang.domain import InvalidInput, MediaType, TooLarge, Verdict
+from jianwang.fingerprint.base import Hits, Role
+from jianwang.fingerprint.visual import FrameFingerprinter, from_hex, hamming, pdq, to_hex
+from jianwang.index.hamming import HammingIndex
+from jianwang.media import decode
+from jianwang.media.video import content_box, decode_image, decode_video
+from jianwang.services.registry import WorkInput
+from tests import video_fixtures as vf
+from tests.audio_fixtures import song
+
+FPS = 25
+FILMS = 4
+
+
+@pytest.fixture(scope="module")
+def films() -> dict[int, list[np.ndarray]]:
+    return {i: vf.shots(10 + i, 36.0) for i in range(FILMS + 1)}
+
+
+@pytest.fixture(scope="module")
+def library(films: dict) -> tuple[FrameFingerprinter, HammingIndex, dict]:
+    """The first FILMS films registered, decoded from H.264 as a user's files would be."""
+    method = FrameFingerprinter()
+    index = HammingIndex(None)
+    refs = {}
+    for i in range(FILMS):
+        fp = method.extract(decode(vf.encode(films[i])).signal, Role.REFERENCE)
+        assert len(fp) > 0
+        index.add(i, fp.codes, fp.positions)
+        packed = method.pack_reference(method.prepare_reference(fp.data))
+        refs[i] = method.unpack_reference(packed)
+    return method, index, refs
+
+
+def _identify(library: tuple, data: bytes) -> list:
+    method, index, refs = library
+    fp = method.extract(decode(data).signal, Role.QUERY)
+    found = index.lookup(fp.codes)
+    hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
+    return method.score(fp, hits, refs.get)
+
+
+def _upload(films: dict, film: int, start: float, seconds: float, fn: Callable | None = None):
+    """Unrelated footage, then `seconds` of `film` from `start` (distorted by `fn`), then
+    more unrelated footage: the excerpt starts 6 s into the upload."""
+    excerpt = films[film][int(start * FPS) : int((start + seconds) * FPS)]
+    if fn is not None:
+        excerpt = [fn(f) for f in excerpt]
+    filler = films[FILMS]
+    return filler[: 6 * FPS] + excerpt + filler[6 * FPS : 10 * FPS]
+
+
+DISTORTIONS = {
+    "re-encoded small": (None, {"size": (192, 144)}),
+    "crop 20 %": (lambda f: vf.crop(f, 0.2), {}),
+    "letterbox": (vf.letterbox, {}),
+    "mirrored": (vf.flip, {}),
+    "brighter, gamma": (vf.brighten, {}),
+    "station logo": (vf.logo, {}),
+}
+
+
+@pytest.mark.parametrize("name", list(DISTORTIONS))
+def test_excerpt_inside_an_upload_is_found_and_placed(library, films, name) -> None:
+    fn, kw = DISTORTIONS[name]
+    frames = _upload(films, 2, 12.0, 14.0, fn)
+    cands = _identify(library, vf.encode(frames, **kw))
+    assert cands and cands[0].doc == 2 and cands[0].verdict == Verdict.MATCH
+    seg = max(cands[0].spans, key=lambda s: s.query_end - s.query_start)
+    # the excerpt is at 6-20 s of the upload and 12-26 s of the film (an edge may lose a
+    # shot whose frames the distortion spoiled)
+    assert abs(seg.query_start - 6.0) < 2.0 and abs(seg.query_end - 20.0) < 2.0
+    assert abs(seg.ref_start - 12.0) < 2.0 and abs(seg.ref_end - 26.0) < 2.0
+    assert abs((seg.ref_start - seg.query_start) - 6.0) < 0.5
+    assert cands[0].evidence["mirrored"] == (1.0 if name == "mirrored" else 0.0)
+    assert all(c.verdict != Verdict.MATCH for c in cands[1:])
+
+
+def test_speed_change_is_read_back(library, films) -> None:
+    """Played 5 % faster: 14 s of film in 13.3 s of upload; the speed is estimated."""
+    excerpt = films[1][10 * FPS : 24 * FPS]
+    frames = films[FILMS][: 6 * FPS] + excerpt + films[FILMS][6 * FPS : 9 * FPS]
+    cands = _identify(library, vf.encode(frames, fps=FPS * 1.05))
+    assert cands[0].doc == 1 and cands[0].verdict == Verdict.MATCH
+    assert abs(cands[0].evidence["speed"] - 1.05) < 0.02
+    seg = cands[0].spans[0]
+    assert abs(seg.ref_start - (10.0 + 1.05 * (seg.query_start - 6 / 1.05))) < 1.0
+
+
+def test_two_excerpts_of_two_films_in_one_upload(library, films) -> None:
+    frames = films[0][: 10 * FPS] + films[FILMS][: 5 * FPS] + films[3][20 * FPS : 32 * FPS]
+    cands = _identify(library, vf.encode(frames))
+    found = {c.doc: c for c in cands if c.verdict == Verdict.MATCH}
+    assert set(found) == {0, 3}
+    assert abs(found[3].spans[0].query_start - 15.0) < 1.5
+    assert abs(found[3].spans[0].ref_start - 20.0) < 1.5
+
+
+def test_unrelated_footage_matches_nothing(library) -> None:
+    for seed in (900, 901, 902):
+        cands = _identify(library, vf.encode(vf.shots(seed, 20.0)))
+        assert all(c.verdict != Verdict.MATCH for c in cands), cands
+
+
+def test_black_bars_are_found_and_dark_scenes_are_not_bars() -> None:
+    pic = np.full((128, 128), 120, dtype=np.uint8)
+    pic[:20] = 5
+    pic[110:] = 8
+    assert content_box(pic) == (21, 109, 0, 128)
+    dark = np.full((128, 128), 10, dtype=np.uint8)
+    dark[60:70, 60:70] = 200  # a dark scene with one bright spot: no bars
+    assert content_box(dark) == (0, 128, 0, 128)
+
+
+def test_decoding_samples_frames_and_refuses_damage(films) -> None:
+    data = vf.encode(films[0][: 8 * FPS])
+    frames = decode_video(data, fps=5.0)
+    assert 38 <= len(frames) <= 42 and frames.pixels.shape[1:] == (64, 64)
+    assert np.all(np.diff(frames.times) > 0.15) and abs(frames.duration - 8.0) < 0.2
+    with pytest.raises(InvalidInput):
+        decode(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 200)
+    # a truncated stream keeps what it showed before the cut; a truncated MP4 has lost its
+    # index (written last) and cannot be read: a clear error
+    ts = vf.encode(films[0][: 8 * FPS], container="mpegts")
+    cut = decode_video(ts[: len(ts) * 2 // 3])
+    assert 10 <= len(cut) < len(frames)
+    with pytest.raises(InvalidInput):
+        decode(data[: len(data) * 2 // 3])
+
+
+def test_formats_decode_alike(films) -> None:
+    """MKV (VP9), WebM (VP8) and MPEG-TS (MPEG-2) carry the same film: hashes agree."""
+    clip = films[1][: 4 * FPS]
+    base = decode_video(vf.encode(clip))
+    method = FrameFingerprinter()
+    ref = method.extract(base, Role.REFERENCE)
+    for container, codec in (
+        ("matroska", "libvpx-vp9"),
+        ("webm", "libvpx"),
+        ("mpegts", "mpeg2video"),
+    ):
+        other = decode_video(vf.encode(clip, container=container, codec=codec))
+        assert abs(len(other) - len(base)) <= 2, container
+        code, _ = pdq(other.pixels[len(other) // 2])
+        best = min(hamming(code, c) for c in ref.codes)
+        assert best <= 32, (container, best)
+
+
+def test_pdq_hex_round_trip() -> None:
+    rng = np.random.default_rng(1)
+    pic = (rng.random((64, 64)) * 255).astype(np.uint8)
+    code, quality = pdq(pic)
+    text = to_hex(code)
+    assert len(text) == 64 and np.array_equal(from_hex(text), code) and quality > 0
+
+
+# ------------------------------------------------------------------ images
+
+
+def _jpeg(pixels: np.ndarray, quality: int = 30) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", pixels[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return buf.tobytes()
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", pixels[:, :, ::-1])
+    assert ok
+    return buf.tobytes()
+
+
+def test_images_and_stills_of_films(jw_sqlite: Jianwang, films) -> None:
+    """A poster is found under re-compression, a crop, a mirror and an overlay; a still of a
+    registered film is found with its time in the film."""
+    poster = vf.picture(77)
+    work = jw_sqlite.registry.add_work(
+        WorkInput(files=[("poster.png", _png(poster))], type="image", title="P", owner="Studio")
+    )
+    assert work.assets[0].media == MediaType.IMAGE
+    for variant in (
+        _jpeg(poster, 25),
+        _jpeg(vf.crop(poster, 0.2), 70),
+        _png(vf.flip(poster)),
+        _png(vf.logo(poster)),
+    ):
+        [m] = [m for m in jw_sqlite.identify(variant, "copy.jpg").matches]
+        assert m.work_id == work.id and m.verdict == Verdict.MATCH and m.segments == ()
+    film = jw_sqlite.registry.add_work(
+        WorkInput(files=[("film.mp4", vf.encode(films[2]))], type="film", title="F", owner="S")
+    )
+    still = _jpeg(films[2][int(20.4 * FPS)], 60)
+    result = jw_sqlite.identify(still, "still.jpg")
+    assert result.media == MediaType.IMAGE
+    top = result.matches[0]
+    assert top.work_id == film.id and top.verdict == Verdict.MATCH
+    assert abs(top.segments[0].reference[0] - 20.4) < 1.0
+    other = vf.picture(555)
+    assert all(m.verdict != Verdict.MATCH for m in jw_sqlite.identify(_png(other), "x").matches)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+
+
+def test_image_bombs_and_damage_are_refused() -> None:
+    with pytest.raises(TooLarge):
+        decode_image(_png_header_only(60_000, 60_000))
+    with pytest.raises(InvalidInput):
+        decode(_png(vf.shots(3, 0.2)[0])[:40])
+
+
+# ------------------------------------------------------------------ the app
+
+
+def test_film_registered_and_identified_by_pictures_and_sound(jw: Jianwang, films) -> None:
+    """A film with a soundtrack: a copy found by both methods scores higher than by either;
+    a silent, cropped copy is still found by its pictures."""
+    rate = 22050
+    sound = song(321, 36.0, rate).astype(np.float32)
+    film = films[3]
+    work = jw.registry.add_work(
+        WorkInput(
+            files=[("film.mp4", vf.encode(film, audio=sound, audio_rate=rate))],
+            type="film",
+            title="Film",
+            owner="Studio",
+        )
+    )
+    assert work.assets[0].media == MediaType.VIDEO
+    excerpt = film[8 * FPS : 24 * FPS]
+    both = jw.identify(vf.encode(excerpt, audio=sound[8 * rate : 24 * rate], audio_rate=rate))
+    assert both.media == MediaType.VIDEO
+    top = both.matches[0]
+    assert top.work_id == work.id and top.verdict == Verdict.MATCH
+    assert set(top.method.split("+")) == {"frames", "audio"}
+    seg = top.segments[0]
+    assert abs(seg.reference[0] - 8.0) < 1.0 and abs(seg.reference[1] - 24.0) < 1.5
+    silent = jw.identify(vf.encode([vf.crop(f, 0.2) for f in excerpt]))
+    [m] = [m for m in silent.matches if m.verdict == Verdict.MATCH]
+    assert m.work_id == work.id and m.method == "frames" and m.score < top.score
+
+
+def test_music_work_from_a_video_takes_its_sound_only(jw_sqlite: Jianwang, films) -> None:
+    with pytest.raises(InvalidInput, match="needs sound"):
+        jw_sqlite.registry.add_work(
+            WorkInput(
+                files=[("mv.mp4", vf.encode(films[0][:50]))], type="music", title="M", owner="L"
+            )
+        )
+
+
+# ------------------------------------------------------------------ the index
+
+
+def test_hamming_index_persists_replays_and_removes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 2**63, size=(50, 4), dtype=np.uint64)
+    idx = HammingIndex(tmp_path / "ix")
+    with idx.writing():
+        idx.add(1, codes[:30], np.arange(30, dtype=np.uint32))
+        idx.flush()
+        idx.add(2, codes[30:], np.arange(20, dtype=np.uint32))  # stays in the delta log
+    again = HammingIndex(tmp_path / "ix")
+    near = codes[[3, 40]].copy()
+    near[:, 0] ^= np.uint64(0b1011)  # three bits off
+    hits = again.lookup(near, radius=8)
+    got = sorted(
+        zip(
+            hits.query_pos.tolist(),
+            hits.doc.tolist(),
+            hits.ref_pos.tolist(),
+            hits.distance.tolist(),
+            strict=True,
+        )
+    )
+    assert got == [(0, 1, 3, 3), (1, 2, 10, 3)]
+    with again.writing():
+        again.remove([1])
+    assert HammingIndex(tmp_path / "ix").lookup(near, radius=8).doc.tolist() == [2]
+    with again.writing():
+        again.compact()
+    final = HammingIndex(tmp_path / "ix")
+    assert final.stats()["codes"] == 20 and final.lookup(near, radius=8).doc.tolist() == [2]
+    # a torn last record (a crash during add) is ignored and cut off by the next writer
+    log = tmp_path / "ix" / "delta.log"
+    with final.writing():
+        final.add(3, codes[:2], np.arange(2, dtype=np.uint32))
+    with open(log, "ab") as fh:
+        fh.write(b"\x07\x00\x00\x00\x05\x00")
+    assert sorted(HammingIndex(tmp_path / "ix").lookup(codes[:1], radius=0).doc.tolist()) == [3]
+    with pytest.raises(ValueError):
+        final.add(4, np.zeros((2, 2), dtype=np.uint64), np.arange(2, dtype=np.uint32))
