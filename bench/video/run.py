@@ -116,15 +116,16 @@ def _pdq(rgb: np.ndarray) -> tuple[np.ndarray, int]:
     return np.packbits(np.asarray(bits, dtype=np.uint8)), int(quality)
 
 
-_POP = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint16)
-
-
 def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise Hamming distances of packed 256-bit hashes: (n, 32) × (m, 32) -> (n, m)."""
+    """Pairwise Hamming distances of packed 256-bit hashes: (n, 32) × (m, 32) uint8 -> (n, m)."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), dtype=np.uint16)
-    x = np.bitwise_xor(a[:, None, :], b[None, :, :])
-    return _POP[x].sum(axis=2, dtype=np.uint16)
+    a64 = np.ascontiguousarray(a).view(np.uint64)
+    b64 = np.ascontiguousarray(b).view(np.uint64)
+    out = np.zeros((len(a), len(b)), dtype=np.uint16)
+    for w in range(4):
+        out += np.bitwise_count(np.bitwise_xor(a64[:, w, None], b64[None, :, w]))
+    return out
 
 
 class PdqNaive:
@@ -220,7 +221,7 @@ class PdqNaive:
             return []
         qt = np.asarray([t for t, _ in qh], np.float32)
         pairs: dict[int, list[tuple[float, float]]] = {}
-        chunk = 4096
+        chunk = 65536
         hashes = np.stack([h for _, h in qh])
         for s in range(0, len(self.vh), chunk):
             d = _hamming(hashes, self.vh[s : s + chunk])
@@ -272,10 +273,15 @@ def run_method(
     qs: QuerySet,
     clips: dict[str, Path],
     workdir: Path,
-    scaling: bool,
+    scaling: Sequence[float],
     quiet: bool,
+    scaling_queries: int = 6,
 ) -> dict[str, Any]:
-    """Register, time and query one method; its raw answers and costs."""
+    """Register, time and query one method; its raw answers and costs.
+
+    ``scaling``: index sizes (hours) to pad to with the method's ``pad`` before timing a sample
+    of ``scaling_queries`` positive queries against each (empty: no scaling run).
+    """
     method = factory(workdir / "index")
     t0 = _cpu()
     for v in corpus.references:
@@ -323,8 +329,9 @@ def run_method(
         if pad is None:
             scale = {"note": f"{method.name} has no pad(hours)"}
         else:
-            sample = [q for q in qs.videos if q.ref is not None][:: max(1, len(qs.videos) // 20)]
-            for hours in (10.0, 100.0, 1000.0):
+            pos = [q for q in qs.videos if q.ref is not None]
+            sample = pos[:: max(1, len(pos) // max(1, scaling_queries))][:scaling_queries]
+            for hours in scaling:
                 pad(hours)
                 t0 = _cpu()
                 for q in sample:
@@ -509,6 +516,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny synthetic corpus, seconds")
     ap.add_argument("--no-baseline", action="store_true", help="skip vPDQ")
     ap.add_argument("--scaling", action="store_true", help="padded-index latency (pad(hours))")
+    ap.add_argument(
+        "--scaling-hours", default="10,100,1000", help="index sizes for --scaling (hours)"
+    )
+    ap.add_argument("--scaling-queries", type=int, default=6, help="queries timed per size")
     ap.add_argument("--json", type=Path, default=None, help="write all figures here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -532,7 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[bench-video] {args.method}: {e}; using pdq-naive", file=sys.stderr)
             factory = METHODS["pdq-naive"]
         results = []
-        res = run_method(factory, corpus, qs, clips, tmpd / "method", args.scaling, args.quiet)
+        hours = [float(h) for h in args.scaling_hours.split(",")] if args.scaling else []
+        res = run_method(
+            factory, corpus, qs, clips, tmpd / "method", hours, args.quiet, args.scaling_queries
+        )
         truths = _truths(qs)
         res["score"] = score_videos(res["answers"], truths)
         itruth = {q.id: (q.family, q.ref) for q in qs.images}

@@ -139,7 +139,11 @@ def _quarters(pixels: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
     for y in (0, h // 2):
         for x in (0, w // 2):
             q = pixels[y : y + h // 2, x : x + w // 2]
-            out.append(np.ascontiguousarray(cv2.resize(q, (64, 64), interpolation=cv2.INTER_AREA)))
+            out.append(
+                np.ascontiguousarray(
+                    cv2.resize(q, (64, 64), interpolation=cv2.INTER_AREA), dtype=np.uint8
+                )
+            )
     return out
 
 

@@ -187,7 +187,9 @@ def decode_image(data: bytes) -> Frames:
         cv2.resize(arr, (_PROBE * 2, _PROBE * 2), interpolation=cv2.INTER_AREA), dtype=np.uint8
     )
     detail = crop_bars(big, DETAIL)
-    frame = np.ascontiguousarray(cv2.resize(detail, (FRAME, FRAME), interpolation=cv2.INTER_AREA))
+    frame = np.ascontiguousarray(
+        cv2.resize(detail, (FRAME, FRAME), interpolation=cv2.INTER_AREA), dtype=np.uint8
+    )
     return Frames(
         np.zeros(1, dtype=np.float32), frame[None], 0.0, (w, h), still=True, detail=detail
     )
