@@ -317,3 +317,38 @@ def test_hamming_index_persists_replays_and_removes(tmp_path: Path) -> None:
     assert sorted(HammingIndex(tmp_path / "ix").lookup(codes[:1], radius=0).doc.tolist()) == [3]
     with pytest.raises(ValueError):
         final.add(4, np.zeros((2, 2), dtype=np.uint64), np.arange(2, dtype=np.uint32))
+
+
+def test_cli_registers_a_film_and_reports_time_ranges(tmp_path: Path, films) -> None:
+    import json
+
+    from tests.test_cli import run
+
+    home = tmp_path / "home"
+    (tmp_path / "film.mkv").write_bytes(
+        vf.encode(films[1], container="matroska", codec="libvpx-vp9")
+    )
+    wid = run(
+        home,
+        "works",
+        "add",
+        str(tmp_path / "film.mkv"),
+        "--type",
+        "film",
+        "--title",
+        "Film",
+        "--owner",
+        "Studio",
+    ).stdout.strip()
+    frames = _upload(films, 1, 14.0, 12.0, vf.flip)
+    (tmp_path / "copy.mp4").write_bytes(vf.encode(frames))
+    res = run(home, "identify", str(tmp_path / "copy.mp4"))
+    assert f": match {wid} " in res.stdout and "mirrored" in res.stdout
+    assert "0:06" in res.stdout and "0:14" in res.stdout  # 0:06.x in the copy ~ 0:14.x
+    m = json.loads(run(home, "identify", "--json", str(tmp_path / "copy.mp4")).stdout)
+    assert m["media"] == "video" and m["matches"][0]["method"] == "frames"
+    seg = m["matches"][0]["segments"][0]
+    assert abs(seg["query"][0] - 6.0) < 1.5 and abs(seg["reference"][0] - 14.0) < 1.5
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x01" * 500)
+    bad = run(home, "identify", str(tmp_path / "broken.mp4"), ok=False)
+    assert bad.returncode != 0 and "broken.mp4" in bad.stderr

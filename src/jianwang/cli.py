@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .app import Jianwang
-from .domain import Identification, InvalidInput, JianwangError, MediaType, Site, Work
+from .domain import Identification, InvalidInput, JianwangError, MediaType, Site, Work, WorkType
 from .services.registry import ImportReport, WorkInput
 from .services.sites import SiteInput
 
@@ -165,10 +165,10 @@ def works_add(
     from .fingerprint.base import for_media
 
     for asset in work.assets:
-        if asset.media == MediaType.VIDEO and for_media(MediaType.AUDIO):
+        if asset.media == MediaType.VIDEO and work.type == WorkType.MUSIC:
             err.print(
-                f"note: {asset.filename}: its soundtrack is fingerprinted; its pictures are "
-                "stored, but no method reads video frames yet",
+                f"note: {asset.filename}: a music work is registered by its sound; the "
+                "pictures are stored but not fingerprinted",
                 markup=False,
                 highlight=False,
             )
@@ -413,7 +413,7 @@ def _print_identification(ident: Identification) -> None:
     if not ident.matches:
         out.print(f"{ident.input}: no match ({ident.media.value})")
         return
-    timed = ident.media != MediaType.TEXT
+    timed = ident.media in (MediaType.AUDIO, MediaType.VIDEO)
     for m in ident.matches:
         unit = _clock if timed else _chars
         spans = ", ".join(
@@ -428,6 +428,16 @@ def _print_identification(ident: Identification) -> None:
                 f"; speed x{m.evidence['speed']:.3f}, pitch x{m.evidence['pitch']:.3f}"
                 f" ({12 * math.log2(max(m.evidence['pitch'], 1e-6)):+.1f} semitones)"
             )
+        elif "speed" in m.evidence:
+            change = f"; speed x{m.evidence['speed']:.3f}"
+        if m.evidence.get("mirrored"):
+            change += "; mirrored"
+        if "+" in m.method:
+            change += f"; found by {m.method.replace('+', ' and ')}"
+        if ident.media == MediaType.IMAGE and m.segments:
+            spans = f"still at {_clock(m.segments[0].reference[0])} of the work"
+        elif not m.segments:
+            spans = "the whole picture"
         out.print(
             f"{ident.input}: [{color}]{m.verdict.value}[/] {m.work_id} {m.title!r} "
             f"score {m.score:.2f}; copy ~ work: {spans}{more}{change}"
