@@ -18,6 +18,7 @@ from jianwang import Jianwang
 from jianwang.domain import InvalidInput, MediaType, TooLarge, Verdict
 from jianwang.fingerprint.base import Hits, Role
 from jianwang.fingerprint.visual import FrameFingerprinter, from_hex, hamming, pdq, to_hex
+from jianwang.identify import _hamming_lookup
 from jianwang.index.hamming import HammingIndex
 from jianwang.media import decode
 from jianwang.media.video import content_box, decode_image, decode_video
@@ -52,7 +53,7 @@ def library(films: dict) -> tuple[FrameFingerprinter, HammingIndex, dict]:
 def _identify(library: tuple, data: bytes) -> list:
     method, index, refs = library
     fp = method.extract(decode(data).signal, Role.QUERY)
-    found = index.lookup(fp.codes)
+    found = _hamming_lookup(method, index, fp)  # both passes, as `identify` does
     hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
     return method.score(fp, hits, refs.get)
 
@@ -301,6 +302,9 @@ def test_hamming_index_persists_replays_and_removes(tmp_path: Path) -> None:
         )
     )
     assert got == [(0, 1, 3, 3), (1, 2, 10, 3)]
+    # the dense second pass against chosen documents finds what the full lookup finds there
+    within = again.lookup_within(near, np.array([2], dtype=np.uint32), radius=8)
+    assert within.doc.tolist() == [2] and within.ref_pos.tolist() == [10]
     with again.writing():
         again.remove([1])
     assert HammingIndex(tmp_path / "ix").lookup(near, radius=8).doc.tolist() == [2]

@@ -12,9 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from . import media as media_mod
 from .domain import Identification, Match, MediaType, Segment, Verdict
-from .fingerprint.base import Candidate, Fingerprinter, HashKind, Hits, Role, for_media
+from .fingerprint.base import (
+    Candidate,
+    Fingerprinter,
+    Fingerprints,
+    HashKind,
+    Hits,
+    Role,
+    for_media,
+)
 from .index.exact import ExactIndex
 from .index.forward import ReferenceStore
 from .index.hamming import HammingIndex
@@ -158,7 +168,10 @@ class Identifier:
             return []
         index = self.indexes.for_method(method)
         index.refresh()
-        found = index.lookup(fp.codes)
+        if isinstance(index, HammingIndex):
+            found = _hamming_lookup(method, index, fp)
+        else:
+            found = index.lookup(fp.codes)
         if len(found) == 0:
             return []
         # the index answers with the query code's index; scoring wants its position
@@ -200,6 +213,29 @@ class Identifier:
         for cache in (self._info, self._refs):
             for key in [k for k in cache if k[1] in gone]:
                 del cache[key]
+
+
+#: references a sparse first pass may hand to the dense second pass
+SHORTLIST = 32
+
+
+def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints) -> Hits:
+    """Binary codes: all within the method's radius. A method with `probe_rows` is looked up
+    in two passes: its probe rows against the whole index, then every row against the
+    references that pass found (the most hits first, at most SHORTLIST)."""
+    radius = int(getattr(method, "radius", 64))
+    probe = getattr(method, "probe_rows", None)
+    if probe is None:
+        return index.lookup(fp.codes, radius)
+    rows = probe(fp)
+    if rows.shape[0] == len(fp):
+        return index.lookup(fp.codes, radius)
+    first = index.lookup(fp.codes[rows], radius)
+    if len(first) == 0:
+        return first
+    docs, counts = np.unique(first.doc, return_counts=True)
+    shortlist = docs[np.argsort(-counts, kind="stable")[:SHORTLIST]]
+    return index.lookup_within(fp.codes, shortlist, radius)
 
 
 def _rank(m: Match) -> tuple[bool, float]:

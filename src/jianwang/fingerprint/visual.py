@@ -51,6 +51,11 @@ WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 #: a still's quarters agree within this many bits, and a match needs this many of them
 QUARTER_BITS = 36
 QUARTERS_FOR_MATCH = 2
+#: a query is looked up in two passes: frames PROBE_EVERY seconds apart and the first frames
+#: of shots (a jump of more than SHOT_BITS from the frame before) against the whole index,
+#: then every frame against the references that pass found
+PROBE_EVERY = 1.0
+SHOT_BITS = 40
 #: search radius (bits) of the index lookup
 RADIUS = 76
 #: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
@@ -228,6 +233,30 @@ class FrameFingerprinter:
             np.asarray(part, dtype=np.uint8),
         )
         return Fingerprints(self.name, self.version, arr, np.asarray(pos, dtype=np.uint32), data)
+
+    radius = RADIUS
+
+    def probe_rows(self, fp: Fingerprints) -> npt.NDArray[np.int64]:
+        """Query rows for the first, sparse lookup: about one frame a second plus the first
+        frame of every shot (both orientations); a still's every hash."""
+        q: FrameHashes = fp.data
+        if q.still or len(q) == 0:
+            return np.arange(len(fp), dtype=np.int64)
+        row_frame = q.frame[fp.positions]
+        whole = ~q.mirrored[fp.positions] & (q.parts()[fp.positions] == WHOLE)
+        rows = np.flatnonzero(whole)
+        chosen: list[int] = []
+        last_t = -math.inf
+        prev: npt.NDArray[np.uint64] | None = None
+        for r in rows:
+            t = float(q.t[fp.positions[r]])
+            code = fp.codes[r]
+            cut = prev is not None and hamming(code, prev) > SHOT_BITS
+            if cut or t - last_t >= PROBE_EVERY - 1e-6:
+                chosen.append(int(row_frame[r]))
+                last_t = t
+            prev = code
+        return np.flatnonzero(np.isin(row_frame, np.asarray(chosen, dtype=np.uint32)))
 
     def prepare_reference(self, signal: Any) -> FrameHashes:
         if isinstance(signal, FrameHashes):

@@ -45,6 +45,24 @@ class _Segment:
     codes: npt.NDArray[np.uint8]
     post: npt.NDArray[np.uint32]
     faiss_index: Any = None
+    _docs: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+
+    def rows_of(self, docs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+        """Rows holding these documents' codes (a document's codes are contiguous: they
+        are added, flushed and compacted together)."""
+        if self._docs is None:
+            d = np.asarray(self.post[:, 0])
+            change = np.flatnonzero(np.diff(d)) + 1
+            starts = np.concatenate([[0], change]).astype(np.int64)
+            ends = np.append(starts[1:], d.shape[0]).astype(np.int64)
+            self._docs = (d[starts] if d.shape[0] else d[:0], starts, ends)
+        ids, starts, ends = self._docs
+        pick = np.isin(ids, docs)
+        if not pick.any():
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate(
+            [np.arange(a, b) for a, b in zip(starts[pick], ends[pick], strict=True)]
+        )
 
     def searcher(self, bits: int) -> Any:
         if self.faiss_index is None:
@@ -290,6 +308,18 @@ class HammingIndex:
             parts.append(delta)
         if queries.shape[0] == 0 or not parts:
             return Hits.empty()
+        hits = self._search(parts, queries, radius)
+        if self.tombstones and len(hits):
+            keep = ~np.isin(hits.doc, np.fromiter(self.tombstones, dtype=np.uint32))
+            hits = Hits(
+                hits.query_pos[keep],
+                hits.doc[keep],
+                hits.ref_pos[keep],
+                None if hits.distance is None else hits.distance[keep],
+            )
+        return hits
+
+    def _search(self, parts: list[_Segment], queries: npt.NDArray[np.uint8], radius: int) -> Hits:
         qs, docs, pos, dist = [], [], [], []
         for seg in parts:
             if seg.codes.shape[0] == 0:
@@ -307,18 +337,35 @@ class HammingIndex:
             dist.append(d.astype(np.uint16))
         if not qs:
             return Hits.empty()
-        hits = Hits(
+        return Hits(
             np.concatenate(qs), np.concatenate(docs), np.concatenate(pos), np.concatenate(dist)
         )
-        if self.tombstones:
-            keep = ~np.isin(hits.doc, np.fromiter(self.tombstones, dtype=np.uint32))
-            hits = Hits(
-                hits.query_pos[keep],
-                hits.doc[keep],
-                hits.ref_pos[keep],
-                None if hits.distance is None else hits.distance[keep],
-            )
-        return hits
+
+    def lookup_within(
+        self, codes: npt.NDArray[Any], docs: npt.NDArray[np.uint32], radius: int = 64
+    ) -> Hits:
+        """Like `lookup`, but only against the codes of `docs` (a second, dense pass over the
+        candidates that a sparse first pass found)."""
+        queries = self._as_bytes(codes)
+        docs = np.setdiff1d(
+            np.asarray(docs, dtype=np.uint32), np.fromiter(self.tombstones, dtype=np.uint32)
+        )
+        parts = list(self.segments)
+        delta = self._delta_segment()
+        if delta is not None:
+            parts.append(delta)
+        if queries.shape[0] == 0 or docs.shape[0] == 0 or not parts:
+            return Hits.empty()
+        sub_codes, sub_post = [], []
+        for seg in parts:
+            rows = seg.rows_of(docs)
+            if rows.shape[0]:
+                sub_codes.append(np.asarray(seg.codes)[rows])
+                sub_post.append(np.asarray(seg.post)[rows])
+        if not sub_codes:
+            return Hits.empty()
+        sub = _Segment("candidates", np.concatenate(sub_codes), np.concatenate(sub_post))
+        return self._search([sub], queries, radius)
 
     def stats(self) -> dict[str, int]:
         delta = self._delta_size
