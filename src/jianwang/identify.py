@@ -220,22 +220,20 @@ SHORTLIST = 32
 
 
 def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints) -> Hits:
-    """Binary codes: all within the method's radius. A method with `probe_rows` is looked up
+    """Binary codes: all within the method's `radius`. A method with `probe_rows` is looked up
     in two passes: its probe rows against the whole index, then every row against the
-    references that pass found (the most hits first, at most SHORTLIST)."""
+    references that pass found (the most hits first, at most SHORTLIST), within its
+    `dense_radius` (what the first pass found is within it)."""
     radius = int(getattr(method, "radius", 64))
     probe = getattr(method, "probe_rows", None)
     if probe is None:
         return index.lookup(fp.codes, radius)
-    rows = probe(fp)
-    if rows.shape[0] == len(fp):
-        return index.lookup(fp.codes, radius)
-    first = index.lookup(fp.codes[rows], radius)
+    first = index.lookup(fp.codes[probe(fp)], radius)
     if len(first) == 0:
         return first
     docs, counts = np.unique(first.doc, return_counts=True)
     shortlist = docs[np.argsort(-counts, kind="stable")[:SHORTLIST]]
-    return index.lookup_within(fp.codes, shortlist, radius)
+    return index.lookup_within(fp.codes, shortlist, int(getattr(method, "dense_radius", radius)))
 
 
 def _rank(m: Match) -> tuple[bool, float]:

@@ -38,11 +38,15 @@ from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role
 
 #: frames PDQ rates below this (0-100) carry too little structure to hash
 MIN_QUALITY = 30
-#: a reference frame is kept when its hash is more than this many bits from the last kept
-KEEP_BITS = 16
-#: a reference also indexes the middle of each kept frame, this share of each side cut off
-#: (what a cropped or zoomed copy shows)
+#: a reference keeps a frame every REF_EVERY seconds, if its hash moved more than KEEP_BITS
+#: from the last kept one (a static shot costs one hash); the query's dense frames (5 a
+#: second) still find a kept frame within REF_EVERY / 2, and the index stays small
+REF_EVERY = 0.2
+KEEP_BITS = 24
+#: a reference also indexes the middle of every ZOOM_EVERY-th kept frame, this share of
+#: each side cut off (what a cropped or zoomed copy shows)
 REF_ZOOM = 0.1
+ZOOM_EVERY = 2
 #: a still image (few hashes, so it can afford more) also indexes the middle at 20 % off and
 #: its four quarters (an overlay in one corner leaves three of them)
 STILL_ZOOM = 0.2
@@ -54,10 +58,16 @@ QUARTERS_FOR_MATCH = 2
 #: a query is looked up in two passes: frames PROBE_EVERY seconds apart and the first frames
 #: of shots (a jump of more than SHOT_BITS from the frame before) against the whole index,
 #: then every frame against the references that pass found
-PROBE_EVERY = 1.0
+PROBE_EVERY = 0.2
 SHOT_BITS = 40
 #: search radius (bits) of the index lookup
 RADIUS = 76
+#: the second pass, against the shortlisted references, looks this far: hits beyond RADIUS
+#: add no evidence, but a frame on an established line within it extends the segment
+#: (frame after frame at the edge: one chance hit does not carry a segment)
+DENSE_RADIUS = 96
+#: weak frames extend a segment's edge when they follow each other this closely (seconds)
+EXTEND_GAP = 0.5
 #: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
 MAX_LOG_SPEED = math.log(1.25)
 SPEED_STEP = 0.01
@@ -195,15 +205,21 @@ class FrameFingerprinter:
             part.append(p)
 
         last: npt.NDArray[np.uint64] | None = None
+        last_t = -math.inf
         for i in range(pixels.shape[0]):
             code, quality = pdq(pixels[i])
             if quality < MIN_QUALITY and not still:
                 continue
             if ref and not still:
-                if last is not None and hamming(code, last) <= KEEP_BITS:
+                if float(times[i]) - last_t < REF_EVERY - 1e-6 or (
+                    last is not None and hamming(code, last) <= KEEP_BITS
+                ):
                     continue
-                last = code
-                for c in (code, pdq(_zoom(pixels[i], REF_ZOOM))[0]):
+                last, last_t = code, float(times[i])
+                variants = [code]
+                if len(t) % ZOOM_EVERY == 0:
+                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
+                for c in variants:
                     codes.append(c)
                     pos.append(len(t))
                 entry(i, False, WHOLE)
@@ -235,6 +251,7 @@ class FrameFingerprinter:
         return Fingerprints(self.name, self.version, arr, np.asarray(pos, dtype=np.uint32), data)
 
     radius = RADIUS
+    dense_radius = DENSE_RADIUS
 
     def probe_rows(self, fp: Fingerprints) -> npt.NDArray[np.int64]:
         """Query rows for the first, sparse lookup: about one frame a second plus the first
@@ -353,10 +370,11 @@ def _score_doc(
     hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
     lines: list[tuple[float, float, float, list[Span], int, bool]] = []
     alive = np.ones(qt.shape[0], dtype=bool)
+    strong = d <= RADIUS  # hits beyond it (second pass) only extend segments on a line
     for _ in range(MAX_LINES):
         best: tuple[float, float, float, bool] | None = None
         for flip in (False, True):
-            sel = alive & (mirrored == flip)
+            sel = alive & strong & (mirrored == flip)
             if sel.sum() < 2:
                 continue
             found = _vote(qt[sel], rt[sel], hold[sel], frame[sel], w[sel])
@@ -367,20 +385,22 @@ def _score_doc(
         _, speed, offset, flip = best
         sel = alive & (mirrored == flip)
         resid = rt - (speed * qt + offset)
-        inl = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+        on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+        inl = on & strong
         if inl.sum() >= 3:
             speed, offset = _refit(qt[inl], rt[inl], hold[inl], speed, offset)
             resid = rt - (speed * qt + offset)
-            inl = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+            on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
+            inl = on & strong
         evidence = _per_frame_best(frame[inl], w[inl])
         frames = int(np.unique(frame[inl]).shape[0])
         if evidence < REVIEW_EVIDENCE:
             break
-        spans = _chain(qt[inl], speed, offset, q)
+        spans = _chain(_extend(np.unique(qt[inl]), np.unique(qt[on & ~strong])), speed, offset, q)
         lines.append((evidence, speed, offset, spans, frames, flip))
-        alive &= ~inl
+        alive &= ~on
         # a query frame counts for one line only
-        alive &= ~np.isin(frame, frame[inl])
+        alive &= ~np.isin(frame, frame[on])
     if not lines:
         return None
     evidence = sum(x[0] for x in lines)
@@ -480,6 +500,21 @@ def _chain(qt: npt.NDArray[np.float64], speed: float, offset: float, q: FrameHas
         prev = t
     out.append(_span(start, prev + step, speed, offset))
     return out
+
+
+def _extend(
+    anchored: npt.NDArray[np.float64], weak: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The anchored times plus weak ones that continue them without a gap of more than
+    EXTEND_GAP (a segment's edges, where a distortion spoiled the frames a little more)."""
+    if weak.shape[0] == 0 or anchored.shape[0] == 0:
+        return anchored
+    times = set(anchored.tolist())
+    for w in (weak, weak[::-1]):
+        for t in w.tolist():
+            if any(abs(t - a) <= EXTEND_GAP for a in (max(times), min(times))):
+                times.add(t)
+    return np.asarray(sorted(times))
 
 
 def _frame_step(q: FrameHashes) -> float:
