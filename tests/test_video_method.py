@@ -356,3 +356,26 @@ def test_cli_registers_a_film_and_reports_time_ranges(tmp_path: Path, films) -> 
     (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x01" * 500)
     bad = run(home, "identify", str(tmp_path / "broken.mp4"), ok=False)
     assert bad.returncode != 0 and "broken.mp4" in bad.stderr
+
+
+def test_large_segments_are_searched_through_an_inverted_file(tmp_path: Path, monkeypatch) -> None:
+    """Above IVF_MIN codes a segment gets a persisted inverted file; near codes are still
+    found (the lists nearest the query are searched), and compaction keeps it consistent."""
+    import jianwang.index.hamming as hm
+
+    monkeypatch.setattr(hm, "IVF_MIN", 2_000)
+    rng = np.random.default_rng(9)
+    centres = rng.integers(0, 2**63, size=(40, 4), dtype=np.uint64)
+    codes = centres[rng.integers(0, 40, size=3_000)].copy()
+    codes[:, 1] ^= rng.integers(0, 2**16, size=3_000, dtype=np.uint64)  # noise in 16 bits
+    idx = HammingIndex(tmp_path / "ix")
+    with idx.writing():
+        idx.add(1, codes, np.arange(3_000, dtype=np.uint32))
+        idx.flush()
+    assert list((tmp_path / "ix").glob("seg-*.ivf"))
+    again = HammingIndex(tmp_path / "ix")
+    probe = codes[[5, 500, 2500]].copy()
+    probe[:, 3] ^= np.uint64(0b111)
+    hits = again.lookup(probe, radius=24)
+    for q, row in enumerate((5, 500, 2500)):
+        assert row in hits.ref_pos[hits.query_pos == q].tolist()

@@ -12,9 +12,11 @@ Layout under the index directory (one per method and version)::
     LOCK                     held (flock) by a writer
 
 A lookup is a range search: every indexed hash within `radius` bits of a query hash, with
-its distance. Segments are searched by FAISS (`IndexBinaryFlat`: exact, and on one core
-about a millisecond per query hash and million indexed hashes); what a segment holds is
-memory-mapped, FAISS keeps its own copy of the codes (32 bytes per hash).
+its distance. Segments are searched by FAISS: `IndexBinaryFlat` (exact; on one core about
+3 ms per query hash and million indexed hashes) below `IVF_MIN` codes, an inverted file
+(`IndexBinaryIVF`, approximate: only the `IVF_NPROBE` lists nearest the query hash) above,
+built when the segment is written (`seg-N.ivf`). FAISS keeps its own copy of the codes (32
+bytes per hash). `lookup_within` searches only given documents' codes, exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import struct
 import time
@@ -37,6 +40,13 @@ from ..fingerprint.base import Hits
 from .exact import _atomic_write
 
 _REC = struct.Struct("<II")  # doc, count
+
+#: segments with at least this many codes are searched through an inverted file (FAISS
+#: `IndexBinaryIVF`: codes clustered into `nlist` lists, `nprobe` nearest lists searched),
+#: built when the segment is written and stored beside it; smaller ones are searched flat
+IVF_MIN = 400_000
+IVF_NPROBE = 48
+IVF_MAX_LISTS = 2048
 
 
 @dataclass
@@ -73,6 +83,23 @@ class _Segment:
                 index.add(np.ascontiguousarray(self.codes))
             self.faiss_index = index
         return self.faiss_index
+
+
+def build_ivf(codes: npt.NDArray[np.uint8], bits: int, seed: int = 0) -> Any:
+    """An inverted-file index over `codes` (ids are row numbers), trained on a sample."""
+    import faiss
+
+    n = codes.shape[0]
+    nlist = int(min(IVF_MAX_LISTS, max(64, 4 * math.sqrt(n))))
+    quantizer = faiss.IndexBinaryFlat(bits)
+    index = faiss.IndexBinaryIVF(quantizer, bits, nlist)
+    rng = np.random.default_rng(seed)
+    sample = codes[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
+    index.train(np.ascontiguousarray(sample))
+    index.add(np.ascontiguousarray(codes))
+    index.nprobe = IVF_NPROBE
+    index.referenced_quantizer = quantizer  # type: ignore[attr-defined]  # keep it alive
+    return index
 
 
 class HammingIndex:
@@ -121,7 +148,14 @@ class HammingIndex:
         assert self.path is not None
         codes = np.load(self.path / f"{name}.codes.npy", mmap_mode="r")
         post = np.load(self.path / f"{name}.post.npy", mmap_mode="r")
-        return _Segment(name, codes, post)
+        seg = _Segment(name, codes, post)
+        ivf = self.path / f"{name}.ivf"
+        if ivf.exists():
+            import faiss
+
+            seg.faiss_index = faiss.read_index_binary(str(ivf))
+            seg.faiss_index.nprobe = IVF_NPROBE
+        return seg
 
     def _replay(self, log: Path) -> int:
         raw = log.read_bytes()
@@ -251,6 +285,12 @@ class HammingIndex:
 
     def _save(self, name: str, codes: npt.NDArray[np.uint8], post: npt.NDArray[np.uint32]) -> None:
         assert self.path is not None
+        if codes.shape[0] >= IVF_MIN:  # written first: a segment is live once its .npy are
+            import faiss
+
+            tmp = self.path / f"{name}.ivf.tmp"
+            faiss.write_index_binary(build_ivf(codes, self.bits), str(tmp))
+            os.replace(tmp, self.path / f"{name}.ivf")
         for suffix, arr in (("codes", codes), ("post", post)):
             tmp = self.path / f"{name}.{suffix}.tmp.npy"
             np.save(tmp, arr)
@@ -289,8 +329,8 @@ class HammingIndex:
             self._save_manifest()
             (self.path / "delta.log").unlink(missing_ok=True)
             for n in old:
-                for suffix in ("codes", "post"):
-                    (self.path / f"{n}.{suffix}.npy").unlink(missing_ok=True)
+                for suffix in ("codes.npy", "post.npy", "ivf"):
+                    (self.path / f"{n}.{suffix}").unlink(missing_ok=True)
             self.tombstones = set()
             _atomic_write(self.path / "tombstones.json", b"[]")
         self._delta_codes, self._delta_post, self._delta_size = [], [], 0
