@@ -11,8 +11,9 @@ background during the excerpt too. Families (``FAMILIES``):
 * ``res_360p`` — 360 px high.
 * ``fps_15`` — 15 frames/s.
 * ``crop_20`` — an 80 % × 80 % window (20 % of each dimension cut, random position), rescaled.
-* ``letterbox`` — the picture squeezed to 85 % of its height (aspect change) and letterboxed
-  into a 4:3 frame (wide sources) or 16:9 frame (narrow ones).
+* ``letterbox`` — aspect change with bars: a wide source (>= 1.5:1) squeezed to 85 % of its
+  height and letterboxed in a 4:3 frame; a narrower one stretched to 115 % of its width and
+  pillarboxed in a 16:9 frame.
 * ``hflip`` — mirrored left/right.
 * ``speed_1.05`` — played 5 % fast (reference time = r_start + 1.05 × (t − q_start)).
 * ``color`` — brightness ±20–40, contrast ×0.7–0.8 or ×1.2–1.3, gamma 0.7–0.8 or 1.25–1.4.
@@ -62,6 +63,7 @@ from bench.video.corpus import Corpus, Photo, Video, build, build_smoke, default
 from bench.video.media import FrameReader, Writer, cover, even, load_photo, probe
 
 QUERY_VERSION = 1
+DEFAULT_PER_FAMILY = 6
 FAMILIES = (
     "reencode_150k",
     "res_360p",
@@ -85,7 +87,7 @@ TICKER_TEXT = (
 
 @dataclass(frozen=True, slots=True)
 class QueryConfig:
-    per_family: int = 6
+    per_family: int = DEFAULT_PER_FAMILY
     seed: int = 0
     height: int = 480
     low_height: int = 360
@@ -304,7 +306,7 @@ class _Job:
     r_start: float
     r_len: float  # reference seconds in the excerpt
     fillers: tuple[tuple[Video, float, float], ...]  # (video, start, seconds), in query order
-    split: int  # how many filler pieces come before the excerpt (pip: all are background)
+    split: int  # how many filler pieces come before the excerpt
     out: Path
     seed: int
     cfg: QueryConfig
@@ -348,8 +350,11 @@ def _render(job: _Job) -> VideoQuery:
         treat = _compose(treat, lambda img, t: cv2.LUT(img, lut))
         bit_rate = 250_000
     elif fam == "letterbox":
-        ch = even(w / (job.ref.width / job.ref.height) * 0.85)
-        content = (w, min(h, ch))
+        src_aspect = job.ref.width / job.ref.height
+        if src_aspect >= 1.5:  # wide source in a 4:3 frame: squeezed to 85 % height, bars
+            content = (w, min(h - 2 * (h // 10), even(w / src_aspect * 0.85)))
+        else:  # narrow source in a 16:9 frame: stretched to 115 % width, side bars
+            content = (min(w - 2 * (w // 10), even(h * src_aspect * 1.15)), h)
     pip_box: tuple[int, int, int, int] | None = None
     if fam == "pip":
         pw = even(w * rng.uniform(0.38, 0.42))
@@ -361,13 +366,9 @@ def _render(job: _Job) -> VideoQuery:
         content = (pw, ph)
 
     pieces = list(job.fillers)
-    before = pieces[: job.split]
-    after = pieces[job.split :]
-    q_start = sum(p[2] for p in before)
-    total = q_start + q_len_excerpt + sum(p[2] for p in after)
-    if fam == "pip":
-        q_start = pieces[0][2] if len(pieces) > 1 else 0.0
-        total = sum(p[2] for p in pieces)
+    contiguous = fam == "pip"  # pip: the filler runs on under the inset
+    q_start = sum(p[2] for p in pieces[: job.split])
+    total = sum(p[2] for p in pieces) + (0.0 if contiguous else q_len_excerpt)
     q_end = q_start + q_len_excerpt
     seek_ref = job.ref.synthetic
     n = round(total * fps)
@@ -378,7 +379,7 @@ def _render(job: _Job) -> VideoQuery:
         timeline = []
         t0 = 0.0
         for i, pc in enumerate(pieces):
-            if fam != "pip" and i == job.split:
+            if not contiguous and i == job.split:
                 t0 += q_len_excerpt
             timeline.append((t0, pc))
             t0 += pc[2]
@@ -387,7 +388,7 @@ def _render(job: _Job) -> VideoQuery:
             t = k / fps
             in_excerpt = q_start <= t < q_end
             frame: np.ndarray | None = None
-            if fam == "pip" or not in_excerpt:
+            if contiguous or not in_excerpt:
                 idx = max(i for i, (ts, _) in enumerate(timeline) if ts <= t + 1e-9)
                 ts, (v, vstart, _vlen) = timeline[idx]
                 if idx not in readers:
@@ -408,8 +409,8 @@ def _render(job: _Job) -> VideoQuery:
                     frame[py : py + ph, px : px + pw] = ex[: h - py, : w - px]
                 elif content != (w, h):
                     frame = np.zeros((h, w, 3), np.uint8)
-                    y = (h - content[1]) // 2
-                    frame[y : y + content[1]] = ex
+                    y, x = (h - content[1]) // 2, (w - content[0]) // 2
+                    frame[y : y + content[1], x : x + content[0]] = ex
                 else:
                     frame = ex
             assert frame is not None
@@ -432,9 +433,9 @@ def _filler(
     left = seconds
     while left > 0.05:
         v = rng.choice(pool)
-        take = min(left, v.seconds - 0.5)
-        if take <= 0.5:
+        if v.seconds < 1.5:
             continue
+        take = min(left, v.seconds - 0.5)
         start = rng.uniform(0, max(0.0, v.seconds - take - 0.5))
         out.append((v, round(start, 3), round(take, 3)))
         left -= take
@@ -456,13 +457,10 @@ def _plan(corpus: Corpus, cfg: QueryConfig, out: Path) -> list[_Job]:
             r_len = min(rng.uniform(lo, hi), usable)
             r_start = rng.uniform(0, max(0.0, usable - r_len))
             f1, f2 = rng.uniform(*cfg.filler), rng.uniform(*cfg.filler)
-            if fam == "pip":
-                pieces = [*_filler(rng, pool, f1), *_filler(rng, pool, r_len + f2)]
-                split = len(pieces)
-            else:
-                a = _filler(rng, pool, f1)
-                pieces = [*a, *_filler(rng, pool, f2)]
-                split = len(a)
+            a = _filler(rng, pool, f1)
+            # pip: the second filler also runs under the inset
+            pieces = [*a, *_filler(rng, pool, f2 + (r_len if fam == "pip" else 0.0))]
+            split = len(a)
             qid = f"{fam}-{k:03d}"
             jobs.append(
                 _Job(
@@ -631,11 +629,7 @@ def _existing(j: _Job) -> VideoQuery:
     """Ground truth of an already rendered query (same arithmetic as ``_render``)."""
     speed = 1.05 if j.family == "speed_1.05" else 1.0
     q_len = j.r_len / speed
-    pieces = list(j.fillers)
-    if j.family == "pip":
-        q_start = pieces[0][2] if len(pieces) > 1 else 0.0
-    else:
-        q_start = sum(p[2] for p in pieces[: j.split])
+    q_start = sum(p[2] for p in j.fillers[: j.split])
     return VideoQuery(
         id=j.id, path=j.out, family=j.family, seconds=round(probe(j.out).seconds, 3), ref=j.ref.name,
         q_start=round(q_start, 3), q_end=round(q_start + q_len, 3), r_start=round(j.r_start, 3),
@@ -671,7 +665,7 @@ def speed_clips(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Render the video/image benchmark queries.")
-    ap.add_argument("--per-family", type=int, default=QueryConfig.per_family)
+    ap.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--smoke", type=Path, default=None, help="tiny synthetic corpus + queries here")

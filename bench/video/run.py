@@ -41,6 +41,7 @@ from bench.video.corpus import Corpus, build, build_smoke, default_cache_dir
 from bench.video.media import FrameReader, load_photo, probe
 from bench.video.metrics import Found, Truth, score_images, score_videos
 from bench.video.queries import (
+    DEFAULT_PER_FAMILY,
     FAMILIES,
     IMAGE_FAMILIES,
     SMOKE_CONFIG,
@@ -511,7 +512,7 @@ def _vpdq_ready() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Video/image identification benchmark.")
     ap.add_argument("--method", choices=sorted(METHODS), default="ours")
-    ap.add_argument("--per-family", type=int, default=QueryConfig.per_family)
+    ap.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="tiny synthetic corpus, seconds")
     ap.add_argument("--no-baseline", action="store_true", help="skip vPDQ")

@@ -245,10 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI: run vPDQ alone on the benchmark's queries and print its scores."""
     from bench.video.corpus import build, build_smoke
     from bench.video.metrics import Truth, score_videos
-    from bench.video.queries import SMOKE_CONFIG, QueryConfig, make_queries
+    from bench.video.queries import DEFAULT_PER_FAMILY, SMOKE_CONFIG, QueryConfig, make_queries
 
     ap = argparse.ArgumentParser(description="Run vPDQ on the video benchmark.")
-    ap.add_argument("--per-family", type=int, default=QueryConfig.per_family)
+    ap.add_argument("--per-family", type=int, default=DEFAULT_PER_FAMILY)
     ap.add_argument("--smoke", type=Path, default=None)
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
