@@ -191,22 +191,57 @@ def _png(pixels: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _screenshot(pic: np.ndarray) -> np.ndarray:
+    """The picture at 60 % of a window with a title bar, a sidebar of text and a margin."""
+    import cv2
+
+    canvas = np.full((800, 1280, 3), 236, dtype=np.uint8)
+    cv2.rectangle(canvas, (0, 0), (1280, 40), (60, 60, 70), -1)
+    for i in range(12):
+        cv2.putText(
+            canvas,
+            f"item {i} ........",
+            (20, 90 + 50 * i),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (30, 30, 30),
+            2,
+        )
+    w = int(1280 * 0.6)
+    h = int(w * pic.shape[0] / pic.shape[1])
+    canvas[100 : 100 + h, 400 : 400 + w] = cv2.resize(pic, (w, h), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def _window(pic: np.ndarray, share: float, x: float, y: float) -> np.ndarray:
+    """A window of `share` of each side, at relative position (x, y) in [0, 1]."""
+    h, w = pic.shape[:2]
+    ch, cw = int(h * share), int(w * share)
+    y0, x0 = int((h - ch) * y), int((w - cw) * x)
+    return np.ascontiguousarray(pic[y0 : y0 + ch, x0 : x0 + cw])
+
+
 def test_images_and_stills_of_films(jw_sqlite: Jianwang, films) -> None:
-    """A poster is found under re-compression, a crop, a mirror and an overlay; a still of a
-    registered film is found with its time in the film."""
+    """A poster is found under re-compression, crops anywhere in the picture, a mirror, an
+    overlay and inside a screenshot; a still of a registered film is found with its time in
+    the film; unrelated pictures match nothing."""
     poster = vf.picture(77)
     work = jw_sqlite.registry.add_work(
         WorkInput(files=[("poster.png", _png(poster))], type="image", title="P", owner="Studio")
     )
     assert work.assets[0].media == MediaType.IMAGE
-    for variant in (
-        _jpeg(poster, 25),
-        _jpeg(vf.crop(poster, 0.2), 70),
-        _png(vf.flip(poster)),
-        _png(vf.logo(poster)),
+    for name, variant in (
+        ("jpeg", _jpeg(poster, 25)),
+        ("centre crop", _jpeg(vf.crop(poster, 0.2), 70)),
+        ("corner crop", _jpeg(_window(poster, 0.8, 0.0, 1.0), 70)),
+        ("side crop", _jpeg(_window(poster, 0.8, 1.0, 0.3), 70)),
+        ("mirror", _png(vf.flip(poster))),
+        ("logo", _png(vf.logo(poster))),
+        ("screenshot", _png(_screenshot(poster))),
     ):
-        [m] = [m for m in jw_sqlite.identify(variant, "copy.jpg").matches]
-        assert m.work_id == work.id and m.verdict == Verdict.MATCH and m.segments == ()
+        matches = jw_sqlite.identify(variant, "copy.jpg").matches
+        assert matches and matches[0].work_id == work.id, name
+        assert matches[0].verdict == Verdict.MATCH and matches[0].segments == (), name
     film = jw_sqlite.registry.add_work(
         WorkInput(files=[("film.mp4", vf.encode(films[2]))], type="film", title="F", owner="S")
     )
@@ -216,8 +251,9 @@ def test_images_and_stills_of_films(jw_sqlite: Jianwang, films) -> None:
     top = result.matches[0]
     assert top.work_id == film.id and top.verdict == Verdict.MATCH
     assert abs(top.segments[0].reference[0] - 20.4) < 1.0
-    other = vf.picture(555)
-    assert all(m.verdict != Verdict.MATCH for m in jw_sqlite.identify(_png(other), "x").matches)
+    for seed in (555, 556, 557):
+        other = _png(vf.picture(seed))
+        assert all(m.verdict != Verdict.MATCH for m in jw_sqlite.identify(other, "x").matches)
 
 
 def _png_header_only(width: int, height: int) -> bytes:

@@ -133,7 +133,7 @@ def register(method: Fingerprinter) -> Fingerprinter:
 
 def methods() -> dict[str, Fingerprinter]:
     """All registered methods by name."""
-    from . import audio, text, visual  # noqa: F401  (built-in methods register on import)
+    from . import audio, keypoints, text, visual  # noqa: F401  (built-in methods register)
 
     return dict(_METHODS)
 

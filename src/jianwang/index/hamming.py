@@ -218,7 +218,7 @@ class HammingIndex:
 
     def _as_bytes(self, codes: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
         arr = np.ascontiguousarray(codes)
-        if arr.ndim == 1 and arr.shape[0] == 0:
+        if arr.shape[0] == 0:
             return np.zeros((0, self.width), dtype=np.uint8)
         flat = arr.view(np.uint8).reshape(arr.shape[0], -1)
         if flat.shape[1] != self.width:

@@ -22,8 +22,9 @@ from ..domain import InvalidInput, TooLarge, UnsupportedMedia
 
 #: side of the kept frames (what perceptual hashes need: PDQ works on 64 x 64)
 FRAME = 64
-#: side of a still image's detailed picture
+#: side of a still image's detailed picture, and the long side of its full picture
 DETAIL = 128
+PICTURE = 512
 #: side of the picture FFmpeg scales to before bars are found and cropped
 _PROBE = 128
 #: a row or column of the border is "black" when its brightest pixel is below this
@@ -47,6 +48,9 @@ class Frames:
     still: bool = False
     #: a still image's picture at twice the side (DETAIL x DETAIL), for hashing its parts
     detail: npt.NDArray[np.uint8] | None = None
+    #: a still image in its own proportions, long side at most PICTURE pixels, bars kept
+    #: (for local features)
+    picture: npt.NDArray[np.uint8] | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -171,9 +175,9 @@ def decode_image(data: bytes) -> Frames:
             w, h = img.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise TooLarge(f"image is {w} x {h} pixels, over the limit of {MAX_IMAGE_PIXELS:,}")
-            img.draft("L", (_PROBE * 2, _PROBE * 2))  # JPEG: decode at a reduced scale
+            img.draft("L", (PICTURE, PICTURE))  # JPEG: decode at a reduced scale
             grey = img.convert("L")
-            grey.thumbnail((_PROBE * 4, _PROBE * 4))
+            grey.thumbnail((PICTURE, PICTURE))
             arr = np.asarray(grey, dtype=np.uint8)
     except TooLarge:
         raise
@@ -191,7 +195,13 @@ def decode_image(data: bytes) -> Frames:
         cv2.resize(detail, (FRAME, FRAME), interpolation=cv2.INTER_AREA), dtype=np.uint8
     )
     return Frames(
-        np.zeros(1, dtype=np.float32), frame[None], 0.0, (w, h), still=True, detail=detail
+        np.zeros(1, dtype=np.float32),
+        frame[None],
+        0.0,
+        (w, h),
+        still=True,
+        detail=detail,
+        picture=np.ascontiguousarray(arr),
     )
 
 

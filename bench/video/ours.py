@@ -1,0 +1,159 @@
+"""Jianwang's frame method as the video benchmark runs it: the real decoder, the real method,
+the real on-disk Hamming index and reference store, and the same two-pass lookup as
+`identify.Identifier` (no SQL store: the harness keeps names itself)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.video.metrics import Found
+from jianwang.domain import MediaType, Verdict
+from jianwang.fingerprint.base import Fingerprints, Hits, Role, for_media
+from jianwang.fingerprint.keypoints import KeypointFingerprinter
+from jianwang.fingerprint.visual import FrameFingerprinter
+from jianwang.identify import _hamming_lookup
+from jianwang.index.forward import ReferenceStore
+from jianwang.index.hamming import HammingIndex
+from jianwang.media.video import decode_image, decode_video
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+#: doc ids of padding start here (never a reference's)
+PAD_DOC = 1_000_000
+
+
+class Jianwang:
+    name = "jianwang"
+
+    def __init__(self, workdir: Path, delta_limit: int = 200_000):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.root = workdir
+        self.method = FrameFingerprinter()
+        self.methods: dict[str, tuple[Any, HammingIndex, ReferenceStore]] = {}
+        for m in (self.method, KeypointFingerprinter()):
+            self.methods[m.name] = (
+                m,
+                HammingIndex(workdir / m.name / "index", delta_limit=delta_limit),
+                ReferenceStore(workdir / m.name / "references"),
+            )
+        self.index = self.methods[self.method.name][1]
+        self.names: dict[int, str] = {}
+        self._refs: dict[tuple[str, int], Any] = {}
+        self.codes_registered = 0
+        self.seconds_registered = 0.0
+
+    def _decode(self, path: Path, kind: str | None = None) -> tuple[MediaType, Any]:
+        if kind == "image" or (kind is None and path.suffix.lower() in IMAGE_SUFFIXES):
+            return MediaType.IMAGE, decode_image(path.read_bytes())
+        return MediaType.VIDEO, decode_video(path)
+
+    def _for(self, media: MediaType) -> list[tuple[Any, HammingIndex, ReferenceStore]]:
+        names = {m.name for m in for_media(media)}
+        return [v for k, v in self.methods.items() if k in names]
+
+    def register(self, ref_id: str, path: Path, kind: str) -> None:
+        media, signal = self._decode(path, kind)
+        doc = len(self.names) + 1
+        self.names[doc] = ref_id
+        for method, index, store in self._for(media):
+            fp = method.extract(signal, Role.REFERENCE)
+            if len(fp) == 0:
+                continue
+            store.put(doc, method.pack_reference(method.prepare_reference(fp.data)))
+            with index.writing():
+                index.add(doc, fp.codes, fp.positions)
+            if method is self.method and kind != "image":
+                self.codes_registered += len(fp)
+                self.seconds_registered += float(signal.duration)
+
+    def finish(self) -> None:
+        for _, index, _ in self.methods.values():
+            with index.writing():
+                index.flush()
+
+    def index_bytes(self) -> int:
+        """The frame method's index and reference store (what registered video costs; the
+        reference photos' few PDQ hashes are in it too). The keypoint method's, which holds
+        only the photos, is `keypoint_bytes`."""
+        return sum(f.stat().st_size for f in (self.root / "frames").rglob("*") if f.is_file())
+
+    def keypoint_bytes(self) -> int:
+        return sum(f.stat().st_size for f in (self.root / "keypoints").rglob("*") if f.is_file())
+
+    def identify(self, path: Path) -> list[Found]:
+        media, signal = self._decode(path)
+        best: dict[str, list[Found]] = {}
+        scores: dict[str, list[float]] = {}
+        for method, index, store in self._for(media):
+            fp: Fingerprints = method.extract(signal, Role.QUERY)
+            if len(fp) == 0:
+                continue
+            found = _hamming_lookup(method, index, fp)
+            hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
+
+            def prepared(doc: int, m: Any = method, st: ReferenceStore = store) -> Any:
+                key = (m.name, doc)
+                if key not in self._refs:
+                    packed = st.get(doc)
+                    self._refs[key] = None if packed is None else m.unpack_reference(packed)
+                return self._refs[key]
+
+            for c in method.score(fp, hits, prepared):
+                if c.verdict != Verdict.MATCH or c.doc not in self.names:
+                    continue
+                name = self.names[c.doc]
+                scores.setdefault(name, []).append(c.score)
+                spans = [
+                    Found(name, s.query_start, s.query_end, s.ref_start, s.ref_end, c.score)
+                    for s in c.spans
+                ] or [Found(name, score=c.score)]
+                if name not in best or (c.spans and not any(f.q_end for f in best[name])):
+                    best[name] = spans
+        out: list[Found] = []
+        for name, found_list in best.items():
+            combined = 1.0 - float(np.prod([1.0 - s for s in scores[name]]))
+            out += [
+                Found(f.ref_id, f.q_start, f.q_end, f.r_start, f.r_end, combined)
+                for f in found_list
+            ]
+        return sorted(out, key=lambda f: -f.score)
+
+    def pad(self, hours: float) -> None:
+        """Grow the index to `hours` of video with codes shaped like the registered ones:
+        the real reference codes with their bits permuted and flipped by a fixed random mask
+        per copy (same number per hour, same clustering; they match nothing real). Written as
+        large segments (inverted files above `IVF_MIN` codes), as a compacted index is."""
+        per_hour = self.codes_registered / max(self.seconds_registered / 3600.0, 1e-9)
+        have = self.index.stats()["codes"]
+        want = int(hours * per_hour) - have
+        if want <= 0:
+            return
+        base = (
+            np.concatenate([np.asarray(s.codes) for s in self.index.segments])
+            if self.index.segments
+            else None
+        )
+        if base is None or base.shape[0] == 0:
+            raise RuntimeError("register references before padding")
+        bits = np.unpackbits(base, axis=1)
+        rng = np.random.default_rng(7 + have)
+        doc = PAD_DOC + have
+        chunk = 2_000_000
+        with self.index.writing():
+            self.index.delta_limit = chunk
+            done = 0
+            while done < want:
+                n = min(chunk, want - done)
+                perm = rng.permutation(256)
+                mask = rng.integers(0, 2, size=256, dtype=np.uint8)
+                rows = rng.integers(0, bits.shape[0], size=n)
+                codes = np.packbits(bits[rows][:, perm] ^ mask, axis=1)
+                # one padding "film" per 20,000 codes, positions in order
+                for a in range(0, n, 20_000):
+                    part = codes[a : a + 20_000]
+                    self.index.add(doc, part, np.arange(part.shape[0], dtype=np.uint32))
+                    doc += 1
+                done += n
+            self.index.flush()

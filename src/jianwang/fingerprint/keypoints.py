@@ -1,0 +1,216 @@
+"""The keypoint method: still images (posters, stills, comics, photographs) by local features,
+so that a crop, a screenshot (the picture inside a window), an overlay or a frame around it
+still matches.
+
+Extraction
+    ORB keypoints (OpenCV: FAST corners with a 256-bit rotated-BRIEF descriptor, over a
+    scale pyramid) of the grey picture in its own proportions, long side at most 512 pixels.
+    A reference keeps its `REF_FEATURES` strongest, a query `QUERY_FEATURES`, and a query also
+    describes its mirror image (flipped copies). Descriptors are the codes (hash kind
+    `hamming256`); keypoint positions, scaled to the picture's long side, are the data.
+
+Scoring
+    The index answers every reference descriptor within `RADIUS` bits of a query descriptor.
+    Per reference (the `MAX_REFERENCES` with the most hits) and orientation, the pairs are
+    checked geometrically: RANSAC fits a similarity transform (scale, rotation, translation:
+    what cropping, scaling into a screenshot and re-framing do) and counts the pairs it
+    explains within `REPROJECTION` of the picture's size. Chance pairs do not agree on one
+    transform, so a match needs `MATCH_INLIERS` of them (`REVIEW_INLIERS` for review).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..domain import MediaType, Verdict
+from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
+
+REF_FEATURES = 300
+QUERY_FEATURES = 1000
+#: descriptor distance (bits of 256) for a candidate pair
+RADIUS = 64
+#: references checked per query, and the pairs kept per query keypoint and reference
+MAX_REFERENCES = 16
+#: RANSAC: a pair agrees with the transform within this share of the reference's long side
+REPROJECTION = 0.012
+#: the transform's scale (query size per reference size) must be within these bounds
+MIN_SCALE, MAX_SCALE = 0.2, 5.0
+MATCH_INLIERS = 15
+REVIEW_INLIERS = 9
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """Per keypoint: position (x, y) in units of the picture's long side, and whether it was
+    found in the mirror image (queries only)."""
+
+    xy: npt.NDArray[np.float32]
+    mirrored: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.xy.shape[0])
+
+
+def orb(picture: npt.NDArray[np.uint8], features: int) -> tuple[Any, npt.NDArray[np.uint8]]:
+    """(keypoint positions in pixels (n, 2), descriptors (n, 32))."""
+    import cv2
+
+    detector = cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=features, scaleFactor=1.2, nlevels=8, fastThreshold=12
+    )
+    kps, desc = detector.detectAndCompute(np.ascontiguousarray(picture), None)
+    if desc is None or not kps:
+        return np.zeros((0, 2), dtype=np.float32), np.zeros((0, 32), dtype=np.uint8)
+    xy = np.asarray([k.pt for k in kps], dtype=np.float32)
+    return xy, np.asarray(desc, dtype=np.uint8)
+
+
+_PACK = struct.Struct("<4sI")
+_MAGIC = b"KPT1"
+
+
+class KeypointFingerprinter:
+    name = "keypoints"
+    version = 1
+    media = MediaType.IMAGE
+    hash_kind = HashKind.HAMMING256
+    radius = RADIUS
+
+    def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
+        picture = getattr(signal, "picture", None)
+        empty = Fingerprints(
+            self.name,
+            self.version,
+            np.zeros((0, 4), dtype=np.uint64),
+            np.zeros(0, dtype=np.uint32),
+            Keypoints(np.zeros((0, 2), dtype=np.float32), np.zeros(0, dtype=bool)),
+        )
+        if picture is None:
+            return empty
+        pic = np.asarray(picture, dtype=np.uint8)
+        side = float(max(pic.shape))
+        ref = role == Role.REFERENCE
+        views = (
+            [(pic, False)] if ref else [(pic, False), (np.ascontiguousarray(pic[:, ::-1]), True)]
+        )
+        xys, descs, flags = [], [], []
+        for view, mirrored in views:
+            xy, desc = orb(view, REF_FEATURES if ref else QUERY_FEATURES)
+            xys.append(xy / side)
+            descs.append(desc)
+            flags.append(np.full(xy.shape[0], mirrored, dtype=bool))
+        desc = np.concatenate(descs)
+        if desc.shape[0] == 0:
+            return empty
+        codes = np.ascontiguousarray(desc).view(np.uint64).reshape(-1, 4)
+        data = Keypoints(np.concatenate(xys).astype(np.float32), np.concatenate(flags))
+        positions = np.arange(codes.shape[0], dtype=np.uint32)
+        return Fingerprints(self.name, self.version, codes, positions, data)
+
+    def prepare_reference(self, signal: Any) -> Keypoints:
+        if isinstance(signal, Keypoints):
+            return signal
+        data = self.extract(signal, Role.REFERENCE).data
+        assert isinstance(data, Keypoints)
+        return data
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        """Keypoint positions as float16 pairs: 4 bytes per keypoint."""
+        k: Keypoints = prepared
+        return _PACK.pack(_MAGIC, len(k)) + np.ascontiguousarray(k.xy, dtype=np.float16).tobytes()
+
+    def unpack_reference(self, data: bytes) -> Keypoints:
+        magic, n = _PACK.unpack_from(data)
+        if magic != _MAGIC:
+            raise ValueError("not a keypoint-method reference")
+        xy = np.frombuffer(data, np.float16, 2 * n, _PACK.size).reshape(n, 2).astype(np.float32)
+        return Keypoints(xy, np.zeros(n, dtype=bool))
+
+    def score(
+        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
+    ) -> list[Candidate]:
+        q: Keypoints = query.data
+        if len(hits) == 0:
+            return []
+        dist = (
+            np.zeros(len(hits), dtype=np.float64)
+            if hits.distance is None
+            else hits.distance.astype(np.float64)
+        )
+        docs, counts = np.unique(hits.doc, return_counts=True)
+        out: list[Candidate] = []
+        for doc in docs[np.argsort(-counts, kind="stable")[:MAX_REFERENCES]]:
+            ref = references(int(doc))
+            if ref is None:
+                continue
+            sel = hits.doc == doc
+            best: tuple[int, float, bool] | None = None
+            for mirrored in (False, True):
+                part = sel & (q.mirrored[hits.query_pos] == mirrored)
+                found = _verify(q.xy[hits.query_pos[part]], ref.xy[hits.ref_pos[part]], dist[part])
+                if found is not None and (best is None or found[0] > best[0]):
+                    best = (found[0], found[1], mirrored)
+            if best is None or best[0] < REVIEW_INLIERS:
+                continue
+            inliers, scale, mirrored = best
+            out.append(
+                Candidate(
+                    int(doc),
+                    1.0 - 0.5 ** (inliers / MATCH_INLIERS),
+                    Verdict.MATCH if inliers >= MATCH_INLIERS else Verdict.REVIEW,
+                    (),
+                    {
+                        "inliers": float(inliers),
+                        "scale": round(scale, 3),
+                        "mirrored": float(mirrored),
+                    },
+                )
+            )
+        out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
+        return out
+
+
+def _verify(
+    qxy: npt.NDArray[np.float32], rxy: npt.NDArray[np.float32], d: npt.NDArray[np.float64]
+) -> tuple[int, float] | None:
+    """(inliers, scale) of the similarity transform most pairs agree on; a query keypoint
+    and a reference keypoint count once each."""
+    import cv2
+
+    if qxy.shape[0] < REVIEW_INLIERS:
+        return None
+    # the closest pairs first, so that duplicates keep their best partner
+    order = np.argsort(d, kind="stable")
+    qxy, rxy = qxy[order], rxy[order]
+    _, uq = np.unique(np.round(qxy * 4096), axis=0, return_index=True)
+    keep = np.zeros(qxy.shape[0], dtype=bool)
+    keep[uq] = True
+    qxy, rxy = qxy[keep], rxy[keep]
+    if qxy.shape[0] < REVIEW_INLIERS:
+        return None
+    model, inl = cv2.estimateAffinePartial2D(
+        qxy.astype(np.float32),
+        rxy.astype(np.float32),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=REPROJECTION,
+        maxIters=2000,
+        confidence=0.995,
+    )
+    if model is None or inl is None:
+        return None
+    scale = math.hypot(float(model[0, 0]), float(model[1, 0]))
+    if scale <= 0 or not (MIN_SCALE <= 1.0 / scale <= MAX_SCALE):
+        return None
+    mask = inl.reshape(-1).astype(bool)
+    # a reference keypoint explains one query keypoint
+    n = int(np.unique(np.round(rxy[mask] * 4096), axis=0).shape[0])
+    return n, 1.0 / scale
+
+
+register(KeypointFingerprinter())
