@@ -415,3 +415,13 @@ def test_large_segments_are_searched_through_an_inverted_file(tmp_path: Path, mo
     hits = again.lookup(probe, radius=24)
     for q, row in enumerate((5, 500, 2500)):
         assert row in hits.ref_pos[hits.query_pos == q].tolist()
+
+
+def test_wide_letterbox_is_cropped_when_centred() -> None:
+    pic = np.full((128, 128), 150, dtype=np.uint8)
+    pic[:30] = 0
+    pic[98:] = 0  # 47 % of the height in two equal bars
+    assert content_box(pic) == (31, 97, 0, 128)
+    lopsided = np.full((128, 128), 150, dtype=np.uint8)
+    lopsided[:60] = 0  # one dark half: a dark scene, not bars
+    assert content_box(lopsided) == (0, 128, 0, 128)

@@ -9,15 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_video_benchmark_smoke(tmp_path: Path) -> None:
+
+@pytest.mark.parametrize(("method", "name"), [("ours", "jianwang"), ("pdq-naive", "pdq-naive")])
+def test_video_benchmark_smoke(tmp_path: Path, method: str, name: str) -> None:
     out = tmp_path / "r.json"
     res = subprocess.run(
         [sys.executable, "-m", "bench.video.run", "--smoke", "--no-baseline", "--scaling",
          "--scaling-hours", "1,2,5", "--scaling-queries", "2",
-         "--method", "pdq-naive", "--json", str(out)],
+         "--method", method, "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
@@ -29,7 +33,7 @@ def test_video_benchmark_smoke(tmp_path: Path) -> None:
         "color", "logo_ticker", "pip", "camcorder", "combo",
     }  # fmt: skip
     (m,) = r["results"]
-    assert m["name"] == "pdq-naive"
+    assert m["name"] == name
     assert set(m["score"]["by_family"]) == set(r["queries"]["video_positive"])
     assert m["extraction"]["480p"]["x_realtime"] > 0
     assert m["extraction"]["1080p"]["x_realtime"] > 0

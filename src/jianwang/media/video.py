@@ -29,8 +29,10 @@ PICTURE = 512
 _PROBE = 128
 #: a row or column of the border is "black" when its brightest pixel is below this
 _BAR_LEVEL = 40
-#: bars never take more than this share of either dimension (a dark frame is not all bars)
+#: bars never take more than this share of either dimension (a dark frame is not all bars),
+#: or _MAX_CENTRED_BAR when they are centred (a wide film letterboxed into 4:3 and squeezed)
 _MAX_BAR = 0.35
+_MAX_CENTRED_BAR = 0.55
 #: images above this many pixels are refused (decompression bombs)
 MAX_IMAGE_PIXELS = 80_000_000
 
@@ -67,9 +69,9 @@ def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
         return 0, h, 0, w
     top, bottom = int(np.argmax(rows)), h - int(np.argmax(rows[::-1]))
     left, right = int(np.argmax(cols)), w - int(np.argmax(cols[::-1]))
-    if (h - (bottom - top)) > _MAX_BAR * h:
+    if not _plausible_bars(top, h - bottom, h):
         top, bottom = 0, h
-    if (w - (right - left)) > _MAX_BAR * w:
+    if not _plausible_bars(left, w - right, w):
         left, right = 0, w
     # a bar boundary is soft after scaling: step one more pixel in
     if top > 0:
@@ -81,6 +83,16 @@ def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
     if right < w:
         right = max(right - 1, left + 1)
     return top, bottom, left, right
+
+
+def _plausible_bars(a: int, b: int, side: int) -> bool:
+    """Bars of `a` and `b` pixels on opposite sides: up to `_MAX_BAR` of the side in all, or up
+    to `_MAX_CENTRED_BAR` when they are about equal (a letterboxed picture is centred; a dark
+    scene with one bright corner is not)."""
+    total = a + b
+    if total <= _MAX_BAR * side:
+        return True
+    return total <= _MAX_CENTRED_BAR * side and abs(a - b) <= 0.05 * side
 
 
 def crop_bars(grey: npt.NDArray[np.uint8], side: int = FRAME) -> npt.NDArray[np.uint8]:
