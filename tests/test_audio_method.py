@@ -146,9 +146,12 @@ def test_reference_round_trip(library: tuple, songs: dict) -> None:
     method, _, _ = library
     audio = decode_audio(encode(songs[0], RATE, "wav"))
     prepared = method.prepare_reference(audio)
-    back = method.unpack_reference(method.pack_reference(prepared))
+    packed = method.pack_reference(prepared)
+    back = method.unpack_reference(packed)
     assert len(back) == len(prepared)
-    # 5 bytes a group: anchor to the frame (11.6 ms), pitch to 1/8 bin, span to half a frame
+    # groups of one anchor share its 5 bytes; a group adds its span's byte
+    assert len(packed) < 12 + 4 * len(prepared)
+    # anchor to the frame (11.6 ms), pitch to 1/8 bin, span to half a frame
     assert np.allclose(back.t1, prepared.t1, atol=0.5 / 86.1 + 1e-4)
     assert np.allclose(back.f1, prepared.f1, atol=1 / 16 + 1e-4)
     assert np.allclose(back.dt, prepared.dt, atol=0.25 / 86.1 + 1e-4)
@@ -276,6 +279,38 @@ def test_compiled_peaks_equal_numpy() -> None:
         a = audio_mod.local_maxima(mag, floor)
         b = audio_mod.local_maxima_numpy(mag, floor)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_compiled_onset_emphasis_equals_numpy() -> None:
+    from jianwang.fingerprint import audio as audio_mod
+    from jianwang.fingerprint.normalize import _core
+
+    if _core is None:
+        pytest.skip("compiled core not built")
+    rng = np.random.default_rng(4)
+    for shape in [(50, 40), (300, 120), (1, 9)]:
+        level = (rng.normal(size=shape) * 10 - 40).astype(np.float32)
+        x0 = level[0] + rng.normal(size=shape[1]).astype(np.float32)
+        y0 = rng.normal(size=shape[1]).astype(np.float32)
+        a_out, a_y = audio_mod.onset_emphasis(level, x0, y0)
+        b_out, b_y = audio_mod.onset_emphasis_numpy(level, x0, y0)
+        assert a_out.dtype == b_out.dtype == np.float32
+        np.testing.assert_allclose(a_y, b_y, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(a_out, b_out, rtol=0, atol=1e-4)
+
+
+def test_onset_emphasis_is_continuous_across_chunks() -> None:
+    """The filter carries its state from chunk to chunk: a long recording's peaks are those
+    of the same audio analysed in one piece, wherever the chunks fall."""
+    from jianwang.fingerprint import audio as audio_mod
+
+    rng = np.random.default_rng(5)
+    level = (rng.normal(size=(400, 30)) * 10 - 40).astype(np.float32)
+    zero = np.zeros(30, dtype=np.float32)
+    whole, _ = audio_mod.onset_emphasis(level, level[0], zero)
+    _, hy = audio_mod.onset_emphasis(level[:250], level[0], zero)
+    tail, _ = audio_mod.onset_emphasis(level[200:], level[199], hy[199])
+    np.testing.assert_allclose(tail, whole[200:], rtol=0, atol=1e-3)
 
 
 def _video_with_soundtrack(samples: np.ndarray, rate: int) -> bytes:

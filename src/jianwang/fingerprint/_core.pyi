@@ -54,3 +54,10 @@ def count_equal(qf: str, rf: str, start: int, stop: int, offset: int) -> int: ..
 def local_maxima(
     mag: npt.NDArray[np.float32], floor: npt.NDArray[np.float32], dt: int, df: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def onset_emphasis(
+    mag: npt.NDArray[np.float32],
+    x0: npt.NDArray[np.float32],
+    y0: npt.NDArray[np.float32],
+    pole: float,
+    mix: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...

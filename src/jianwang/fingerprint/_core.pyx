@@ -488,3 +488,30 @@ def local_maxima(const float[:, ::1] mag, const float[:, ::1] floor, int dt, int
                 cv[k] = j
                 k += 1
     return rows[:k], cols[:k]
+
+
+def onset_emphasis(
+    const float[:, ::1] mag, const float[::1] x0, const float[::1] y0, float pole, float mix
+):
+    """Per column of `mag` (rows are frames): y[t] = pole * y[t-1] + mag[t] - mag[t-1], started
+    from the frame before the first (level x0, output y0); returns ((1 - mix) * mag + mix * y, y)
+    in float32, what `audio.onset_emphasis_numpy` computes with scipy's `lfilter`."""
+    cdef Py_ssize_t n = mag.shape[0], m = mag.shape[1], i, j
+    out_arr = np.empty((n, m), dtype=np.float32)
+    y_arr = np.empty((n, m), dtype=np.float32)
+    cdef float[:, ::1] out = out_arr
+    cdef float[:, ::1] y = y_arr
+    cdef float a = 1.0 - mix, yp, d
+    for j in range(m):
+        yp = y0[j]
+        d = mag[0, j] - x0[j]
+        yp = d + pole * yp
+        y[0, j] = yp
+    for i in range(1, n):
+        for j in range(m):
+            d = mag[i, j] - mag[i - 1, j]
+            y[i, j] = d + pole * y[i - 1, j]
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = a * mag[i, j] + mix * y[i, j]
+    return out_arr, y_arr

@@ -2,8 +2,10 @@
 
 Extraction
     A short-time spectrum (11,025 Hz, 1,024-sample window, 128-sample hop) is reduced to its
-    salient peaks: local maxima of the log magnitude that stand out from their neighbourhood,
-    thinned to a steady number per second by a sliding window. Peak times and frequencies are
+    salient peaks: local maxima of the log magnitude, less half of each bin's recent average
+    (onset emphasis: reverberation smears each note over the next second, and that smear stops
+    outranking the onsets), that stand out from their neighbourhood, thinned to a steady number
+    per second by a sliding window. Peak times and frequencies are
     refined by parabolic interpolation; frequencies are measured on a log scale
     (`BINS_PER_OCTAVE` per octave), where a pitch shift is a constant offset.
 
@@ -59,6 +61,11 @@ F_MAX = 4500.0
 BINS_PER_OCTAVE = 36
 #: frames of power averaged before peak picking
 SMOOTH = 5
+#: onset emphasis: peaks are picked on each bin's level minus ONSET_MIX of its recent past
+#: (an exponential average over about a second: pole ONSET_POLE per frame), so the smear that
+#: reverberation adds after each note counts less than the notes' onsets
+ONSET_POLE = 0.99
+ONSET_MIX = 0.5
 
 #: peak picking: local maximum over +-PEAK_T frames and +-PEAK_F linear bins
 PEAK_T = 6
@@ -68,8 +75,8 @@ PEAK_PROMINENCE = 4.0
 #: rank peaks by prominence plus this much of their level (loud partials outlive noise)
 LEVEL_WEIGHT = 0.5
 #: peaks kept per second: the strongest within half a BLOCK of frames either side
-REF_PEAKS = 15
-QUERY_PEAKS = 36
+REF_PEAKS = 25
+QUERY_PEAKS = 50
 BLOCK = 43
 
 #: zone of an anchor's neighbours: time (frames) and log-frequency (bins) distances; the
@@ -80,7 +87,7 @@ DT13_MIN = 10
 DF_MAX = 36
 DF_MIN = 2.0
 #: neighbours per anchor: the strongest in the zone
-REF_FAN = 5
+REF_FAN = 4
 QUERY_FAN = 10
 
 #: quantisation of the hashed values
@@ -176,16 +183,27 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
 
     n_frames = max(1, 1 + (samples.shape[0] - N_FFT) // HOP)
     ts, fs, ss = [], [], []
+    x0 = y0 = None  # the onset filter's state at the frame before the chunk (continuous)
     for start in range(0, n_frames, _CHUNK):
         lo = max(0, start - _MARGIN)
         hi = min(n_frames, start + _CHUNK + _MARGIN)
-        mag = _spectrum(samples[lo * HOP : (hi - 1) * HOP + N_FFT])
+        level = _spectrum(samples[lo * HOP : (hi - 1) * HOP + N_FFT])
+        if x0 is None or y0 is None:
+            x0, y0 = level[0], np.zeros(level.shape[1], dtype=np.float32)
+        mag, y = onset_emphasis(level, x0, y0)
+        last = start + _CHUNK - _MARGIN - 1 - lo  # the frame before the next chunk's first
+        if 0 <= last < level.shape[0]:
+            x0, y0 = level[last].copy(), y[last].copy()
         # the local mean, on a grid twice as coarse each way (it is smooth anyway)
         coarse = uniform_filter(mag[::2, ::2], size=(15, 13), mode="nearest")
         background = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)
         background = background[: mag.shape[0], : mag.shape[1]]
         # a peak stands PEAK_PROMINENCE above the local mean and is not lost in silence
-        floor = np.maximum(background + PEAK_PROMINENCE, max(float(mag.max()) - 90.0, -100.0))
+        floor = np.where(
+            level > max(float(level.max()) - 90.0, -100.0),
+            background + PEAK_PROMINENCE,
+            np.float32(np.inf),
+        )
         ti, fi = local_maxima(mag, floor.astype(np.float32))
         keep = (ti + lo >= start) & (ti + lo < start + _CHUNK)
         ti, fi = ti[keep], fi[keep]
@@ -207,6 +225,35 @@ def peaks(samples: npt.NDArray[np.float32], per_second: float) -> Peaks:
     order = np.lexsort((f[keep], t[keep]))
     sel = keep[order]
     return Peaks(t[sel], f[sel], s[sel])
+
+
+def onset_emphasis(
+    level: npt.NDArray[np.float32], x0: npt.NDArray[np.float32], y0: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """(level - ONSET_MIX * recent past, filter state per frame): y[t] = ONSET_POLE * y[t-1] +
+    level[t] - level[t-1] is the level less its exponential average (a one-pole high-pass
+    along time), started from level x0 and output y0 at the frame before the first."""
+    level = np.ascontiguousarray(level, dtype=np.float32)
+    x0 = np.ascontiguousarray(x0, dtype=np.float32)
+    y0 = np.ascontiguousarray(y0, dtype=np.float32)
+    if _core is not None:
+        out, y = _core.onset_emphasis(level, x0, y0, ONSET_POLE, ONSET_MIX)
+        return out, y
+    return onset_emphasis_numpy(level, x0, y0)
+
+
+def onset_emphasis_numpy(
+    level: npt.NDArray[np.float32], x0: npt.NDArray[np.float32], y0: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    from scipy.signal import lfilter
+
+    pole = np.float32(ONSET_POLE)
+    d = np.diff(level, axis=0, prepend=x0[None, :].astype(np.float32))
+    zi = (pole * y0.astype(np.float32))[None, :]
+    y, _ = lfilter(np.ones(1, np.float32), np.array([1.0, -pole], np.float32), d, axis=0, zi=zi)
+    y = y.astype(np.float32)
+    out = np.float32(1.0 - ONSET_MIX) * level + np.float32(ONSET_MIX) * y
+    return out.astype(np.float32), y
 
 
 def local_maxima(mag: npt.NDArray[np.float32], floor: npt.NDArray[np.float32]) -> Any:
@@ -384,15 +431,15 @@ def _samples(signal: Any) -> npt.NDArray[np.float32]:
 
 # ------------------------------------------------------------------ the method
 
-_PACK = struct.Struct("<4sI")
-_MAGIC = b"AUD2"
+_PACK = struct.Struct("<4sII")
+_MAGIC = b"AUD3"
 #: the last anchor frame a reference can hold (21 bits: 6.7 hours)
 _MAX_FRAME = (1 << 21) - 1
 
 
 class AudioFingerprinter:
     name = "audio"
-    version = 1
+    version = 2
     media = MediaType.AUDIO
     hash_kind = HashKind.EXACT32
 
@@ -417,22 +464,37 @@ class AudioFingerprinter:
         return _group_data(p, tri)
 
     def pack_reference(self, prepared: Any) -> bytes:
-        """5 bytes per peak group: anchor frame (21 bits) and anchor log-frequency in 1/8 bin
-        (11 bits) in one word, span in half frames in one byte."""
+        """Per anchor 5 bytes: its frame (21 bits) and log-frequency in 1/8 bin (11 bits) in
+        one word, and how many of the next peak groups share it (rows run in anchor order);
+        per peak group 1 byte: its span in half frames. About 2.2 bytes a group."""
         t: PeakGroups = prepared
         n = len(t)
         frames = np.clip(np.round(t.t1 * FPS), 0, _MAX_FRAME).astype(np.uint32)
         f1 = np.clip(np.round(t.f1 * 8), 0, 2047).astype(np.uint32)
         dt = np.clip(np.round(t.dt * FPS * 2), 0, 255).astype(np.uint8)
         word = (frames << np.uint32(11)) | f1
-        return _PACK.pack(_MAGIC, n) + word.astype("<u4").tobytes() + dt.tobytes()
+        new = np.ones(n, dtype=bool)
+        new[1:] = word[1:] != word[:-1]
+        run = np.cumsum(new) - 1
+        first = np.flatnonzero(new)
+        new |= (np.arange(n) - first[run]) % 255 == 0  # a run's count fits in a byte
+        first = np.flatnonzero(new)
+        counts = np.diff(np.append(first, n)).astype(np.uint8)
+        return (
+            _PACK.pack(_MAGIC, n, first.shape[0])
+            + word[first].astype("<u4").tobytes()
+            + counts.tobytes()
+            + dt.tobytes()
+        )
 
     def unpack_reference(self, data: bytes) -> PeakGroups:
-        magic, n = _PACK.unpack_from(data, 0)
+        magic, n, m = _PACK.unpack_from(data, 0)
         if magic != _MAGIC:
             raise ValueError("not an audio reference")
-        word = np.frombuffer(data, "<u4", n, _PACK.size)
-        dt = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
+        words = np.frombuffer(data, "<u4", m, _PACK.size)
+        counts = np.frombuffer(data, np.uint8, m, _PACK.size + 4 * m)
+        dt = np.frombuffer(data, np.uint8, n, _PACK.size + 5 * m)
+        word = np.repeat(words, counts)
         return PeakGroups(
             (word >> 11).astype(np.float32) / np.float32(FPS),
             (word & 2047).astype(np.float32) / np.float32(8),
