@@ -40,7 +40,7 @@ MAX_REFERENCES = 16
 #: RANSAC: a pair agrees with the transform within this share of the reference's long side
 REPROJECTION = 0.012
 #: the transform's scale (query size per reference size) must be within these bounds
-MIN_SCALE, MAX_SCALE = 0.2, 5.0
+MIN_SCALE, MAX_SCALE = 0.3, 3.5
 MATCH_INLIERS = 15
 REVIEW_INLIERS = 9
 
@@ -208,6 +208,8 @@ def _verify(
     if scale <= 0 or not (MIN_SCALE <= 1.0 / scale <= MAX_SCALE):
         return None
     mask = inl.reshape(-1).astype(bool)
+    if mask.sum() == 0:
+        return None
     # a reference keypoint explains one query keypoint
     n = int(np.unique(np.round(rxy[mask] * 4096), axis=0).shape[0])
     return n, 1.0 / scale
