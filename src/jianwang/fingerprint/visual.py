@@ -121,16 +121,22 @@ def _pack_bits(bits: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     return packed.view(np.uint64).copy()
 
 
+def _reverse(code: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    bits = np.unpackbits(np.ascontiguousarray(code).view(np.uint8), bitorder="little")
+    return np.packbits(bits[::-1], bitorder="little").view(np.uint64).copy()
+
+
 def to_hex(code: npt.NDArray[np.uint64]) -> str:
-    """PDQ's usual hexadecimal form (as vPDQ writes it: sixteen 16-bit words, the last
-    first)."""
-    words = np.ascontiguousarray(code).view(np.uint16)
+    """PDQ's usual hexadecimal form, as vPDQ writes it (checked against vpdq 0.2.5's hashes of
+    the same video: 6-48 bits apart, from frames decoded and scaled differently; the opposite
+    bit order is 120-144 bits apart)."""
+    words = _reverse(code).view(np.uint16)
     return "".join(f"{int(w):04x}" for w in words[::-1])
 
 
 def from_hex(text: str) -> npt.NDArray[np.uint64]:
     words = np.array([int(text[i : i + 4], 16) for i in range(0, 64, 4)][::-1], dtype=np.uint16)
-    return words.view(np.uint64).copy()
+    return _reverse(words.view(np.uint64))
 
 
 def hamming(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> int:
