@@ -34,8 +34,6 @@ import json
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -44,6 +42,8 @@ from typing import Any
 
 import av
 import numpy as np
+
+from bench import debian
 
 CORPUS_VERSION = 1
 PACKAGES = ("wesnoth-1.16-music", "warzone2100-music", "singularity-music")
@@ -163,39 +163,12 @@ def _log(msg: str, quiet: bool) -> None:
         print(f"[audio-corpus] {msg}", file=sys.stderr, flush=True)
 
 
-def _run(cmd: Sequence[str], cwd: Path | None = None) -> None:
-    try:
-        subprocess.run(list(cmd), cwd=cwd, check=True, text=True, capture_output=True)
-    except subprocess.CalledProcessError as e:
-        tail = " | ".join((e.stderr or e.stdout or "").strip().splitlines()[-3:])
-        raise CorpusError(f"{' '.join(cmd)} failed: {tail}") from e
-
-
 def _fetch(package: str, cache: Path, quiet: bool) -> Path:
     """``apt-get download`` + ``dpkg -x`` ``package`` into the cache; return its root."""
-    downloads = cache / "downloads"
-    dest = cache / "extracted" / package
-    if (dest / ".done").exists():
-        return dest
-    downloads.mkdir(parents=True, exist_ok=True)
-    debs = sorted(downloads.glob(f"{package}_*.deb"))
-    if not debs:
-        _log(f"apt-get download {package}", quiet)
-        try:
-            _run(["apt-get", "download", package], cwd=downloads)
-        except CorpusError:
-            _log("apt-get update (package lists may be missing)", quiet)
-            _run(["apt-get", "update"])
-            _run(["apt-get", "download", package], cwd=downloads)
-        debs = sorted(downloads.glob(f"{package}_*.deb"))
-        if not debs:
-            raise CorpusError(f"apt-get download {package} produced no .deb")
-    _log(f"dpkg -x {debs[-1].name}", quiet)
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    _run(["dpkg", "-x", str(debs[-1]), str(dest)])
-    (dest / ".done").write_text(debs[-1].name + "\n")
-    return dest
+    try:
+        return debian.fetch(package, cache, lambda m: _log(m, quiet))[0]
+    except debian.FetchError as e:
+        raise CorpusError(str(e)) from e
 
 
 def _short_name(package: str, rel: Path) -> str:

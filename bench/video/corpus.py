@@ -51,8 +51,6 @@ import math
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -64,6 +62,7 @@ import av
 import cv2
 import numpy as np
 
+from bench import debian
 from bench.video.media import Writer, load_photo, photo_film, probe, texture
 
 CORPUS_VERSION = 1
@@ -201,39 +200,12 @@ def _log(msg: str, quiet: bool) -> None:
         print(f"[video-corpus] {msg}", file=sys.stderr, flush=True)
 
 
-def _run(cmd: Sequence[str], cwd: Path | None = None) -> None:
-    try:
-        subprocess.run(list(cmd), cwd=cwd, check=True, text=True, capture_output=True)
-    except subprocess.CalledProcessError as e:
-        tail = " | ".join((e.stderr or e.stdout or "").strip().splitlines()[-3:])
-        raise CorpusError(f"{' '.join(cmd)} failed: {tail}") from e
-
-
 def fetch(package: str, cache: Path, quiet: bool) -> tuple[Path, str]:
     """``apt-get download`` + ``dpkg -x`` ``package`` into the cache; (root, version)."""
-    downloads = cache / "downloads"
-    dest = cache / "extracted" / package
-    downloads.mkdir(parents=True, exist_ok=True)
-    debs = sorted(downloads.glob(f"{package}_*.deb"))
-    if not debs:
-        _log(f"apt-get download {package}", quiet)
-        try:
-            _run(["apt-get", "download", package], cwd=downloads)
-        except CorpusError:
-            _log("apt-get update (package lists may be missing)", quiet)
-            _run(["apt-get", "update"])
-            _run(["apt-get", "download", package], cwd=downloads)
-        debs = sorted(downloads.glob(f"{package}_*.deb"))
-        if not debs:
-            raise CorpusError(f"apt-get download {package} produced no .deb")
-    version = debs[-1].name.split("_")[1].replace("%3a", ":")
-    if not (dest / ".done").exists():
-        _log(f"dpkg -x {debs[-1].name}", quiet)
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.mkdir(parents=True)
-        _run(["dpkg", "-x", str(debs[-1]), str(dest)])
-        (dest / ".done").write_text(debs[-1].name + "\n")
-    return dest, version
+    try:
+        return debian.fetch(package, cache, lambda m: _log(m, quiet))
+    except debian.FetchError as e:
+        raise CorpusError(str(e)) from e
 
 
 # --------------------------------------------------------------------------------------------
