@@ -132,14 +132,7 @@ class ExactIndex:
         for shard in self.shards:
             assert shard.path is not None
             files += [shard.path / "manifest.json", shard.path / "delta.log"]
-        out = []
-        for f in files:
-            try:
-                st = f.stat()
-                out.append((st.st_mtime_ns, st.st_size))
-            except FileNotFoundError:
-                out.append((0, -1))
-        return tuple(out)
+        return file_state(files)
 
     def refresh(self, max_age: float = 1.0) -> bool:
         """Pick up what other processes wrote (new references, removals); True if reloaded.
@@ -174,18 +167,14 @@ class ExactIndex:
         if self.path is None:
             yield self
             return
-        with open(self.path / "LOCK", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                # another writer may have flushed or added meanwhile: start from disk
-                self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
-                for shard in self.shards:
-                    if shard.log_torn_at is not None and shard.path is not None:
-                        os.truncate(shard.path / "delta.log", shard.log_torn_at)
-                        shard.log_torn_at = None
-                yield self
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with writer_lock(self.path):
+            # another writer may have flushed or added meanwhile: start from disk
+            self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
+            for shard in self.shards:
+                if shard.log_torn_at is not None and shard.path is not None:
+                    os.truncate(shard.path / "delta.log", shard.log_torn_at)
+                    shard.log_torn_at = None
+            yield self
 
     # ------------------------------------------------------------ writing
 
@@ -385,6 +374,29 @@ class ExactIndex:
             "bytes": size,
             "tombstones": len(self.tombstones),
         }
+
+
+def file_state(files: Iterable[Path]) -> tuple[tuple[int, int], ...]:
+    """(mtime, size) of each file, (0, -1) for a missing one: what `refresh` compares."""
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            out.append((0, -1))
+    return tuple(out)
+
+
+@contextlib.contextmanager
+def writer_lock(directory: Path) -> Iterator[None]:
+    """The index directory's writer lock (`flock` on LOCK): other writers wait."""
+    with open(directory / "LOCK", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

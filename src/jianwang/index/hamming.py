@@ -22,7 +22,6 @@ bytes per hash). `lookup_within` searches only given documents' codes, exactly.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -37,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fingerprint.base import Hits
-from .exact import _atomic_write
+from .exact import _atomic_write, file_state, writer_lock
 
 _REC = struct.Struct("<II")  # doc, count
 
@@ -177,14 +176,7 @@ class HammingIndex:
     def _disk_state(self) -> tuple[tuple[int, int], ...]:
         if self.path is None:
             return ()
-        out = []
-        for name in ("tombstones.json", "manifest.json", "delta.log"):
-            try:
-                st = (self.path / name).stat()
-                out.append((st.st_mtime_ns, st.st_size))
-            except FileNotFoundError:
-                out.append((0, -1))
-        return tuple(out)
+        return file_state(self.path / n for n in ("tombstones.json", "manifest.json", "delta.log"))
 
     def refresh(self, max_age: float = 1.0) -> bool:
         """Pick up what other processes wrote; True if reloaded."""
@@ -203,16 +195,13 @@ class HammingIndex:
         if self.path is None:
             yield self
             return
-        with open(self.path / "LOCK", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
-                if self._log_torn_at is not None:
-                    os.truncate(self.path / "delta.log", self._log_torn_at)
-                    self._log_torn_at = None
-                yield self
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with writer_lock(self.path):
+            # another writer may have flushed or added meanwhile: start from disk
+            self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
+            if self._log_torn_at is not None:
+                os.truncate(self.path / "delta.log", self._log_torn_at)
+                self._log_torn_at = None
+            yield self
 
     # ------------------------------------------------------------ writing
 
