@@ -31,6 +31,8 @@ import numpy.typing as npt
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
 
+#: FAST corner threshold (grey levels): lower finds corners in smooth pictures too
+FAST_THRESHOLD = 12
 REF_FEATURES = 300
 QUERY_FEATURES = 1000
 #: descriptor distance (bits of 256) for a candidate pair
@@ -62,7 +64,7 @@ def orb(picture: npt.NDArray[np.uint8], features: int) -> tuple[Any, npt.NDArray
     import cv2
 
     detector = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=features, scaleFactor=1.2, nlevels=8, fastThreshold=12
+        nfeatures=features, scaleFactor=1.2, nlevels=8, fastThreshold=FAST_THRESHOLD
     )
     kps, desc = detector.detectAndCompute(np.ascontiguousarray(picture), None)
     if desc is None or not kps:
