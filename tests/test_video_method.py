@@ -425,3 +425,25 @@ def test_wide_letterbox_is_cropped_when_centred() -> None:
     lopsided = np.full((128, 128), 150, dtype=np.uint8)
     lopsided[:60] = 0  # one dark half: a dark scene, not bars
     assert content_box(lopsided) == (0, 128, 0, 128)
+
+
+def test_scoring_survives_a_reference_store_shorter_than_the_index(library, films) -> None:
+    """Positions beyond what the stored reference holds (a store written by an older run)
+    are skipped, not an error: the rest of the reference still scores."""
+    from jianwang.fingerprint.visual import FrameHashes
+
+    method, index, refs = library
+    ref = refs[2]
+    short = FrameHashes(
+        ref.t[: len(ref) // 2],
+        ref.mirrored[: len(ref) // 2],
+        ref.frame[: len(ref) // 2],
+        ref.still,
+        ref.duration,
+        None if ref.part is None else ref.part[: len(ref) // 2],
+    )
+    fp = method.extract(decode(vf.encode(films[2][: 12 * FPS])).signal, Role.QUERY)
+    found = _hamming_lookup(method, index, fp)
+    hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
+    cands = method.score(fp, hits, lambda d: short if d == 2 else refs.get(d))
+    assert cands and cands[0].doc == 2

@@ -151,7 +151,7 @@ class KeypointFingerprinter:
             ref = references(int(doc))
             if ref is None:
                 continue
-            sel = hits.doc == doc
+            sel = (hits.doc == doc) & (hits.ref_pos < len(ref))  # a stale store: skip those
             best: tuple[int, float, bool] | None = None
             for mirrored in (False, True):
                 part = sel & (q.mirrored[hits.query_pos] == mirrored)

@@ -362,6 +362,9 @@ def _score_doc(
     rpos: npt.NDArray[np.int64],
     d: npt.NDArray[np.float64],
 ) -> Candidate | None:
+    if rpos.shape[0] and int(rpos.max()) >= len(ref):  # a stale reference store: skip those
+        keep = rpos < len(ref)
+        qpos, rpos, d = qpos[keep], rpos[keep], d[keep]
     qt = q.t[qpos].astype(np.float64)
     frame = q.frame[qpos].astype(np.int64)
     mirrored = q.mirrored[qpos]
