@@ -66,6 +66,12 @@ class Hits:
     def __len__(self) -> int:
         return int(self.doc.shape[0])
 
+    def distances(self) -> npt.NDArray[np.float64]:
+        """Hamming distances as floats (0 for exact-key hits)."""
+        if self.distance is None:
+            return np.zeros(len(self), dtype=np.float64)
+        return self.distance.astype(np.float64)
+
 
 @dataclass(frozen=True)
 class Span:

@@ -140,11 +140,7 @@ class KeypointFingerprinter:
         q: Keypoints = query.data
         if len(hits) == 0:
             return []
-        dist = (
-            np.zeros(len(hits), dtype=np.float64)
-            if hits.distance is None
-            else hits.distance.astype(np.float64)
-        )
+        dist = hits.distances()
         docs, counts = np.unique(hits.doc, return_counts=True)
         out: list[Candidate] = []
         for doc in docs[np.argsort(-counts, kind="stable")[:MAX_REFERENCES]]:

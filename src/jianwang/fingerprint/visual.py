@@ -25,6 +25,7 @@ Scoring
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from dataclasses import dataclass
@@ -98,6 +99,12 @@ class FrameHashes:
     still: bool
     duration: float
     part: npt.NDArray[np.uint8] | None = None
+
+    @functools.cached_property
+    def step(self) -> float:
+        """Median time between successive frames (0 for one frame)."""
+        u = np.unique(self.t)
+        return float(np.median(np.diff(u))) if u.shape[0] > 1 else 0.0
 
     def parts(self) -> npt.NDArray[np.uint8]:
         return np.zeros(len(self), dtype=np.uint8) if self.part is None else self.part
@@ -314,11 +321,7 @@ class FrameFingerprinter:
         q: FrameHashes = query.data
         if len(hits) == 0:
             return []
-        dist = (
-            np.zeros(len(hits), dtype=np.float64)
-            if hits.distance is None
-            else hits.distance.astype(np.float64)
-        )
+        dist = hits.distances()
         out: list[Candidate] = []
         for doc in np.unique(hits.doc):
             sel = hits.doc == doc
@@ -343,15 +346,22 @@ def _weight(d: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.clip((RADIUS - d) / RADIUS, 0.0, 1.0)
 
 
+def _best_per_key(
+    key: npt.NDArray[np.int64], w: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The distinct keys and each one's best weight."""
+    order = np.lexsort((-w, key))
+    k, ww = key[order], w[order]
+    first = np.ones(k.shape[0], dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    return k[first], ww[first]
+
+
 def _per_frame_best(frame: npt.NDArray[Any], w: npt.NDArray[np.float64]) -> float:
     """Sum over distinct query frames of their best weight."""
     if frame.shape[0] == 0:
         return 0.0
-    order = np.lexsort((-w, frame))
-    f, ww = frame[order], w[order]
-    first = np.ones(f.shape[0], dtype=bool)
-    first[1:] = f[1:] != f[:-1]
-    return float(ww[first].sum())
+    return float(_best_per_key(frame.astype(np.int64), w)[1].sum())
 
 
 def _score_doc(
@@ -455,12 +465,8 @@ def _vote(
         for shift in (0.0, 0.5):
             cell = np.floor(off / OFFSET_CELL + shift).astype(np.int64)
             lo = int(cell.min())
-            key = (cell - lo) * n_frames + frame
-            order = np.lexsort((-w, key))
-            k, ww = key[order], w[order]
-            first = np.ones(k.shape[0], dtype=bool)
-            first[1:] = k[1:] != k[:-1]
-            sums = np.bincount(k[first] // n_frames, weights=ww[first])
+            k, ww = _best_per_key((cell - lo) * n_frames + frame, w)
+            sums = np.bincount(k // n_frames, weights=ww)
             i = int(np.argmax(sums))
             if best is None or sums[i] > best[0] + 1e-9:
                 best = (float(sums[i]), float(s), float(i + lo), shift)
@@ -498,7 +504,7 @@ def _chain(qt: npt.NDArray[np.float64], speed: float, offset: float, q: FrameHas
     times = np.unique(qt)
     if times.shape[0] == 0:
         return []
-    step = _frame_step(q)
+    step = q.step
     out: list[Span] = []
     start = prev = float(times[0])
     for t in times[1:]:
@@ -524,13 +530,6 @@ def _extend(
             if any(abs(t - a) <= EXTEND_GAP for a in (max(times), min(times))):
                 times.add(t)
     return np.asarray(sorted(times))
-
-
-def _frame_step(q: FrameHashes) -> float:
-    if len(q) < 2:
-        return 0.0
-    u = np.unique(q.t)
-    return float(np.median(np.diff(u))) if u.shape[0] > 1 else 0.0
 
 
 def _span(q0: float, q1: float, speed: float, offset: float) -> Span:

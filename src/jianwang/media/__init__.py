@@ -94,13 +94,12 @@ def rendition_signal(media: MediaType, data: bytes) -> object:
     pictures for the frame method."""
     if media == MediaType.TEXT:
         return data.decode("utf-8")
-    decoded = decode(data)
-    if media == MediaType.AUDIO:
-        if decoded.media == MediaType.AUDIO:
-            return decoded.signal
-        if decoded.soundtrack is None:
-            raise UnsupportedMedia("the recording has no audio stream")
-        return decoded.soundtrack
-    if decoded.media in (MediaType.VIDEO, MediaType.IMAGE):
-        return decoded.signal
-    raise UnsupportedMedia(f"the rendition holds no pictures ({decoded.format})")
+    # only what the method reads: a film's soundtrack without its pictures, and the reverse
+    kind, fmt = sniff(data)
+    if media == MediaType.AUDIO and kind in (MediaType.AUDIO, MediaType.VIDEO):
+        return decode_audio(data, max_seconds=MAX_AUDIO_SECONDS)
+    if kind == MediaType.VIDEO:
+        return decode_video(data, VIDEO_FPS, MAX_VIDEO_SECONDS)
+    if kind == MediaType.IMAGE:
+        return decode_image(data)
+    raise UnsupportedMedia(f"the rendition holds no {media.value} ({fmt})")
