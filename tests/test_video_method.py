@@ -52,7 +52,7 @@ def library(films: dict) -> tuple[FrameFingerprinter, HammingIndex, dict]:
 
 def _identify(library: tuple, data: bytes) -> list:
     method, index, refs = library
-    fp = method.extract(decode(data).signal, Role.QUERY)
+    fp = method.extract(decode(data, query=True).signal, Role.QUERY)
     found = _hamming_lookup(method, index, fp)  # both passes, as `identify` does
     hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
     return method.score(fp, hits, refs.get)
@@ -92,6 +92,47 @@ def test_excerpt_inside_an_upload_is_found_and_placed(library, films, name) -> N
     assert abs((seg.ref_start - seg.query_start) - 6.0) < 0.5
     assert cands[0].evidence["mirrored"] == (1.0 if name == "mirrored" else 0.0)
     assert all(c.verdict != Verdict.MATCH for c in cands[1:])
+
+
+@pytest.mark.parametrize("corner", [(1, 0), (0, 1)])
+def test_picture_in_picture_is_found_and_placed(library, films, corner) -> None:
+    """The film shrunk to 40 % of the width in a corner while unrelated footage plays on
+    around it: no whole frame matches, the inset does."""
+    filler = vf.shots(77, 30.0)
+    excerpt = films[2][12 * FPS : 26 * FPS]
+    frames = (
+        filler[: 6 * FPS]
+        + [vf.inset(b, f, 0.4, corner) for b, f in zip(filler[6 * FPS :], excerpt, strict=False)]
+        + filler[20 * FPS : 24 * FPS]
+    )
+    data = vf.encode(frames, size=(480, 360))
+    cands = _identify(library, data)
+    assert cands and cands[0].doc == 2 and cands[0].verdict == Verdict.MATCH, cands
+    seg = max(cands[0].spans, key=lambda s: s.query_end - s.query_start)
+    assert abs(seg.query_start - 6.0) < 2.0 and abs(seg.query_end - 20.0) < 2.0
+    assert abs((seg.ref_start - seg.query_start) - 6.0) < 0.5
+
+
+def test_inset_box_is_found_where_it_was_drawn(films) -> None:
+    """`find_insets` on decoded frames: the box where the inset was drawn, and no box in
+    full-frame footage."""
+    from jianwang.fingerprint.geometry import find_insets
+
+    filler = vf.shots(78, 16.0)
+    frames = [vf.inset(b, f, 0.4) for b, f in zip(filler, films[1], strict=False)]
+    sig = decode_video(vf.encode(frames, size=(640, 480)), fine=True)
+    assert sig.fine is not None and sig.fine.shape[1:] == (128, 128)
+    found = find_insets(sig.times, sig.fine)
+    assert found, "no inset found"
+    pw, ph, m = 128, 96, 10  # as `vf.inset` draws it in 320 x 240 (then scaled)
+    truth = ((320 - pw - m) / 320, m / 240, (320 - m) / 320, (m + ph) / 240)
+    for ins in found:
+        err = max(abs(a - b) for a, b in zip(ins.box, truth, strict=True))
+        # within a pixel and a half of DETAIL: the drawn border blurs which edge is which
+        assert err < 1.5 / 128, (ins.box, truth)
+    plain = decode_video(vf.encode(filler, size=(640, 480)), fine=True)
+    assert plain.fine is not None
+    assert find_insets(plain.times, plain.fine) == []
 
 
 def test_speed_change_is_read_back(library, films) -> None:

@@ -146,3 +146,21 @@ def picture(seed: int, size: tuple[int, int] = (480, 360)) -> Frame:
         p = (int(rng.integers(0, w)), int(rng.integers(0, h)))
         cv2.circle(acc, p, int(rng.integers(8, h // 4)), c, -1)
     return np.clip(acc, 0, 255).astype(np.uint8)
+
+
+def inset(
+    background: Frame, f: Frame, share: float = 0.4, corner: tuple[int, int] = (1, 0)
+) -> Frame:
+    """`f` shrunk to `share` of the width (its proportions kept), with a light border, in a
+    corner of `background` (corner (1, 0): right, top), as a picture-in-picture upload shows
+    a film over unrelated footage."""
+    h, w = background.shape[:2]
+    pw = int(w * share) // 2 * 2
+    ph = int(pw * f.shape[0] / f.shape[1]) // 2 * 2
+    m = max(4, w // 30)
+    x = m if corner[0] == 0 else w - pw - m
+    y = m if corner[1] == 0 else h - ph - m
+    out = background.copy()
+    cv2.rectangle(out, (x - 2, y - 2), (x + pw + 1, y + ph + 1), (240, 240, 240), -1)
+    out[y : y + ph, x : x + pw] = cv2.resize(f, (pw, ph), interpolation=cv2.INTER_AREA)
+    return out

@@ -45,9 +45,10 @@ class Jianwang:
         self.seconds_registered = 0.0
 
     def _decode(self, path: Path, kind: str | None = None) -> tuple[MediaType, Any]:
+        """A reference (`kind` given) or a query (finer frames kept: see `Frames.fine`)."""
         if kind == "image" or (kind is None and path.suffix.lower() in IMAGE_SUFFIXES):
             return MediaType.IMAGE, decode_image(path.read_bytes())
-        return MediaType.VIDEO, decode_video(path)
+        return MediaType.VIDEO, decode_video(path, fine=kind is None)
 
     def _for(self, media: MediaType) -> list[tuple[Any, HammingIndex, ReferenceStore]]:
         names = {m.name for m in for_media(media)}

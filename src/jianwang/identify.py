@@ -115,7 +115,7 @@ class Identifier:
 
     def identify(self, data: bytes, name: str = "-") -> Identification:
         """Identify one input. Raises a `JianwangError` subclass for unusable input."""
-        decoded = media_mod.decode(data, self.max_input_bytes)
+        decoded = media_mod.decode(data, self.max_input_bytes, query=True)
         return self.identify_signals(decoded.media, decoded.signals(), name)
 
     def identify_signal(self, media: MediaType, signal: object, name: str = "-") -> Identification:

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
+from .geometry import crop_bars, cut, find_insets
 
 #: frames PDQ rates below this (0-100) carry too little structure to hash
 MIN_QUALITY = 30
@@ -51,8 +52,9 @@ ZOOM_EVERY = 2
 #: a still image (few hashes, so it can afford more) also indexes the middle at 20 % off and
 #: its four quarters (an overlay in one corner leaves three of them)
 STILL_ZOOM = 0.2
-#: parts of a picture that a hash covers
+#: parts of a picture that a hash covers (INSET: a picture found inside a query's frames)
 WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
+INSET = 7
 #: a still's quarters agree within this many bits, and a match needs this many of them
 QUARTER_BITS = 36
 QUARTERS_FOR_MATCH = 2
@@ -186,6 +188,24 @@ def _detail(signal: Any, i: int, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[n
     return pixels[i] if detail is None else np.asarray(detail, dtype=np.uint8)
 
 
+def _inset_views(
+    signal: Any, times: npt.NDArray[np.float32]
+) -> list[tuple[int, npt.NDArray[np.uint8]]]:
+    """(frame, what its inset shows at FRAME side, bars removed) for the query frames in which
+    `geometry.find_insets` finds a picture-in-picture (needs the decoder's `fine` frames)."""
+    fine = getattr(signal, "fine", None)
+    if fine is None:
+        return []
+    fine = np.asarray(fine, dtype=np.uint8)
+    n = min(fine.shape[0], times.shape[0])
+    out: list[tuple[int, npt.NDArray[np.uint8]]] = []
+    side = fine.shape[1]
+    for inset in find_insets(times[:n], fine[:n]):
+        for i in np.flatnonzero((times[:n] >= inset.start) & (times[:n] <= inset.end)):
+            out.append((int(i), crop_bars(cut(fine[i], inset.box, side), 64)))
+    return out
+
+
 _PACK = struct.Struct("<4sBfI")
 _MAGIC = b"VIS1"
 
@@ -252,6 +272,13 @@ class FrameFingerprinter:
                 codes.append(c)
                 pos.append(len(t))
                 entry(i, m, p)
+        if not ref and not still:
+            for i, view in _inset_views(signal, times):
+                c, qq = pdq(view)
+                if qq >= MIN_QUALITY:
+                    codes.append(c)
+                    pos.append(len(t))
+                    entry(i, False, INSET)
         arr = np.stack(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
         data = FrameHashes(
             np.asarray(t, dtype=np.float32),

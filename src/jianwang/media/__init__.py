@@ -51,8 +51,10 @@ class Decoded:
         return out
 
 
-def decode(data: bytes, limit: int | None = None) -> Decoded:
-    """Sniff and decode `data`; raise a typed, one-line error for what cannot be used."""
+def decode(data: bytes, limit: int | None = None, query: bool = False) -> Decoded:
+    """Sniff and decode `data`; raise a typed, one-line error for what cannot be used. A
+    `query` (what is identified, not registered) keeps more of a video's pictures: see
+    `Frames.fine`."""
     if limit is not None and len(data) > limit:
         raise TooLarge(
             f"input is {len(data) / 1e6:.1f} MB, over the limit of {limit / 1e6:.1f} MB "
@@ -63,7 +65,7 @@ def decode(data: bytes, limit: int | None = None) -> Decoded:
         raise InvalidInput("input is empty")
     if media == MediaType.VIDEO:
         try:
-            frames = decode_video(data, VIDEO_FPS, MAX_VIDEO_SECONDS)
+            frames = decode_video(data, VIDEO_FPS, MAX_VIDEO_SECONDS, fine=query)
         except UnsupportedMedia:  # an audio-only MP4/M4A, WebM or Matroska
             return Decoded(MediaType.AUDIO, fmt, decode_audio(data, max_seconds=MAX_AUDIO_SECONDS))
         try:

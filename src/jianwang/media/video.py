@@ -19,6 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..domain import InvalidInput, TooLarge, UnsupportedMedia
+from ..fingerprint.geometry import content_box, crop_bars
+
+__all__ = ["Frames", "content_box", "crop_bars", "decode_image", "decode_video"]
 
 #: side of the kept frames (what perceptual hashes need: PDQ works on 64 x 64)
 FRAME = 64
@@ -27,12 +30,8 @@ DETAIL = 128
 PICTURE = 512
 #: side of the picture FFmpeg scales to before bars are found and cropped
 _PROBE = 128
-#: a row or column of the border is "black" when its brightest pixel is below this
-_BAR_LEVEL = 40
-#: bars never take more than this share of either dimension (a dark frame is not all bars),
-#: or _MAX_CENTRED_BAR when they are centred (a wide film letterboxed into 4:3 and squeezed)
-_MAX_BAR = 0.35
-_MAX_CENTRED_BAR = 0.55
+#: most frames kept at DETAIL side for a query (30 minutes at 5 fps, 150 MB)
+MAX_FINE_FRAMES = 9000
 #: images above this many pixels are refused (decompression bombs)
 MAX_IMAGE_PIXELS = 80_000_000
 
@@ -53,59 +52,20 @@ class Frames:
     #: a still image in its own proportions, long side at most PICTURE pixels, bars kept
     #: (for local features)
     picture: npt.NDArray[np.uint8] | None = None
+    #: a video's frames at DETAIL x DETAIL as well (bars removed), when decoded for a query:
+    #: what finding and cutting out an inset (picture-in-picture) needs; the first
+    #: MAX_FINE_FRAMES frames only
+    fine: npt.NDArray[np.uint8] | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
 
 
-def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the picture inside black bars: rows and columns at the
-    borders whose brightest pixel stays below `_BAR_LEVEL` are bars, up to `_MAX_BAR` of the
-    dimension each way (a dark scene is not taken for bars)."""
-    h, w = grey.shape
-    rows = grey.max(axis=1) >= _BAR_LEVEL
-    cols = grey.max(axis=0) >= _BAR_LEVEL
-    if not rows.any() or not cols.any():
-        return 0, h, 0, w
-    top, bottom = int(np.argmax(rows)), h - int(np.argmax(rows[::-1]))
-    left, right = int(np.argmax(cols)), w - int(np.argmax(cols[::-1]))
-    if not _plausible_bars(top, h - bottom, h):
-        top, bottom = 0, h
-    if not _plausible_bars(left, w - right, w):
-        left, right = 0, w
-    # a bar boundary is soft after scaling: step one more pixel in
-    if top > 0:
-        top = min(top + 1, bottom - 1)
-    if bottom < h:
-        bottom = max(bottom - 1, top + 1)
-    if left > 0:
-        left = min(left + 1, right - 1)
-    if right < w:
-        right = max(right - 1, left + 1)
-    return top, bottom, left, right
-
-
-def _plausible_bars(a: int, b: int, side: int) -> bool:
-    """Bars of `a` and `b` pixels on opposite sides: up to `_MAX_BAR` of the side in all, or up
-    to `_MAX_CENTRED_BAR` when they are about equal (a letterboxed picture is centred; a dark
-    scene with one bright corner is not)."""
-    total = a + b
-    if total <= _MAX_BAR * side:
-        return True
-    return total <= _MAX_CENTRED_BAR * side and abs(a - b) <= 0.05 * side
-
-
-def crop_bars(grey: npt.NDArray[np.uint8], side: int = FRAME) -> npt.NDArray[np.uint8]:
-    """`grey` without its black bars, scaled to side x side (area interpolation)."""
-    import cv2
-
-    top, bottom, left, right = content_box(grey)
-    inner = grey[top:bottom, left:right]
-    return np.ascontiguousarray(cv2.resize(inner, (side, side), interpolation=cv2.INTER_AREA))
-
-
-def decode_video(source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 * 3600.0) -> Frames:
-    """Frames of the first video stream of `source`, about `fps` per second.
+def decode_video(
+    source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 * 3600.0, fine: bool = False
+) -> Frames:
+    """Frames of the first video stream of `source`, about `fps` per second; with `fine`,
+    also at DETAIL side (a query's frames, for insets).
 
     Raises `UnsupportedMedia` when there is no video stream and `InvalidInput` when the data
     is not a container FFmpeg can read or no frame decodes. A stream damaged after some
@@ -119,6 +79,7 @@ def decode_video(source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 
         raise InvalidInput(f"not a readable video container ({_reason(exc)})") from None
     times: list[float] = []
     pixels: list[npt.NDArray[np.uint8]] = []
+    fines: list[npt.NDArray[np.uint8]] = []
     size = (0, 0)
     try:
         streams = [s for s in container.streams if s.type == "video" and not _is_cover_art(s)]
@@ -154,7 +115,10 @@ def decode_video(source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 
                 ).to_ndarray()
                 size = (frame.width, frame.height)
                 times.append(t)
-                pixels.append(crop_bars(np.ascontiguousarray(grey[:, :_PROBE])))
+                grey = np.ascontiguousarray(grey[:, :_PROBE])
+                pixels.append(crop_bars(grey))
+                if fine and len(fines) < MAX_FINE_FRAMES:
+                    fines.append(crop_bars(grey, DETAIL))
         except (av.error.FFmpegError, ValueError) as exc:
             if not pixels:
                 raise InvalidInput(
@@ -173,6 +137,7 @@ def decode_video(source: bytes | Path, fps: float = 5.0, max_seconds: float = 4 
         np.stack(pixels),
         float(min(duration, max_seconds)),
         size,
+        fine=np.stack(fines) if fines else None,
     )
 
 
