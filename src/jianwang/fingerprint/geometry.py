@@ -283,7 +283,7 @@ def cut(
     src = picture
     if sx > 1.5 or sy > 1.5:  # shrinking: smooth first so that the sampling does not alias
         k = max(sx, sy)
-        src = cv2.GaussianBlur(picture, (0, 0), 0.5 * k)
+        src = np.asarray(cv2.GaussianBlur(picture, (0, 0), 0.5 * k), dtype=np.uint8)
     m = np.array([[sx, 0.0, left + 0.5 * sx - 0.5], [0.0, sy, top + 0.5 * sy - 0.5]])
     out = cv2.warpAffine(
         src,

@@ -115,10 +115,10 @@ def decode_video(
                 ).to_ndarray()
                 size = (frame.width, frame.height)
                 times.append(t)
-                grey = np.ascontiguousarray(grey[:, :_PROBE])
-                pixels.append(crop_bars(grey))
+                probe = np.ascontiguousarray(grey[:, :_PROBE], dtype=np.uint8)
+                pixels.append(crop_bars(probe))
                 if fine and len(fines) < MAX_FINE_FRAMES:
-                    fines.append(crop_bars(grey, DETAIL))
+                    fines.append(crop_bars(probe, DETAIL))
         except (av.error.FFmpegError, ValueError) as exc:
             if not pixels:
                 raise InvalidInput(
