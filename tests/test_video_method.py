@@ -254,6 +254,21 @@ def _screenshot(pic: np.ndarray) -> np.ndarray:
     return canvas
 
 
+def test_picture_inside_a_screenshot_is_cut_out_by_the_frame_method() -> None:
+    """The frame method alone (no local features): the screenshot's whole-picture hash is
+    far from the poster's, the box found around the picture inside it is close."""
+    from jianwang.fingerprint.visual import INSET
+
+    poster = vf.picture(81)
+    method = FrameFingerprinter()
+    ref = method.extract(decode(_png(poster)).signal, Role.REFERENCE)
+    shot = method.extract(decode(_png(_screenshot(poster)), query=True).signal, Role.QUERY)
+    parts = shot.data.parts()[shot.positions]
+    whole = min(hamming(c, ref.codes[0]) for c in shot.codes[parts == 0])
+    inset = min(hamming(c, ref.codes[0]) for c in shot.codes[parts == INSET])
+    assert whole > 60 and inset <= 36, (whole, inset)
+
+
 def _window(pic: np.ndarray, share: float, x: float, y: float) -> np.ndarray:
     """A window of `share` of each side, at relative position (x, y) in [0, 1]."""
     h, w = pic.shape[:2]

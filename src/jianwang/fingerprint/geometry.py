@@ -46,8 +46,10 @@ SEPARATION = 3
 #: along the side, and cover this share of it (a boundary runs the whole side)
 MIN_CONTRAST = 4.0
 MIN_COVER = 0.7
-#: a side this close to the frame's edge (share) is the frame's, not an inset's
+#: a side this close to the frame's edge (share) is the frame's, not an inset's; an inset
+#: may run off the frame on at most MAX_OPEN_SIDES sides
 EDGE = 0.01
+MAX_OPEN_SIDES = 1
 
 
 def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
@@ -129,7 +131,7 @@ def _ridge(e: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.clip(pair - side, 0.0, None)
 
 
-def _candidates(score: npt.NDArray[np.float64], lo: int, hi: int) -> list[int]:
+def _candidates(score: npt.NDArray[np.float64], lo: int, hi: int, limit: int) -> list[int]:
     """The strongest lines between `lo` and `hi`, at least SEPARATION apart."""
     order = np.argsort(-score)
     out: list[int] = []
@@ -139,7 +141,7 @@ def _candidates(score: npt.NDArray[np.float64], lo: int, hi: int) -> list[int]:
             continue
         if all(abs(i - j) >= SEPARATION for j in out):
             out.append(i)
-        if len(out) >= CANDIDATES:
+        if len(out) >= limit:
             break
     return out
 
@@ -166,74 +168,142 @@ def _refine(profile: npt.NDArray[np.float64], i: int, inward: int) -> float:
     return k + 1 + float(np.clip(off, -0.5, 0.5))
 
 
-def find_box(
+Box = tuple[float, float, float, float]
+
+
+def find_boxes(
     frames: npt.NDArray[np.uint8],
-) -> tuple[tuple[float, float, float, float], float] | None:
-    """The inset's box (left, top, right, bottom as shares) in a stack of frames of one
-    window, and its strength (the weakest side's contrast), or None."""
+    min_frames: int = MIN_FRAMES,
+    limit: int = 1,
+    candidates: int = CANDIDATES,
+) -> list[tuple[Box, float]]:
+    """Up to `limit` inset boxes (left, top, right, bottom as shares) in a stack of frames
+    of one window (or one still picture, `min_frames` 1), strongest first, each with its
+    strength (the weakest side's contrast); boxes that mostly overlap a stronger one are
+    left out."""
     n, h, w = frames.shape
-    if n < MIN_FRAMES:
-        return None
+    if n < min_frames:
+        return []
     gx, gy = _ridges(frames)
     rx = _ridge(gx)  # h x (w - 1): vertical boundaries
     ry = _ridge(gy.T).T  # (h - 1) x w: horizontal boundaries
     typical = float(np.mean(np.concatenate([rx.ravel(), ry.ravel()]))) + 1e-3
-    cx = np.cumsum(np.pad(rx, ((1, 0), (0, 0))), axis=0)  # along rows, per column
-    cy = np.cumsum(np.pad(ry, ((0, 0), (1, 0))), axis=1)  # along columns, per row
-    hx = np.cumsum(np.pad(rx > MIN_CONTRAST * typical, ((1, 0), (0, 0))), axis=0)
-    hy = np.cumsum(np.pad(ry > MIN_CONTRAST * typical, ((0, 0), (1, 0))), axis=1)
-    ex, ey = max(1, round(EDGE * w)), max(1, round(EDGE * h))
+    # in edge coordinates (edge e lies between pixel e - 1 and e; 0 and w are the frame's
+    # own edges, where a picture cut off by the frame ends: they count as present)
+    big = 1e6
+    rxe = np.pad(rx, ((0, 0), (1, 1)), constant_values=big)  # h x (w + 1)
+    rye = np.pad(ry, ((1, 1), (0, 0)), constant_values=big)  # (h + 1) x w
+    cx = np.cumsum(np.pad(rxe, ((1, 0), (0, 0))), axis=0)  # [row, edge]: sum over rows < row
+    cy = np.cumsum(np.pad(rye, ((0, 0), (1, 0))), axis=1)  # [edge, col]: sum over cols < col
+    hx = np.cumsum(np.pad(rxe > MIN_CONTRAST * typical, ((1, 0), (0, 0))), axis=0)
+    hy = np.cumsum(np.pad(rye > MIN_CONTRAST * typical, ((0, 0), (1, 0))), axis=1)
+    ex, ey = max(2, round(EDGE * w)), max(2, round(EDGE * h))
     # candidate sides: columns and rows by their strongest run of a plausible length
     span_x = max(2, round(MIN_SIDE * h))
     span_y = max(2, round(MIN_SIDE * w))
     col = (cx[span_x:, :] - cx[:-span_x, :]).max(axis=0) / span_x
     row = (cy[:, span_y:] - cy[:, :-span_y]).max(axis=1) / span_y
-    xs = _candidates(col.astype(np.float64), ex, w - 2 - ex)
-    ys = _candidates(row.astype(np.float64), ey, h - 2 - ey)
-    best: tuple[float, int, int, int, int] | None = None
-    for x0 in xs:
-        for x1 in xs:
-            bw = x1 - x0
-            if bw < MIN_SIDE * w or bw > MAX_SIDE * w:
-                continue
-            for y0 in ys:
-                for y1 in ys:
-                    bh = y1 - y0
-                    if bh < MIN_SIDE * h or bh > MAX_SIDE * h:
-                        continue
-                    ratio = (bw / w) / (bh / h)
-                    if ratio > MAX_ASPECT or ratio < 1 / MAX_ASPECT:
-                        continue
-                    # sides: the columns between rows y0+1..y1 and the rows between x0+1..x1
-                    a, b = y0 + 1, y1 + 1
-                    c, d = x0 + 1, x1 + 1
-                    sides = (
-                        (cx[b, x0] - cx[a, x0]) / (b - a),
-                        (cx[b, x1] - cx[a, x1]) / (b - a),
-                        (cy[y0, d] - cy[y0, c]) / (d - c),
-                        (cy[y1, d] - cy[y1, c]) / (d - c),
-                    )
-                    cover = (
-                        (hx[b, x0] - hx[a, x0]) / (b - a),
-                        (hx[b, x1] - hx[a, x1]) / (b - a),
-                        (hy[y0, d] - hy[y0, c]) / (d - c),
-                        (hy[y1, d] - hy[y1, c]) / (d - c),
-                    )
-                    weakest = float(min(sides)) / typical
-                    if weakest < MIN_CONTRAST or min(cover) < MIN_COVER:
-                        continue
-                    if best is None or weakest > best[0]:
-                        best = (weakest, x0, y0, x1, y1)
-    if best is None:
-        return None
-    strength, x0, y0, x1, y1 = best
-    # place each side to a fraction of a pixel on the plain gradient profile along it
-    a, b, c, d = y0 + 1, y1 + 1, x0 + 1, x1 + 1
-    px = gx[a:b, :].mean(axis=0).astype(np.float64)
-    py = gy[:, c:d].mean(axis=1).astype(np.float64)
-    left, right = _refine(px, x0, 1), _refine(px, x1, -1)
-    top, bottom = _refine(py, y0, 1), _refine(py, y1, -1)
-    return (left / w, top / h, right / w, bottom / h), strength
+    xs = _snap(_candidates(col.astype(np.float64), 1, w - 1, candidates), ex, w)
+    ys = _snap(_candidates(row.astype(np.float64), 1, h - 1, candidates), ey, h)
+    # every pair of columns and every pair of rows of a plausible size, all boxes at once
+    x0, x1 = (v.ravel() for v in np.meshgrid(xs, xs, indexing="ij"))
+    keep = (x1 - x0 >= MIN_SIDE * w) & (x1 - x0 <= MAX_SIDE * w)
+    x0, x1 = x0[keep][:, None], x1[keep][:, None]
+    y0, y1 = (v.ravel() for v in np.meshgrid(ys, ys, indexing="ij"))
+    keep = (y1 - y0 >= MIN_SIDE * h) & (y1 - y0 <= MAX_SIDE * h)
+    y0, y1 = y0[keep][None, :], y1[keep][None, :]
+    if x0.shape[0] == 0 or y0.shape[1] == 0:
+        return []
+    ratio = ((x1 - x0) / w) / ((y1 - y0) / h)
+    sides = np.stack(
+        [
+            (cx[y1, x0] - cx[y0, x0]) / (y1 - y0),
+            (cx[y1, x1] - cx[y0, x1]) / (y1 - y0),
+            (cy[y0, x1] - cy[y0, x0]) / (x1 - x0),
+            (cy[y1, x1] - cy[y1, x0]) / (x1 - x0),
+        ]
+    )
+    cover = np.stack(
+        [
+            (hx[y1, x0] - hx[y0, x0]) / (y1 - y0),
+            (hx[y1, x1] - hx[y0, x1]) / (y1 - y0),
+            (hy[y0, x1] - hy[y0, x0]) / (x1 - x0),
+            (hy[y1, x1] - hy[y1, x0]) / (x1 - x0),
+        ]
+    )
+    open_sides = (
+        (x0 == 0).astype(int) + (x1 == w).astype(int) + (y0 == 0).astype(int) + (y1 == h)
+    )
+    weakest = sides.min(axis=0) / typical
+    ok = (
+        (weakest >= MIN_CONTRAST)
+        & (cover.min(axis=0) >= MIN_COVER)
+        & (open_sides <= MAX_OPEN_SIDES)
+        & (ratio <= MAX_ASPECT)
+        & (ratio >= 1 / MAX_ASPECT)
+    )
+    out: list[tuple[Box, float]] = []
+    taken: list[tuple[int, int, int, int]] = []
+    # closed boxes first: a side on the frame's edge is only taken when no line closes it
+    rank = np.where(ok, weakest - 1e9 * open_sides, -np.inf)
+    order = np.argsort(-rank, axis=None)
+    for flat in order[: 8 * limit + 8]:
+        i, j = np.unravel_index(flat, ok.shape)
+        if not ok[i, j]:
+            break
+        box = (int(x0[i, 0]), int(y0[0, j]), int(x1[i, 0]), int(y1[0, j]))
+        if any(_overlap(box, other) > 0.7 for other in taken):
+            continue
+        taken.append(box)
+        out.append((_place(gx, gy, box, w, h), float(weakest[i, j])))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _snap(lines: list[int], margin: int, side: int) -> npt.NDArray[np.int64]:
+    """Candidate lines plus the frame's own edges; a line within `margin` of an edge is that
+    edge (a picture that runs off the frame)."""
+    snapped = {0, side}
+    for x in lines:
+        snapped.add(0 if x < margin else side if x > side - margin else x)
+    return np.asarray(sorted(snapped), dtype=np.int64)
+
+
+def _overlap(p: tuple[int, int, int, int], q: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two boxes (left, top, right, bottom)."""
+    iw = max(0, min(p[2], q[2]) - max(p[0], q[0]))
+    ih = max(0, min(p[3], q[3]) - max(p[1], q[1]))
+    inter = iw * ih
+    union = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _place(
+    gx: npt.NDArray[np.float32],
+    gy: npt.NDArray[np.float32],
+    box: tuple[int, int, int, int],
+    w: int,
+    h: int,
+) -> Box:
+    """Each side of a box found on whole lines (edge coordinates), placed to a fraction of
+    a pixel on the plain gradient profile along it; the frame's own edges stay."""
+    x0, y0, x1, y1 = box
+    px = gx[max(y0, 0) : y1, :].mean(axis=0).astype(np.float64)
+    py = gy[:, x0:x1].mean(axis=1).astype(np.float64)
+    left = 0.0 if x0 == 0 else _refine(px, x0 - 1, 1)
+    right = float(w) if x1 == w else _refine(px, x1 - 1, -1)
+    top = 0.0 if y0 == 0 else _refine(py, y0 - 1, 1)
+    bottom = float(h) if y1 == h else _refine(py, y1 - 1, -1)
+    return (left / w, top / h, right / w, bottom / h)
+
+
+def find_box(
+    frames: npt.NDArray[np.uint8], min_frames: int = MIN_FRAMES
+) -> tuple[Box, float] | None:
+    """The strongest inset box of a window, or None."""
+    found = find_boxes(frames, min_frames)
+    return found[0] if found else None
 
 
 def find_insets(times: npt.NDArray[np.float32], frames: npt.NDArray[np.uint8]) -> list[Inset]:

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, Span, register
-from .geometry import crop_bars, cut, find_insets
+from .geometry import crop_bars, cut, find_boxes, find_insets
 
 #: frames PDQ rates below this (0-100) carry too little structure to hash
 MIN_QUALITY = 30
@@ -55,6 +55,9 @@ STILL_ZOOM = 0.2
 #: parts of a picture that a hash covers (INSET: a picture found inside a query's frames)
 WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 INSET = 7
+#: a still query also hashes up to this many boxes found in it (a photograph shown in a
+#: screenshot or on a page)
+STILL_INSETS = 3
 #: a still's quarters agree within this many bits, and a match needs this many of them
 QUARTER_BITS = 36
 QUARTERS_FOR_MATCH = 2
@@ -194,6 +197,13 @@ def _inset_views(
     """(frame, what its inset shows at FRAME side, bars removed) for the query frames in which
     `geometry.find_insets` finds a picture-in-picture (needs the decoder's `fine` frames)."""
     fine = getattr(signal, "fine", None)
+    if getattr(signal, "still", False) and getattr(signal, "detail", None) is not None:
+        # a picture on a page or a screen: the boxes of the one frame
+        detail = np.asarray(signal.detail, dtype=np.uint8)
+        return [
+            (0, crop_bars(cut(detail, box, detail.shape[0]), 64))
+            for box, _ in find_boxes(detail[None], 1, STILL_INSETS)
+        ]
     if fine is None:
         return []
     fine = np.asarray(fine, dtype=np.uint8)
@@ -272,7 +282,7 @@ class FrameFingerprinter:
                 codes.append(c)
                 pos.append(len(t))
                 entry(i, m, p)
-        if not ref and not still:
+        if not ref:
             for i, view in _inset_views(signal, times):
                 c, qq = pdq(view)
                 if qq >= MIN_QUALITY:
@@ -584,7 +594,7 @@ def _score_still(
     (as shown, mirrored or a reference's zoomed middle) decide by their closest hash; two
     stills also agree quarter by quarter, so that an overlay over one corner still leaves a
     match (quarters count only against the same quarter)."""
-    whole = (qpart == WHOLE) & (rpart < QUARTER)
+    whole = ((qpart == WHOLE) | (qpart == INSET)) & (rpart < QUARTER)
     quarter = (qpart >= QUARTER) & (qpart == rpart) & ~mirrored
     best = float(d[whole].min()) if whole.any() else math.inf
     agree = 0
