@@ -502,6 +502,23 @@ def _vpdq_ready() -> bool:
     return (default_cache_dir() / "vpdq-venv" / "bin" / "python").exists()
 
 
+def _override(spec: str) -> str:
+    """Apply `MODULE.NAME=VALUE` to `jianwang.fingerprint.MODULE` (the value takes the type
+    of the constant it replaces); returns what was set."""
+    import importlib
+
+    target, _, value = spec.partition("=")
+    mod_name, _, name = target.rpartition(".")
+    if not mod_name or not name or not value:
+        raise SystemExit(f"--set {spec!r}: expected MODULE.NAME=VALUE")
+    mod = importlib.import_module(f"jianwang.fingerprint.{mod_name}")
+    if not hasattr(mod, name):
+        raise SystemExit(f"--set {spec!r}: jianwang.fingerprint.{mod_name} has no {name}")
+    old = getattr(mod, name)
+    setattr(mod, name, type(old)(value))
+    return f"{mod_name}.{name}={getattr(mod, name)} (was {old})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Video/image identification benchmark.")
     ap.add_argument("--method", choices=sorted(METHODS), default="ours")
@@ -516,7 +533,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--scaling-queries", type=int, default=6, help="queries timed per size")
     ap.add_argument("--json", type=Path, default=None, help="write all figures here")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="ablation: override a constant of jianwang.fingerprint.MODULE for this run "
+        "(e.g. visual.REF_EVERY=0.6); printed with the report",
+    )
     args = ap.parse_args(argv)
+    overrides = [_override(x) for x in args.set]
     t_wall = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
         tmpd = Path(tmp)
@@ -553,12 +579,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             base["score"] = score_videos(base["answers"], truths)
             results.append(base)
         wall = time.perf_counter() - t_wall
+        if overrides:
+            print("[bench-video] overrides: " + ", ".join(overrides))
         print(report(corpus, qs, results, wall))
         if args.json:
             payload = {
                 "corpus": corpus.stats(),
                 "queries": qs.counts(),
-                "config": {"per_family": cfg.per_family, "seed": cfg.seed, "smoke": args.smoke},
+                "config": {
+                    "per_family": cfg.per_family,
+                    "seed": cfg.seed,
+                    "smoke": args.smoke,
+                    "overrides": overrides,
+                },
                 "results": [
                     {
                         **{k: v for k, v in r.items() if k not in ("answers", "image_answers")},
