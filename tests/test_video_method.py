@@ -71,6 +71,8 @@ def _upload(films: dict, film: int, start: float, seconds: float, fn: Callable |
 DISTORTIONS = {
     "re-encoded small": (None, {"size": (192, 144)}),
     "crop 20 %": (lambda f: vf.crop(f, 0.2), {}),
+    "crop 20 % off centre": (lambda f: vf.crop_at(f, 0.2, 0.9, 0.15), {}),
+    "crop 15 % in a corner": (lambda f: vf.crop_at(f, 0.15, 0.0, 1.0), {}),
     "letterbox": (vf.letterbox, {}),
     "mirrored": (vf.flip, {}),
     "brighter, gamma": (vf.brighten, {}),

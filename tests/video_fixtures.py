@@ -102,6 +102,15 @@ def crop(f: Frame, share: float) -> Frame:
     return cv2.resize(f[dy : h - dy, dx : w - dx], (w, h), interpolation=cv2.INTER_AREA)
 
 
+def crop_at(f: Frame, share: float, x: float, y: float) -> Frame:
+    """A window of 1 - `share` of each side at relative position (x, y) in [0, 1], scaled
+    back to the frame's size."""
+    h, w = f.shape[:2]
+    ch, cw = int(h * (1 - share)), int(w * (1 - share))
+    y0, x0 = int((h - ch) * y), int((w - cw) * x)
+    return cv2.resize(f[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_AREA)
+
+
 def letterbox(f: Frame, bar: float = 0.12) -> Frame:
     h, w = f.shape[:2]
     inner = cv2.resize(f, (w, int(h * (1 - 2 * bar))), interpolation=cv2.INTER_AREA)

@@ -55,6 +55,16 @@ STILL_ZOOM = 0.2
 #: parts of a picture that a hash covers (INSET: a picture found inside a query's frames)
 WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 INSET = 7
+#: a copy cropped at an unknown place: a reference also indexes its middle with CROP_INNER
+#: of each side cut off (every other kept frame, alternating with the 10 % zoom), and a
+#: query looks for that middle in windows of CROP_WINDOWS of its side, placed every
+#: CROP_STEP across its frame (the fine frame), once every CROP_EVERY seconds: a 20 % crop
+#: anywhere still holds the middle 60 %, which fills 75 % of the cropped copy's side
+CROP = 8
+CROP_INNER = 0.2
+CROP_WINDOWS = (0.75, 0.7)
+CROP_STEP = 2
+CROP_EVERY = 1.0
 #: a still query also hashes up to this many boxes found in it (a photograph shown in a
 #: screenshot or on a page)
 STILL_INSETS = 3
@@ -191,6 +201,61 @@ def _detail(signal: Any, i: int, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[n
     return pixels[i] if detail is None else np.asarray(detail, dtype=np.uint8)
 
 
+@functools.cache
+def _dct_rows() -> npt.NDArray[np.float64]:
+    """PDQ's 16 x 64 DCT matrix (rows 1-16 of the 64-point DCT-II)."""
+    i = np.arange(1, 17, dtype=np.float64)[:, None]
+    j = np.arange(64, dtype=np.float64)[None, :]
+    return np.sqrt(2.0 / 64) * np.cos(np.pi / 128 * i * (2 * j + 1))
+
+
+def pdq_batch(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """PDQ hashes of many 64 x 64 grey pictures at once (k, 4 words), as `pdq` computes them
+    (at 64 x 64 PDQ's Jarosz filter leaves the picture as it is: DCT, median threshold; a
+    rounding difference may flip a bit or two), without the quality."""
+    d = _dct_rows()
+    b = d @ views.astype(np.float64) @ d.T  # (k, 16, 16)
+    flat = b.reshape(b.shape[0], 256)[:, ::-1]
+    bits = (flat > np.median(flat, axis=1, keepdims=True)).astype(np.uint8)
+    return np.packbits(bits, axis=1, bitorder="little").view(np.uint64).copy()
+
+
+def crop_window_hashes(
+    picture: npt.NDArray[np.uint8], share: float, step: int = CROP_STEP
+) -> npt.NDArray[np.uint64]:
+    """Hashes of square windows of `share` of the picture's side, every `step` pixels (at
+    the scale where a window is 64 pixels) across it."""
+    import cv2
+
+    h, w = picture.shape
+    f = 64.0 / (share * min(h, w))
+    size = (max(64, round(w * f)), max(64, round(h * f)))
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+    small = np.asarray(cv2.resize(picture, size, interpolation=interp), dtype=np.uint8)
+    win = np.lib.stride_tricks.sliding_window_view(small, (64, 64))[::step, ::step]
+    return pdq_batch(np.ascontiguousarray(win.reshape(-1, 64, 64)))
+
+
+def _crop_windows(
+    signal: Any, times: npt.NDArray[np.float32]
+) -> list[tuple[int, npt.NDArray[np.uint64]]]:
+    """(frame, its crop-window hashes) once every CROP_EVERY seconds (needs `fine`)."""
+    fine = getattr(signal, "fine", None)
+    if fine is None or not CROP_WINDOWS:
+        return []
+    fine = np.asarray(fine, dtype=np.uint8)
+    out: list[tuple[int, npt.NDArray[np.uint64]]] = []
+    last = -math.inf
+    for i in range(min(fine.shape[0], times.shape[0])):
+        if float(times[i]) - last < CROP_EVERY - 1e-6:
+            continue
+        last = float(times[i])
+        out.append(
+            (i, np.concatenate([crop_window_hashes(fine[i], share) for share in CROP_WINDOWS]))
+        )
+    return out
+
+
 def _inset_views(
     signal: Any, times: npt.NDArray[np.float32]
 ) -> list[tuple[int, npt.NDArray[np.uint8]]]:
@@ -261,7 +326,9 @@ class FrameFingerprinter:
                 last, last_t = code, float(times[i])
                 variants = [code]
                 if len(t) % ZOOM_EVERY == 0:
-                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
+                    kept = len(t) // ZOOM_EVERY
+                    inner = REF_ZOOM if kept % 2 == 0 else CROP_INNER
+                    variants.append(pdq(_zoom(pixels[i], inner))[0])
                 for c in variants:
                     codes.append(c)
                     pos.append(len(t))
@@ -282,6 +349,12 @@ class FrameFingerprinter:
                 codes.append(c)
                 pos.append(len(t))
                 entry(i, m, p)
+        if not ref and not still:
+            for i, windows in _crop_windows(signal, times):
+                for c in windows:
+                    codes.append(c)
+                    pos.append(len(t))
+                    entry(i, False, CROP)
         if not ref:
             for i, view in _inset_views(signal, times):
                 c, qq = pdq(view)
