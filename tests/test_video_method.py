@@ -207,6 +207,19 @@ def test_formats_decode_alike(films) -> None:
         assert best <= 32, (container, best)
 
 
+def test_batched_pdq_equals_pdqhash() -> None:
+    """The crop windows' batch hash (PDQ's DCT as a matrix product) gives pdqhash's bits."""
+    from jianwang.fingerprint.visual import pdq_batch
+
+    views = []
+    for seed in range(6):
+        pic = vf.picture(seed, (160, 120))
+        grey = np.asarray(pic.mean(axis=2), dtype=np.uint8)
+        views.append(np.ascontiguousarray(grey[seed * 5 : seed * 5 + 64, seed * 9 : seed * 9 + 64]))
+    batch = pdq_batch(np.stack(views))
+    assert [hamming(batch[k], pdq(v)[0]) for k, v in enumerate(views)] == [0] * len(views)
+
+
 def test_pdq_hex_round_trip() -> None:
     rng = np.random.default_rng(1)
     pic = (rng.random((64, 64)) * 255).astype(np.uint8)
