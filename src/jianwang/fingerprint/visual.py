@@ -57,13 +57,14 @@ WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 INSET = 7
 #: a copy cropped at an unknown place: a reference also indexes its middle with CROP_INNER
 #: of each side cut off (every other kept frame, alternating with the 10 % zoom), and a
-#: query looks for that middle in windows of CROP_WINDOWS of its side, placed every
-#: CROP_STEP across its frame (the fine frame), once every CROP_EVERY seconds: a 20 % crop
-#: anywhere still holds the middle 60 %, which fills 75 % of the cropped copy's side
+#: query looks for that middle in windows of CROP_WINDOWS of its side, every CROP_STEP
+#: pixels (about 3.5 % at the window's scale) across its fine frame, once every CROP_EVERY
+#: seconds: a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
+#: cropped copy's side (windows of 72 % cover crops of about 15-20 %)
 CROP = 8
 CROP_INNER = 0.2
-CROP_WINDOWS = (0.75, 0.7)
-CROP_STEP = 2
+CROP_WINDOWS = (0.72,)
+CROP_STEP = 3
 CROP_EVERY = 1.0
 #: a still query also hashes up to this many boxes found in it (a photograph shown in a
 #: screenshot or on a page)
