@@ -19,6 +19,7 @@ Pure numpy/OpenCV: frames in, boxes out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,11 +46,17 @@ SEPARATION = 3
 #: a side's ridge must stand this many times above the frame's typical ridge, on average
 #: along the side, and cover this share of it (a boundary runs the whole side)
 MIN_CONTRAST = 4.0
-MIN_COVER = 0.7
+MIN_COVER = 0.5
 #: a side this close to the frame's edge (share) is the frame's, not an inset's; an inset
 #: may run off the frame on at most MAX_OPEN_SIDES sides
 EDGE = 0.01
 MAX_OPEN_SIDES = 1
+#: boxes overlapping more than this (intersection over union) are one box: a picture below a
+#: title bar makes two boxes a few pixels apart, and only one of them is the picture
+SAME_BOX = 0.95
+#: a side is a line running through when, past both its corners, the ridge keeps this share
+#: of its strength along the side
+THROUGH = 0.5
 
 
 def content_box(grey: npt.NDArray[np.uint8]) -> tuple[int, int, int, int]:
@@ -152,7 +159,7 @@ def _refine(profile: npt.NDArray[np.float64], i: int, inward: int) -> float:
     parabola through its peak. A drawn border makes a run of strong edges (footage | border
     | inset): the picture starts at the run's innermost edge."""
     n = profile.shape[0]
-    lo, hi = max(i - 3, 1), min(i + 3, n - 2)
+    lo, hi = max(i - 1, 1), min(i + 2, n - 2)
     if lo > hi:
         return float(i + 1)
     k = lo + int(np.argmax(profile[lo : hi + 1]))
@@ -231,6 +238,31 @@ def find_boxes(
             (hy[y1, x1] - hy[y1, x0]) / (x1 - x0),
         ]
     )
+    # a side whose line runs on past both its corners is a longer line (a title bar, a
+    # divider), not the edge of a picture
+    reach_x = np.maximum(3, (0.1 * (x1 - x0)).astype(np.int64))
+    reach_y = np.maximum(3, (0.1 * (y1 - y0)).astype(np.int64))
+
+    def run(c: npt.NDArray[Any], at: Any, lo: Any, hi: Any, rows: bool) -> Any:
+        lo, hi = np.clip(lo, 0, c.shape[0 if rows else 1] - 1), np.clip(
+            hi, 0, c.shape[0 if rows else 1] - 1
+        )
+        span = np.maximum(hi - lo, 1)
+        total = (c[hi, at] - c[lo, at]) if rows else (c[at, hi] - c[at, lo])
+        return np.where(hi > lo, total / span, 0.0)
+
+    through = np.stack(
+        [
+            np.minimum(run(cx, x0, y0 - reach_y, y0, True), run(cx, x0, y1, y1 + reach_y, True))
+            / np.maximum(sides[0], 1e-6),
+            np.minimum(run(cx, x1, y0 - reach_y, y0, True), run(cx, x1, y1, y1 + reach_y, True))
+            / np.maximum(sides[1], 1e-6),
+            np.minimum(run(cy, y0, x0 - reach_x, x0, False), run(cy, y0, x1, x1 + reach_x, False))
+            / np.maximum(sides[2], 1e-6),
+            np.minimum(run(cy, y1, x0 - reach_x, x0, False), run(cy, y1, x1, x1 + reach_x, False))
+            / np.maximum(sides[3], 1e-6),
+        ]
+    ).max(axis=0)
     open_sides = (
         (x0 == 0).astype(int) + (x1 == w).astype(int) + (y0 == 0).astype(int) + (y1 == h)
     )
@@ -239,6 +271,7 @@ def find_boxes(
         (weakest >= MIN_CONTRAST)
         & (cover.min(axis=0) >= MIN_COVER)
         & (open_sides <= MAX_OPEN_SIDES)
+        & (through < THROUGH)
         & (ratio <= MAX_ASPECT)
         & (ratio >= 1 / MAX_ASPECT)
     )
@@ -252,7 +285,7 @@ def find_boxes(
         if not ok[i, j]:
             break
         box = (int(x0[i, 0]), int(y0[0, j]), int(x1[i, 0]), int(y1[0, j]))
-        if any(_overlap(box, other) > 0.7 for other in taken):
+        if any(_overlap(box, other) > SAME_BOX for other in taken):
             continue
         taken.append(box)
         out.append((_place(gx, gy, box, w, h), float(weakest[i, j])))
