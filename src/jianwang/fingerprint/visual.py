@@ -518,7 +518,7 @@ def _score_doc(
         on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
         inl = on & strong
         if inl.sum() >= 3:
-            speed, offset = _refit(qt[inl], rt[inl], hold[inl], speed, offset)
+            speed, offset = _refit(qt[inl], rt[inl], hold[inl], rpos[inl], speed, offset)
             resid = rt - (speed * qt + offset)
             on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
             inl = on & strong
@@ -594,15 +594,26 @@ def _refit(
     qt: npt.NDArray[np.float64],
     rt: npt.NDArray[np.float64],
     hold: npt.NDArray[np.float64],
+    rpos: npt.NDArray[np.int64],
     speed: float,
     offset: float,
 ) -> tuple[float, float]:
     """Least squares on hashes that stand for a short time (a static shot's hash says little
-    about where in the shot a query frame is)."""
+    about where in the shot a query frame is), one point per kept frame: the query frames
+    that match one kept frame show it until the next, and fitting them one by one would tilt
+    the line (a staircase fits flatter than its steps)."""
     sharp = hold <= 1.0
     if sharp.sum() < 3:
         return speed, offset
-    x, y = qt[sharp], rt[sharp]
+    x, y, k, hd = qt[sharp], rt[sharp], rpos[sharp], hold[sharp]
+    keys, inverse, counts = np.unique(k, return_inverse=True, return_counts=True)
+    if keys.shape[0] < 3:
+        return speed, offset
+    # per kept frame: the middle of the query frames that matched it, against the middle of
+    # the time it stands for (when a step has several frames), or the frame itself
+    mx = np.bincount(inverse, weights=x) / counts
+    my = np.bincount(inverse, weights=y + np.where(counts[inverse] > 1, 0.5 * hd, 0.0)) / counts
+    x, y = mx, my
     if float(x.max() - x.min()) < 8.0:
         return speed, float(np.median(y - speed * x))
     a, b = np.polyfit(x, y, 1)
