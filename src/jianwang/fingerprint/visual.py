@@ -55,8 +55,8 @@ STILL_ZOOM = 0.2
 #: parts of a picture that a hash covers (INSET: a picture found inside a query's frames)
 WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 INSET = 7
-#: a copy cropped at an unknown place: a reference also indexes its middle with CROP_INNER
-#: of each side cut off (every other kept frame, alternating with the 10 % zoom), and a
+#: a copy cropped at an unknown place: a reference also indexes every kept frame's middle
+#: with CROP_INNER of each side cut off (a query's sparse windows then find one near), and a
 #: query looks for that middle in windows of CROP_WINDOWS of its side, every CROP_STEP
 #: pixels (about 3.5 % at the window's scale) across its fine frame, once every CROP_EVERY
 #: seconds: a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
@@ -325,11 +325,9 @@ class FrameFingerprinter:
                 ):
                     continue
                 last, last_t = code, float(times[i])
-                variants = [code]
+                variants = [code, pdq(_zoom(pixels[i], CROP_INNER))[0]]
                 if len(t) % ZOOM_EVERY == 0:
-                    kept = len(t) // ZOOM_EVERY
-                    inner = REF_ZOOM if kept % 2 == 0 else CROP_INNER
-                    variants.append(pdq(_zoom(pixels[i], inner))[0])
+                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
                 for c in variants:
                     codes.append(c)
                     pos.append(len(t))
