@@ -219,20 +219,18 @@ class _State:
                 raise EncryptedArchive(f"{label}: encrypted archive ({names})") from None
             if "unrecognized archive format" in low and not self.members_of(prefix):
                 raise _NotAnArchive() from None
-            raise InvalidInput(
-                f"{label}: damaged or truncated archive ({_short(msg)})"
-            ) from None
+            raise InvalidInput(f"{label}: damaged or truncated archive ({_short(msg)})") from None
         if encrypted:
             raise EncryptedArchive(
                 f"{label}: encrypted archive, members: {', '.join(encrypted[:20])}"
                 + (f" and {len(encrypted) - 20} more" if len(encrypted) > 20 else "")
             )
         for m in nested:
-            self.unpack(m.file, f"{label}/{m.path[len(prefix):]}", depth + 1, m.path + "/")
+            self.unpack(m.file, f"{label}/{m.path[len(prefix) :]}", depth + 1, m.path + "/")
 
     def members_of(self, prefix: str) -> bool:
-        return any(m.path.startswith(prefix) for m in self.members) if prefix else bool(
-            self.members
+        return (
+            any(m.path.startswith(prefix) for m in self.members) if prefix else bool(self.members)
         )
 
     def _write(
@@ -287,7 +285,7 @@ class _NotAnArchive(Exception):
 
 
 def _member_name(entry: libarchive.entry.ArchiveEntry, fmt: str, label: str) -> str:
-    """The member's path, refused when absolute or climbing out with "..". """
+    """The member's path, refused when absolute or climbing out with ".."."""
     raw = entry.pathname if fmt != "raw" else None
     if raw is None or raw in ("", "data"):
         if fmt == "raw":
