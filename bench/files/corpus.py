@@ -111,9 +111,14 @@ def _wheel_member(cache: Path, project: str, version: str, suffix: str) -> Path:
     return dest / "native.so"
 
 
-def negatives(count: int, exclude: set[str], seed: int = 0) -> list[Path]:
-    """ELF files of this machine, 8 KB–8 MB, unlike any reference by name or content."""
-    roots = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec")
+def negatives(
+    count: int,
+    exclude: set[str],
+    seed: int = 0,
+    roots: tuple[str, ...] = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec"),
+    max_size: int = 8_000_000,
+) -> list[Path]:
+    """ELF files of this machine, 8 KB–`max_size`, unlike any reference by name or content."""
     found: list[Path] = []
     seen: set[str] = set(exclude)
     for root in roots:
@@ -125,7 +130,7 @@ def negatives(count: int, exclude: set[str], seed: int = 0) -> list[Path]:
                 if EXCLUDE.search(str(p)) or p.is_symlink() or not p.is_file():
                     continue
                 size = p.stat().st_size
-                if not 8_000 <= size <= 8_000_000 or not _is_elf(p):
+                if not 8_000 <= size <= max_size or not _is_elf(p):
                     continue
                 found.append(p)
     random.Random(seed).shuffle(found)
@@ -171,7 +176,7 @@ def _smoke(cache: Path, log: Callable[[str], None], n_negatives: int) -> Corpus:
         p = Path("/usr/bin") / name
         if p.is_file() and _is_elf(p) and 60_000 < p.stat().st_size < 3_000_000:
             picks.append(p)
-    programs = [Program(p.name, [("system", p)]) for p in picks[:4]]
+    programs = [Program(p.name, [("system", p)]) for p in picks[:2]]
     work = cache / "smoke"
     work.mkdir(parents=True, exist_ok=True)
     if shutil.which("gcc"):
@@ -180,13 +185,14 @@ def _smoke(cache: Path, log: Callable[[str], None], n_negatives: int) -> Corpus:
     game_dir = work / "game"
     game_dir.mkdir(exist_ok=True)
     game = []
-    for i in range(8):
+    for i in range(6):
         p = game_dir / f"level{i}.dat"
-        p.write_bytes(rng.randbytes(rng.randrange(20_000, 120_000)))
+        p.write_bytes(rng.randbytes(rng.randrange(10_000, 40_000)))
         game.append(p)
     exclude = {_sha(f) for p in programs for _, f in p.releases}
-    negs = [p for p in negatives(n_negatives + 10, exclude) if p.name not in {x.name for x in picks}]
-    return Corpus(programs, game, None, negs[:n_negatives], ["smoke: this machine's binaries"])
+    # libraries only: a program of /usr/bin may be a sibling of a reference (dir and ls)
+    negs = negatives(n_negatives, exclude, roots=("/usr/lib",), max_size=400_000)
+    return Corpus(programs, game, None, negs, ["smoke: this machine's binaries"])
 
 
 def _gcc_build(work: Path, version: int) -> Path:

@@ -36,6 +36,7 @@ import tlsh
 
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
+from .normalize import _core
 
 KIND_SHA = 1
 KIND_CHUNK = 2
@@ -100,8 +101,17 @@ def gear_cuts(data: Buffer) -> npt.NDArray[np.int64]:
     n = len(data)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    cands: list[npt.NDArray[np.int64]] = []
     buf = np.frombuffer(data, dtype=np.uint8)
+    if _core is not None:
+        return _enforce_sizes(_core.gear_candidates(buf, _GEAR, int(_CUT_MASK)), n)
+    return _enforce_sizes(gear_candidates(buf), n)
+
+
+def gear_candidates(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """Where the gear hash has its top 12 bits zero (numpy twin of the compiled
+    `_core.gear_candidates`)."""
+    n = len(buf)
+    cands: list[npt.NDArray[np.int64]] = []
     for start in range(0, n, _BLOCK):
         lo = max(0, start - (_WINDOW - 1))
         block = buf[lo : start + _BLOCK]
@@ -115,8 +125,7 @@ def gear_cuts(data: Buffer) -> npt.NDArray[np.int64]:
         hit = np.flatnonzero((h & _CUT_MASK) == 0)
         hit = hit[hit >= start - lo] + lo + 1  # a cut after byte i
         cands.append(hit.astype(np.int64))
-    cuts = _enforce_sizes(np.concatenate(cands) if cands else np.zeros(0, np.int64), n)
-    return cuts
+    return np.concatenate(cands) if cands else np.zeros(0, np.int64)
 
 
 def _enforce_sizes(cands: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
@@ -151,19 +160,29 @@ def chunk_hashes(data: Buffer) -> npt.NDArray[np.uint64]:
     return out
 
 
-def tlsh_digest(data: Buffer) -> str | None:
-    """TLSH of `data` (hex, "T1…"), or None when it is too small or too uniform. Large
-    buffers (a memory-mapped file) are fed in pieces, never copied whole."""
+def tlsh_digest(data: Buffer, skip: list[tuple[int, int]] | None = None) -> str | None:
+    """TLSH of `data` (hex, "T1…"), less the (start, end) ranges in `skip`, or None when
+    that is too small or too uniform. Large buffers (a memory-mapped file) are fed in pieces,
+    never copied whole."""
     n = len(data)
-    if n < MIN_TLSH_BYTES:
+    pieces: list[tuple[int, int]] = []
+    at = 0
+    for start, end in sorted(skip or []):
+        if start > at:
+            pieces.append((at, min(start, n)))
+        at = max(at, end)
+    if at < n:
+        pieces.append((at, n))
+    if sum(b - a for a, b in pieces) < MIN_TLSH_BYTES:
         return None
-    if n <= _TLSH_PIECE:
-        d = tlsh.hash(bytes(data))
+    if pieces == [(0, n)] and n <= _TLSH_PIECE:
+        d = tlsh.hash(data if isinstance(data, bytes) else bytes(data))
     else:
         mv = memoryview(data)
         t = tlsh.Tlsh()
-        for i in range(0, n, _TLSH_PIECE):
-            t.update(bytes(mv[i : i + _TLSH_PIECE]))
+        for a, b in pieces:
+            for i in range(a, b, _TLSH_PIECE):
+                t.update(bytes(mv[i : min(i + _TLSH_PIECE, b)]))
         t.final()
         d = t.hexdigest()
     return d if d and d != "TNULL" else None
@@ -179,15 +198,24 @@ def executable_sections(data: Buffer) -> list[memoryview]:
     """The bytes of each executable part of an ELF (loadable segments, from the program
     headers at the start of the file, so a truncated copy still has them) or PE file
     (sections marked executable); empty for anything else."""
-    if bytes(data[:4]) == b"\x7fELF":
-        return _elf_exec(data)
-    if bytes(data[:2]) == b"MZ":
-        return _pe_exec(data)
-    return []
-
-
-def _elf_exec(data: Buffer) -> list[memoryview]:
     mv = memoryview(data)
+    return [mv[a:b] for a, b in executable_ranges(data)]
+
+
+def executable_ranges(data: Buffer) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of `executable_sections`, clipped to the file."""
+    if bytes(data[:4]) == b"\x7fELF":
+        found = _elf_exec(data)
+    elif bytes(data[:2]) == b"MZ":
+        found = _pe_exec(data)
+    else:
+        return []
+    n = len(data)
+    out = [(a, min(a + size, n)) for a, size in found]
+    return [(a, b) for a, b in out if b - a >= MIN_SECTION_BYTES]
+
+
+def _elf_exec(data: Buffer) -> list[tuple[int, int]]:
     try:
         cls, order = data[4], data[5]
         end = "<" if order == 1 else ">"
@@ -212,29 +240,24 @@ def _elf_exec(data: Buffer) -> list[memoryview]:
                 p_filesz = struct.unpack_from(end + "I", data, off + 16)[0]
                 p_flags = struct.unpack_from(end + "I", data, off + 24)[0]
             if p_type == 1 and p_flags & 1 and p_filesz >= MIN_SECTION_BYTES:
-                part = mv[p_offset : p_offset + p_filesz]
-                if len(part) >= MIN_SECTION_BYTES:
-                    out.append(part)
+                out.append((p_offset, p_filesz))
         return out
     except (struct.error, IndexError):
         return []
 
 
-def _pe_exec(data: Buffer) -> list[memoryview]:
+def _pe_exec(data: Buffer) -> list[tuple[int, int]]:
     import pefile
 
     try:
         pe = pefile.PE(data=bytes(data), fast_load=True)
     except pefile.PEFormatError:
         return []
-    mv = memoryview(data)
-    out = []
-    for s in pe.sections:
-        if s.Characteristics & 0x20000000 and s.SizeOfRawData >= MIN_SECTION_BYTES:
-            start = s.PointerToRawData
-            part = mv[start : start + s.SizeOfRawData]
-            if len(part) >= MIN_SECTION_BYTES:
-                out.append(part)
+    out = [
+        (int(s.PointerToRawData), int(s.SizeOfRawData))
+        for s in pe.sections
+        if s.Characteristics & 0x20000000 and s.SizeOfRawData >= MIN_SECTION_BYTES
+    ]
     pe.close()
     return out
 
@@ -269,14 +292,18 @@ def analyse(data: Buffer) -> tuple[FileFacts, npt.NDArray[np.uint64], npt.NDArra
     ch_pos = (np.arange(len(order), dtype=np.uint32) | np.uint32(KIND_CHUNK << 24)).astype(
         np.uint32
     )
-    whole = tlsh_digest(data)
+    ranges = executable_ranges(data)
+    # the code sections are hashed on their own; "whole" is the rest (data, resources), so
+    # that no byte goes through TLSH twice
+    whole = tlsh_digest(data, ranges)
     if whole is not None:
         for i, k in enumerate(tlsh_bands(whole)):
             keys.append((KIND_TLSH << 60) | k)
             pos.append((KIND_TLSH << 24) | i)
     sections: list[str] = []
-    for part in executable_sections(data):
-        d = tlsh_digest(part)
+    mv = memoryview(data)
+    for a, b in ranges:
+        d = tlsh_digest(mv[a:b])
         if d is None or d in sections:
             continue
         for i, k in enumerate(tlsh_bands(d)):
