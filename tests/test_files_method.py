@@ -224,6 +224,8 @@ def test_game_found_by_share_of_its_files(tmp_path: Path) -> None:
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (96, 128, 3), np.uint8)).save(
         pic, "PNG"
     )
+    line = io.BytesIO()  # a 1-pixel-high sprite: the keypoint method cannot read it
+    Image.new("RGB", (600, 1), (200, 30, 30)).save(line, "PNG")
     target, *_ = _system_binaries(1)
     rng = np.random.default_rng(3)
     release = {
@@ -231,6 +233,7 @@ def test_game_found_by_share_of_its_files(tmp_path: Path) -> None:
         "game/data/level1.pak": rng.bytes(90_000),
         "game/data/level2.pak": rng.bytes(70_000),
         "game/data/title.png": pic.getvalue(),
+        "game/data/line.png": line.getvalue(),
         "game/README": b"A game.\n",
     }
     arc = _zip(tmp_path / "game-1.0.zip", release)
@@ -249,5 +252,5 @@ def test_game_found_by_share_of_its_files(tmp_path: Path) -> None:
     (m,) = json.loads(run(home, "identify", str(repack), "--json").stdout)["matches"]
     assert m["work_id"] == work["id"] and m["verdict"] == "match"
     assert m["member"].startswith("GAME_REPACK/")
-    # five reference files plus the archive itself; three were found
-    assert m["evidence"]["files"] == 3 and m["evidence"]["share"] == pytest.approx(3 / 6, 0.01)
+    # six reference files plus the archive itself; three were found
+    assert m["evidence"]["files"] == 3 and m["evidence"]["share"] == pytest.approx(3 / 7, 0.01)

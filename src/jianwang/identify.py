@@ -189,7 +189,17 @@ class Identifier:
     ) -> None:
         for kind, signal in signals:
             for method in for_media(kind):
-                for cand, ref in self._candidates(method, signal):
+                try:
+                    found = self._candidates(method, signal)
+                except JianwangError:
+                    raise
+                except Exception:
+                    if kind == MediaType.FILE:
+                        raise
+                    # a member's picture or sound a media method cannot read (OpenCV
+                    # refuses some degenerate pictures): its bytes are still looked up
+                    continue
+                for cand, ref in found:
                     match = replace(
                         _to_match(cand, ref.work_id, ref.title, method.name), member=member
                     )

@@ -10,15 +10,16 @@ top 4 bits and in the position's top 8 bits):
   chunk's BLAKE2b is a key. A cut depends only on the 32 bytes before it, so a patch,
   a changed string, an appended payload or a truncation changes the chunks around it and
   no others: the share of the reference's chunks found in the query survives them all.
-* **TLSH** (`py-tlsh`) of the whole file and of each executable section (ELF program
-  segments, PE sections), compared exactly in `score`; for candidate generation each digest
-  is cut into 21 bands of 12 bits, each band a key (a digest within a few dozen of another
-  shares some band). A rebuild from the same source (another release) moves code and data
-  around so that few chunks survive, but its TLSH distance stays small.
+* **TLSH** (`py-tlsh`) of each executable section (ELF program segments, PE sections) and
+  of the rest of the file (the whole file when it has none), compared exactly in `score`;
+  for candidate generation each digest is cut into 21 bands of 12 bits, each band a key (a
+  digest within a few dozen of another shares some band). A rebuild from the same source
+  (another release) moves code and data around so that few chunks survive, but its TLSH
+  distance stays small.
 
-The gear hash is computed for a whole block at once by doubling (a window of 2w bytes is
-a window of w plus the previous window of w shifted by w bits: 5 numpy passes for 32
-bytes), and the file is processed in blocks, so memory stays bounded.
+The gear hash runs in the compiled core; its numpy twin computes it for a whole block at
+once by doubling (a window of 2w bytes is a window of w plus the previous window of w
+shifted by w bits: 5 numpy passes for 32 bytes), block by block, so memory stays bounded.
 """
 
 from __future__ import annotations

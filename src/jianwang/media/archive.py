@@ -158,6 +158,7 @@ class _State:
         self.members: list[Member] = []
         self.total = 0
         self.count = 0
+        self.archive_written = 0
 
     def unpack(self, path: Path, label: str, depth: int, prefix: str) -> None:
         if depth > self.limits.max_depth:
@@ -179,6 +180,7 @@ class _State:
     def _read(self, path: Path, label: str, depth: int, prefix: str, fmt: str) -> None:
         encrypted: list[str] = []
         nested: list[Member] = []
+        self.archive_written = 0
         archive_size = max(path.stat().st_size, 1)
         try:
             with libarchive.file_reader(str(path), format_name=fmt, block_size=_BLOCK) as arc:
@@ -245,7 +247,6 @@ class _State:
         dest = self.work / f"{len(self.members):06d}"
         written = 0
         lim = self.limits
-        start_read = arc.bytes_read
         # O_EXCL: the name is ours and new; nothing the archive says chooses it
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
@@ -262,11 +263,13 @@ class _State:
                         f"{label}: unpacks to more than {lim.max_total_bytes:,} bytes "
                         "(JIANWANG_ARCHIVE_MAX_BYTES)"
                     )
-                if written > _RATIO_FLOOR:
-                    # compressed bytes consumed for this member so far (at least one block
-                    # is read ahead, so small members always pass)
-                    consumed = max(arc.bytes_read - start_read, 1)
-                    if written > lim.max_ratio * consumed:
+                self.archive_written += len(block)
+                if self.archive_written > _RATIO_FLOOR:
+                    # everything written from this archive against the archive bytes read so
+                    # far (per archive, not per member: a solid 7z block is read while its
+                    # first member is written, and the next members consume nothing more)
+                    consumed = max(arc.bytes_read, 1)
+                    if self.archive_written > lim.max_ratio * consumed:
                         raise ArchiveBomb(
                             f"{label}: member {name!r} expands more than "
                             f"{lim.max_ratio:g} times (JIANWANG_ARCHIVE_MAX_RATIO)"

@@ -342,7 +342,12 @@ class Registry:
             else:  # a recording or picture is its own rendition: decoding it again is cheap
                 rsha = sha
             for method in for_media(kind_of_signal):
-                fp = method.extract(signal, Role.REFERENCE)
+                if software and kind_of_signal != MediaType.FILE:
+                    fp = _extract_or_none(method, signal)
+                    if fp is None:
+                        continue  # a 1-pixel sprite a picture method cannot read: bytes count
+                else:
+                    fp = method.extract(signal, Role.REFERENCE)
                 if len(fp) == 0:
                     if software:
                         continue  # a release's tiny README: its bytes still count
@@ -450,7 +455,8 @@ class Registry:
             signal = media.rendition_signal(method.media, self.blobs.get(row.rendition_sha256))
         except JianwangError:
             return None
-        return method.extract(signal, Role.REFERENCE)
+        # None (the manifest fails) when the method cannot read it, as registration found
+        return _extract_or_none(method, signal)
 
     def resume_pending(self) -> int:
         """Finish registrations a crash interrupted between the two phases.
@@ -703,6 +709,16 @@ class Registry:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _extract_or_none(method: Fingerprinter, signal: object) -> Fingerprints | None:
+    """A media method's reference fingerprints of one file of a software or game release,
+    or None when the method fails on it (OpenCV refuses some degenerate pictures): the file
+    is still registered and found by its bytes."""
+    try:
+        return method.extract(signal, Role.REFERENCE)
+    except Exception:
+        return None
 
 
 def _method(name: str) -> Fingerprinter:
