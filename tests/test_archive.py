@@ -252,3 +252,26 @@ def test_not_an_archive(tmp_path: Path, home: Path) -> None:
     with pytest.raises(InvalidInput):
         _unpack(tmp_path / "fake.gz", home)
     _unharmed(home, tmp_path)
+
+
+RAR = Path(__file__).parent / "fixtures" / "rar"
+
+
+def test_rar_archives(home: Path, tmp_path: Path) -> None:
+    got = _unpack(RAR / "rar3-subdirs.rar", home)
+    assert {k: len(v) for k, v in got.items()} == {
+        "sub/dir1/file1.txt": 6,
+        "sub/dir2/file2.txt": 6,
+        "sub/with space/long fn.txt": 8,
+        "sub/üȵĩöḋè/file.txt": 5,
+    }
+    solid = _unpack(RAR / "rar5-solid.rar", home)
+    assert sorted(solid) == ["stest1.txt", "stest2.txt"]
+    assert all(len(v) == 2048 for v in solid.values())
+    with pytest.raises(UnsafeArchive, match="points outside the archive"):
+        _unpack(RAR / "rar5-evil-symlink-traversal.rar", home)
+    with pytest.raises(EncryptedArchive, match="member names are encrypted too"):
+        _unpack(RAR / "rar5-hpsw.rar", home)
+    with pytest.raises(EncryptedArchive, match=r"stest1\.txt, stest2\.txt"):
+        _unpack(RAR / "rar5-psw-blake.rar", home)
+    _unharmed(home, tmp_path)

@@ -1,5 +1,7 @@
 """Safe, streaming, recursive unpacking of archives (zip, APK/JAR, tar with gzip/bzip2/xz/
-zstd, 7z, rar, ar/.deb, cpio, and a lone compressed stream) through libarchive.
+zstd, 7z, RAR 4 and 5 (not solid RAR 4), ar/.deb, cpio, and a lone compressed stream)
+through libarchive; `rarfile` only reads the headers of encrypted RAR archives, which
+libarchive cannot read, to name their members.
 
 Nothing an archive says is trusted:
 
@@ -221,6 +223,10 @@ class _State:
                 raise EncryptedArchive(f"{label}: encrypted archive ({names})") from None
             if "unrecognized archive format" in low and not self.members_of(prefix):
                 raise _NotAnArchive() from None
+            rar = _rar_encrypted(path) if archive_format(_head(path)) == "rar" else None
+            if rar is not None:  # libarchive reads no encrypted RAR; rarfile reads headers
+                names = ", ".join(rar[:20]) if rar else "member names are encrypted too"
+                raise EncryptedArchive(f"{label}: encrypted archive ({names})") from None
             raise InvalidInput(f"{label}: damaged or truncated archive ({_short(msg)})") from None
         if encrypted:
             raise EncryptedArchive(
@@ -318,6 +324,25 @@ def _check_link(label: str, name: str, target: str | None, hard: bool) -> None:
     resolved = posixpath.normpath(posixpath.join(base, t))
     if resolved == ".." or resolved.startswith("../"):
         raise UnsafeArchive(f"{label}: {kind} {name!r} points outside the archive ({target!r})")
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(512)
+
+
+def _rar_encrypted(path: Path) -> list[str] | None:
+    """The encrypted members of a RAR archive (empty when even the names are encrypted), or
+    None when it is not encrypted or cannot be read (`rarfile` parses the headers itself)."""
+    import rarfile
+
+    try:
+        rf = rarfile.RarFile(str(path))
+        if not rf.needs_password():
+            return None
+        return [i.filename for i in rf.infolist() if i.needs_password()]
+    except rarfile.Error:
+        return None
 
 
 def _short(msg: str) -> str:
