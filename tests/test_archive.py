@@ -107,6 +107,13 @@ def test_nested_archives_and_lone_gzip(tmp_path: Path, home: Path) -> None:
     assert _unpack(tmp_path / "tool.gz", home) == {"tool": PAYLOAD["bin/tool"]}
 
 
+def test_a_member_that_only_looks_like_an_archive_is_a_file(tmp_path: Path, home: Path) -> None:
+    fake = b"\x1f\x8b" + os.urandom(5000)  # gzip's magic by chance
+    cut = _tar(tmp_path / "x.tar.xz", {"a": os.urandom(90_000)}, "w:xz").read_bytes()[:3000]
+    got = _unpack(_zip(tmp_path / "o.zip", {"data.bin": fake, "old.tar.xz": cut}), home)
+    assert got == {"data.bin": fake, "old.tar.xz": cut}
+
+
 # ---------------------------------------------------------------- bombs
 
 
@@ -189,6 +196,18 @@ def test_link_escapes(tmp_path: Path, home: Path, kind: str) -> None:
         _unpack(arc, home)
     assert list(outside.iterdir()) == []
     _unharmed(home, outside)
+
+
+def test_member_names_are_labels_only(tmp_path: Path, home: Path) -> None:
+    files = {".hidden/cfg": b"a", "./dot/x": b"b", "a/../b/y": b"c", "C:/win.ini": b"d"}
+    with pytest.raises(UnsafeArchive, match="absolute path"):
+        _unpack(_tar(tmp_path / "n.tar", files), home)
+    del files["C:/win.ini"]
+    assert _unpack(_tar(tmp_path / "n.tar", files), home) == {
+        ".hidden/cfg": b"a",
+        "dot/x": b"b",
+        "b/y": b"c",
+    }
 
 
 def test_links_inside_the_archive_are_skipped(tmp_path: Path, home: Path) -> None:

@@ -168,16 +168,22 @@ class _State:
                 f"{label}: archives nested deeper than {self.limits.max_depth} levels "
                 "(JIANWANG_ARCHIVE_MAX_DEPTH)"
             )
-        with open(path, "rb") as fh:
-            head = fh.read(512)
-        fmt = archive_format(head)
+        fmt = archive_format(_head(path))
         try:
-            self._read(path, label, depth, prefix, "all")
-        except _NotAnArchive:
-            if fmt not in _STREAMS:
-                raise InvalidInput(f"{label}: not a readable archive") from None
-            # a lone compressed file (data.gz): its one member is the decompressed stream
-            self._read(path, label, depth, prefix, "raw")
+            try:
+                self._read(path, label, depth, prefix, "all")
+            except _NotAnArchive:
+                if fmt not in _STREAMS:
+                    raise InvalidInput(f"{label}: not a readable archive") from None
+                # a lone compressed file (data.gz): its one member is the decompressed stream
+                self._read(path, label, depth, prefix, "raw")
+        except (ArchiveBomb, UnsafeArchive, EncryptedArchive):
+            raise
+        except InvalidInput:
+            if depth == 1:
+                raise
+            # a member that only looks like an archive (two magic bytes by chance), or a
+            # damaged one inside a good archive: it stays a plain member, found by its bytes
 
     def _read(self, path: Path, label: str, depth: int, prefix: str, fmt: str) -> None:
         encrypted: list[str] = []
@@ -187,6 +193,9 @@ class _State:
         try:
             with libarchive.file_reader(str(path), format_name=fmt, block_size=_BLOCK) as arc:
                 for entry in arc:
+                    if fmt == "raw" and not set(arc.filter_names) - {"none"}:
+                        # no decompressor took it: bytes that merely start like gzip
+                        raise InvalidInput(f"{label}: not a readable archive")
                     name = _member_name(entry, fmt, label)
                     if entry.isdir:
                         continue
@@ -237,9 +246,8 @@ class _State:
             self.unpack(m.file, f"{label}/{m.path[len(prefix) :]}", depth + 1, m.path + "/")
 
     def members_of(self, prefix: str) -> bool:
-        return (
-            any(m.path.startswith(prefix) for m in self.members) if prefix else bool(self.members)
-        )
+        """Whether members were already read from the archive at `prefix` ("" = the outer)."""
+        return any(m.path.startswith(prefix) for m in self.members)
 
     def _write(
         self,
@@ -303,12 +311,17 @@ def _member_name(entry: libarchive.entry.ArchiveEntry, fmt: str, label: str) -> 
             return stem if dot and stem else base + ".out"
         raw = raw or "unnamed"
     name = raw.replace("\\", "/")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+    if name.startswith("/") or _drive(name):
         raise UnsafeArchive(f"{label}: member {raw!r} has an absolute path")
     norm = posixpath.normpath(name)
-    if norm == ".." or norm.startswith("../") or "/../" in f"/{name}/":
+    if norm == ".." or norm.startswith("../"):
         raise UnsafeArchive(f"{label}: member {raw!r} climbs out of the archive (path traversal)")
-    return norm.lstrip("./") or norm
+    return norm
+
+
+def _drive(name: str) -> bool:
+    """A Windows drive path ("C:/x", "C:x")."""
+    return len(name) > 1 and name[0].isalpha() and name[1] == ":"
 
 
 def _check_link(label: str, name: str, target: str | None, hard: bool) -> None:
@@ -318,7 +331,7 @@ def _check_link(label: str, name: str, target: str | None, hard: bool) -> None:
     if target is None:
         return
     t = target.replace("\\", "/")
-    if t.startswith("/") or (len(t) > 1 and t[1] == ":"):
+    if t.startswith("/") or _drive(t):
         raise UnsafeArchive(f"{label}: {kind} {name!r} points outside the archive ({target!r})")
     base = "" if hard else posixpath.dirname(name)
     resolved = posixpath.normpath(posixpath.join(base, t))
