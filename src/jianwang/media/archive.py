@@ -188,6 +188,7 @@ class _State:
     def _read(self, path: Path, label: str, depth: int, prefix: str, fmt: str) -> None:
         encrypted: list[str] = []
         nested: list[Member] = []
+        links: dict[str, str] = {}  # symbolic links of this archive: name -> target
         self.archive_written = 0
         archive_size = max(path.stat().st_size, 1)
         try:
@@ -197,10 +198,16 @@ class _State:
                         # no decompressor took it: bytes that merely start like gzip
                         raise InvalidInput(f"{label}: not a readable archive")
                     name = _member_name(entry, fmt, label)
+                    _through_link(label, name, links)
                     if entry.isdir:
                         continue
-                    if entry.issym or entry.islnk:
-                        _check_link(label, name, entry.linkpath, entry.islnk)
+                    if entry.issym:
+                        # never created nor followed (a package's link to /etc/ssl/... is
+                        # harmless); a member that would be written through one is refused
+                        links[name] = entry.linkpath or ""
+                        continue
+                    if entry.islnk:
+                        _check_hardlink(label, name, entry.linkpath)
                         continue
                     if not entry.isreg:
                         continue  # devices, fifos, sockets: nothing to read
@@ -324,19 +331,31 @@ def _drive(name: str) -> bool:
     return len(name) > 1 and name[0].isalpha() and name[1] == ":"
 
 
-def _check_link(label: str, name: str, target: str | None, hard: bool) -> None:
-    """Links are never followed or created; one that points outside the archive (or any
-    hard link: its target is another member, or a file outside) is refused."""
-    kind = "hard link" if hard else "symbolic link"
+def _check_hardlink(label: str, name: str, target: str | None) -> None:
+    """Hard links are never created (the target's content is its own member); one whose
+    target lies outside the archive (an extractor would link a file of the system into
+    the output) is refused."""
     if target is None:
         return
     t = target.replace("\\", "/")
-    if t.startswith("/") or _drive(t):
-        raise UnsafeArchive(f"{label}: {kind} {name!r} points outside the archive ({target!r})")
-    base = "" if hard else posixpath.dirname(name)
-    resolved = posixpath.normpath(posixpath.join(base, t))
-    if resolved == ".." or resolved.startswith("../"):
-        raise UnsafeArchive(f"{label}: {kind} {name!r} points outside the archive ({target!r})")
+    resolved = posixpath.normpath(t)
+    if t.startswith("/") or _drive(t) or resolved == ".." or resolved.startswith("../"):
+        raise UnsafeArchive(f"{label}: hard link {name!r} points outside the archive ({target!r})")
+
+
+def _through_link(label: str, name: str, links: dict[str, str]) -> None:
+    """Refuse a member whose path runs through a symbolic link of the archive (the classic
+    escape: a link `d` -> `/etc`, then a member `d/passwd`)."""
+    if not links:
+        return
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        parent = "/".join(parts[:i])
+        if parent in links:
+            raise UnsafeArchive(
+                f"{label}: member {name!r} would be written through symbolic link "
+                f"{parent!r} (-> {links[parent]!r}): a symlink escape"
+            )
 
 
 def _head(path: Path) -> bytes:
