@@ -21,23 +21,28 @@ def run(cmd: Sequence[str], cwd: Path | None = None) -> None:
         raise FetchError(f"{' '.join(cmd)} failed: {tail}") from e
 
 
-def fetch(package: str, cache: Path, log: Callable[[str], None]) -> tuple[Path, str]:
-    """``apt-get download`` + ``dpkg -x`` ``package`` under ``cache`` (``downloads/`` and
-    ``extracted/<package>/``, where ``.done`` marks a complete extraction); returns the
-    extracted root and the package's version."""
+def fetch(
+    package: str, cache: Path, log: Callable[[str], None], version: str | None = None
+) -> tuple[Path, str]:
+    """``apt-get download`` + ``dpkg -x`` ``package`` (or ``package=version``: one of the
+    versions ``apt-cache madison`` lists) under ``cache`` (``downloads/`` and
+    ``extracted/<package>/``, or ``extracted/<package>_<version>/``, where ``.done`` marks a
+    complete extraction); returns the extracted root and the package's version."""
     downloads = cache / "downloads"
-    dest = cache / "extracted" / package
+    dest = cache / "extracted" / (package if version is None else f"{package}_{version}")
     downloads.mkdir(parents=True, exist_ok=True)
-    debs = sorted(downloads.glob(f"{package}_*.deb"))
+    quoted = "*" if version is None else version.replace(":", "%3a")
+    debs = sorted(downloads.glob(f"{package}_{quoted}_*.deb"))
     if not debs:
-        log(f"apt-get download {package}")
+        spec = package if version is None else f"{package}={version}"
+        log(f"apt-get download {spec}")
         try:
-            run(["apt-get", "download", package], cwd=downloads)
+            run(["apt-get", "download", spec], cwd=downloads)
         except FetchError:
             log("apt-get update (package lists may be missing)")
             run(["apt-get", "update"])
-            run(["apt-get", "download", package], cwd=downloads)
-        debs = sorted(downloads.glob(f"{package}_*.deb"))
+            run(["apt-get", "download", spec], cwd=downloads)
+        debs = sorted(downloads.glob(f"{package}_{quoted}_*.deb"))
         if not debs:
             raise FetchError(f"apt-get download {package} produced no .deb")
     version = debs[-1].name.split("_")[1].replace("%3a", ":")

@@ -46,3 +46,18 @@ def test_audio_benchmark_smoke(tmp_path: Path) -> None:
     assert s["by_distortion"]["clean"]["hit"] == s["by_distortion"]["clean"]["pos"] > 0
     assert s["all"]["fp"] == 0 and s["all"]["wrong"] == 0
     assert r["extract_x_real_time"] > 0 and r["query_x_real_time"] > 0
+
+
+def test_files_benchmark_smoke(tmp_path: Path) -> None:
+    """This machine's binaries through the software benchmark's whole pipeline (the full run
+    fetches Debian releases, PyPI wheels and game data: `scripts/bench-files`)."""
+    res, r = _smoke("bench.files.run", tmp_path / "f.json")
+    assert "false positives" in res.stdout and "MB/s" in res.stdout
+    kinds = r["jianwang"]["by_distortion"]
+    assert {"renamed", "patched", "appended", "truncated", "zip", "7z", "nested"} <= set(kinds)
+    for kind in ("renamed", "patched", "zip", "nested"):
+        assert kinds[kind]["rate"] == 1.0, kind
+    assert r["jianwang"]["negatives"] >= 10 and r["jianwang"]["false_positives"] == 0
+    assert r["baseline"]["by_distortion"]["zip"]["rate"] == 0.0  # it does not unpack
+    t = r["throughput"]
+    assert t["jianwang_mb_per_s_per_core"] > 0 and t["baseline_mb_per_s_per_core"] > 0

@@ -192,3 +192,29 @@ def test_identification_is_the_same_without_the_core(
         without = [jw.identify(p.read_bytes(), p.name).to_json() for p in pages]
     assert with_core == without
     assert sum(len(x["matches"]) for x in with_core) >= len(pages) - 1
+
+
+@core
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=0, max_size=300_000), st.integers(0, 3))
+def test_gear_candidates_match_numpy(data: bytes, zeros: int) -> None:
+    """The file method's chunk cuts: compiled rolling hash = numpy doubling, also across the
+    numpy twin's 64 KiB blocks and in runs of zeros."""
+    from jianwang.fingerprint import files as F
+
+    data = data + b"\0" * (zeros * 70_000) + data[: len(data) // 2]
+    buf = np.frombuffer(data, dtype=np.uint8)
+    want = F.gear_candidates(buf)
+    got = N._core.gear_candidates(buf, F._GEAR, int(F._CUT_MASK))
+    assert np.array_equal(got, want)
+
+
+@core
+def test_gear_candidates_match_numpy_on_a_real_binary() -> None:
+    from jianwang.fingerprint import files as F
+
+    data = Path("/bin/sh").resolve().read_bytes()
+    buf = np.frombuffer(data, dtype=np.uint8)
+    want = F.gear_candidates(buf)
+    assert len(want) > 0
+    assert np.array_equal(N._core.gear_candidates(buf, F._GEAR, int(F._CUT_MASK)), want)

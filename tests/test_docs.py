@@ -65,6 +65,8 @@ def test_architecture_names_existing_modules() -> None:
         "services.registry",
         "store.catalog",
         "media.html",
+        "media.archive",
+        "fingerprint.files",
     ):
         assert module in text, module
         assert (ROOT / "src" / "jianwang" / (module.replace(".", "/") + ".py")).exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jianwang.domain import InvalidInput, MediaType, TooLarge, UnsupportedMedia
+from jianwang.domain import InvalidInput, MediaType, TooLarge
 from jianwang.media import decode, extract_main_text, sniff
 
 ZH_S = "床前明月光，疑是地上霜。举头望明月，低头思故乡。这是一段用于检测编码的简体中文文本。"
@@ -70,7 +70,6 @@ def test_sniffing_ignores_names_and_reads_content() -> None:
     [
         (b"", InvalidInput, "empty"),
         (b"   \n\t ", InvalidInput, "empty"),
-        (bytes(range(256)) * 40, UnsupportedMedia, "binary"),
         (b"<html><body><script>x()</script></body></html>", InvalidInput, "no text"),
     ],
 )
@@ -84,6 +83,11 @@ def test_invalid_bytes_in_clear_text_are_replaced_not_fatal() -> None:
     data = data[:100] + b"\xff\xfe\xfd" + data[100:]
     d = decode(data)
     assert "床前明月光" in d.signal
+
+
+def test_binary_data_is_a_file() -> None:
+    d = decode(bytes(range(256)) * 40)
+    assert (d.media, d.format, d.signal) == (MediaType.FILE, "binary", bytes(range(256)) * 40)
 
 
 def test_size_limit() -> None:
@@ -130,4 +134,7 @@ def test_any_bytes_decode_or_fail_cleanly(data: bytes) -> None:
         d = decode(data)
     except InvalidInput:  # includes TooLarge and UnsupportedMedia
         return
-    assert isinstance(d.signal, str) and d.signal.strip()
+    if d.media == MediaType.FILE:  # binary data: the file method takes the bytes as they are
+        assert d.signal == data
+    else:
+        assert isinstance(d.signal, str) and d.signal.strip()

@@ -38,7 +38,12 @@ class Jianwang:
         self.indexes = Indexes(home / "index", settings.index_shards, settings.index_delta_limit)
         self.catalog = StoreCatalog(self.db, self.blobs)
         self.identifier = Identifier(
-            self.indexes, self.catalog, settings.max_input_bytes, settings.max_matches
+            self.indexes,
+            self.catalog,
+            settings.max_input_bytes,
+            settings.max_matches,
+            tmp_root=home / "tmp",
+            archive_limits=settings.archive_limits(),
         )
         self.engine = LocalEngine(2)
         self.registry = Registry(
@@ -48,6 +53,8 @@ class Jianwang:
             settings.max_input_bytes,
             self.engine,
             on_removed=self.identifier.forget,
+            tmp_root=home / "tmp",
+            archive_limits=settings.archive_limits(),
         )
         self.sites = Sites(self.sessions)
         if self.registry.has_stale_fingerprints():
@@ -63,6 +70,10 @@ class Jianwang:
 
     def identify(self, data: bytes, name: str = "-") -> Identification:
         return self.identifier.identify(data, name)
+
+    def identify_path(self, path: Path, name: str | None = None) -> Identification:
+        """Identify a file; an archive is unpacked as it is read, never held in memory."""
+        return self.identifier.identify_path(path, name)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[None]:

@@ -409,6 +409,19 @@ def _read_input(name: str, limit: int) -> bytes:
     return data
 
 
+def _identify(jw: Jianwang, name: str) -> Identification:
+    """Files by path (an archive is unpacked as it is read); standard input by its bytes."""
+    if name == "-":
+        return jw.identify(_read_input(name, jw.settings.max_input_bytes), name)
+    path = Path(name)
+    try:
+        if path.is_dir():
+            raise InvalidInput(f"{name}: is a directory")
+        return jw.identify_path(path, name)
+    except OSError as exc:
+        raise InvalidInput(f"{name}: {exc.strerror or exc}") from None
+
+
 def _print_identification(ident: Identification) -> None:
     if not ident.matches:
         out.print(f"{ident.input}: no match ({ident.media.value})")
@@ -436,12 +449,31 @@ def _print_identification(ident: Identification) -> None:
             change += f"; found by {m.method.replace('+', ' and ')}"
         if ident.media == MediaType.IMAGE and m.segments:
             spans = f"still at {_clock(m.segments[0].reference[0])} of the work"
+        elif not m.segments and m.method.startswith("file"):
+            spans = _file_evidence(m.evidence)
         elif not m.segments:
             spans = "the whole picture"
+        if m.member is not None:
+            change += f"; in {m.member}"
         out.print(
             f"{ident.input}: [{color}]{m.verdict.value}[/] {m.work_id} {m.title!r} "
             f"score {m.score:.2f}; copy ~ work: {spans}{more}{change}"
         )
+
+
+def _file_evidence(ev: dict[str, float]) -> str:
+    if ev.get("exact"):
+        parts = ["identical file"]
+    else:
+        parts = [f"{ev.get('coverage', 0.0):.0%} of its chunks"]
+        if "tlsh" in ev:
+            parts.append(f"TLSH distance {ev['tlsh']:g}")
+        if "section_tlsh" in ev:
+            parts.append(f"code TLSH distance {ev['section_tlsh']:g}")
+    if "files" in ev:
+        share = f" ({ev['share']:.0%} of its files)" if "share" in ev else ""
+        parts.append(f"{ev['files']:g} files found{share}")
+    return ", ".join(parts)
 
 
 def _chars(x: float) -> str:
@@ -468,7 +500,7 @@ def identify(
     with _platform() as jw:
         for name in inputs:
             try:
-                ident = jw.identify(_read_input(name, jw.settings.max_input_bytes), name)
+                ident = _identify(jw, name)
             except JianwangError as exc:
                 msg = exc.message if exc.message.startswith(name) else f"{name}: {exc.message}"
                 _error(msg)

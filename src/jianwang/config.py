@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:
+    from .media.archive import ArchiveLimits
 
 
 def _default_home() -> Path:
@@ -41,6 +45,34 @@ class Settings:
         },
     )
     max_matches: int = field(default=10, metadata={"doc": "most matches returned per input"})
+    archive_max_depth: int = field(
+        default=4,
+        metadata={"doc": "archives inside archives unpacked (1: the outer archive's members only)"},
+    )
+    archive_max_members: int = field(
+        default=10_000,
+        metadata={"doc": "members unpacked from one input, all nested archives together"},
+    )
+    archive_max_bytes: int = field(
+        default=4 * 1024**3,
+        metadata={"doc": "bytes unpacked from one input, all members together"},
+    )
+    archive_max_ratio: int = field(
+        default=200,
+        metadata={"doc": "most bytes a member may unpack to per byte of archive read"},
+    )
+
+    def archive_limits(self) -> ArchiveLimits:
+        """The unpacking limits (a member is bounded by `max_input_bytes`)."""
+        from .media.archive import ArchiveLimits
+
+        return ArchiveLimits(
+            max_depth=self.archive_max_depth,
+            max_members=self.archive_max_members,
+            max_total_bytes=self.archive_max_bytes,
+            max_member_bytes=self.max_input_bytes,
+            max_ratio=float(self.archive_max_ratio),
+        )
 
     @classmethod
     def from_env(cls, home: str | Path | None = None, **overrides: object) -> Settings:

@@ -173,6 +173,8 @@ class Match:
     #: the method's measurements behind the verdict; audio: `speed` (reference seconds per
     #: query second), `pitch` (query frequency / reference frequency), `inliers`
     evidence: dict[str, float] = field(default_factory=dict)
+    #: where in an archive the match was found ("setup.zip/bin/game.exe"), None otherwise
+    member: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -188,6 +190,8 @@ class Match:
             out["method"] = self.method
         if self.evidence:
             out["evidence"] = {k: round(v, 4) for k, v in self.evidence.items()}
+        if self.member is not None:
+            out["member"] = self.member
         return out
 
 

@@ -7,15 +7,18 @@ protocol, which the store implements and tests can implement in memory.
 
 from __future__ import annotations
 
+import mmap
+import os
+import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from . import media as media_mod
-from .domain import Identification, Match, MediaType, Segment, Verdict
+from .domain import Identification, JianwangError, Match, MediaType, Segment, TooLarge, Verdict
 from .fingerprint.base import (
     Candidate,
     Fingerprinter,
@@ -28,6 +31,7 @@ from .fingerprint.base import (
 from .index.exact import ExactIndex
 from .index.forward import ReferenceStore
 from .index.hamming import HammingIndex
+from .media.archive import ArchiveLimits, Member, archive_format, unpack
 
 
 @dataclass(frozen=True)
@@ -103,20 +107,118 @@ class Identifier:
         max_input_bytes: int,
         max_matches: int = 10,
         cache_size: int = 512,
+        tmp_root: Path | None = None,
+        archive_limits: ArchiveLimits | None = None,
     ):
         self.indexes = indexes
         self.catalog = catalog
         self.max_input_bytes = max_input_bytes
         self.max_matches = max_matches
+        #: where archives are unpacked (a directory in the data home)
+        self.tmp_root = tmp_root or Path(tempfile.gettempdir()) / "jianwang"
+        self.archive_limits = archive_limits or ArchiveLimits(max_member_bytes=max_input_bytes)
         self._info: dict[tuple[str, int], Reference | None] = {}
         self._preloaded: set[str] = set()
+        #: methods whose every document `_info` holds (the catalogue was small enough)
+        self._complete: set[str] = set()
         self._refs: OrderedDict[tuple[str, int], Any] = OrderedDict()
         self._cache_size = cache_size
 
     def identify(self, data: bytes, name: str = "-") -> Identification:
         """Identify one input. Raises a `JianwangError` subclass for unusable input."""
+        if archive_format(data[:512]) is not None:
+            if len(data) > self.max_input_bytes:
+                media_mod.decode(data, self.max_input_bytes)  # the size error
+            self.tmp_root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix="input-", dir=self.tmp_root)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                return self._identify_archive(Path(tmp), name)
+            finally:
+                os.unlink(tmp)
         decoded = media_mod.decode(data, self.max_input_bytes, query=True)
         return self.identify_signals(decoded.media, decoded.signals(), name)
+
+    def identify_path(self, path: Path, name: str | None = None) -> Identification:
+        """Identify a file; an archive is unpacked from the file as it is read (never held
+        in memory), and every member is identified."""
+        name = str(path) if name is None else name
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+            size = os.fstat(fh.fileno()).st_size
+        if size > self.max_input_bytes:
+            raise TooLarge(
+                f"{name}: {size / 1e6:.1f} MB is over the limit of "
+                f"{self.max_input_bytes / 1e6:.1f} MB (JIANWANG_MAX_INPUT_BYTES)"
+            )
+        if archive_format(head) is not None:
+            return self._identify_archive(path, name)
+        return self.identify(path.read_bytes(), name)
+
+    def _identify_archive(self, path: Path, name: str) -> Identification:
+        """The archive as a file, then each member (nested archives included) by its bytes
+        and by its media's methods; one match per work, naming the member that matched best.
+        A work found through several of its files (a game's data) gets `files` (its
+        reference files found) and `share` (of all its reference files) in the evidence."""
+        best: dict[str, Match] = {}
+        files: dict[str, set[int]] = {}
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            self._collect(best, files, [(MediaType.FILE, mm)], None)
+        with unpack(path, self.archive_limits, self.tmp_root, label=name) as members:
+            for member in members:
+                if member.size:
+                    self._collect(best, files, _member_signals(member), member.path)
+        for work_id, docs in files.items():
+            total = self._file_docs_of(work_id)
+            m = best[work_id]
+            ev = dict(m.evidence)
+            ev["files"] = float(len(docs))
+            if total:
+                ev["share"] = round(len(docs) / total, 4)
+            best[work_id] = replace(m, evidence=ev)
+        ranked = sorted(best.values(), key=_rank)
+        return Identification(name, MediaType.FILE, tuple(ranked[: self.max_matches]))
+
+    def _collect(
+        self,
+        best: dict[str, Match],
+        files: dict[str, set[int]],
+        signals: list[tuple[MediaType, object]],
+        member: str | None,
+    ) -> None:
+        for kind, signal in signals:
+            for method in for_media(kind):
+                try:
+                    found = self._candidates(method, signal)
+                except JianwangError:
+                    raise
+                except Exception:
+                    if kind == MediaType.FILE:
+                        raise
+                    # a member's picture or sound a media method cannot read (OpenCV
+                    # refuses some degenerate pictures): its bytes are still looked up
+                    continue
+                for cand, ref in found:
+                    match = replace(
+                        _to_match(cand, ref.work_id, ref.title, method.name), member=member
+                    )
+                    if method.media == MediaType.FILE and cand.verdict == Verdict.MATCH:
+                        files.setdefault(ref.work_id, set()).add(cand.doc)
+                    old = best.get(ref.work_id)
+                    best[ref.work_id] = match if old is None else _combine(old, match)
+
+    def _file_docs_of(self, work_id: str) -> int:
+        """How many live file-method documents (reference files) `work_id` has, when the
+        catalogue is small enough to be preloaded (else 0: unknown)."""
+        self._infos("file", [])
+        if "file" not in self._complete:
+            return 0
+        return sum(
+            1
+            for (m, _d), r in self._info.items()
+            if m == "file" and r is not None and r.live and r.work_id == work_id
+        )
 
     def identify_signal(self, media: MediaType, signal: object, name: str = "-") -> Identification:
         return self.identify_signals(media, [(media, signal)], name)
@@ -142,6 +244,8 @@ class Identifier:
             # one query for a catalogue of moderate size, instead of one per new document
             self._preloaded.add(method)
             every = self.catalog.all_references(method, PRELOAD_LIMIT)
+            if every is not None:
+                self._complete.add(method)
             if every:
                 self._info.update({(method, d): r for d, r in every.items()})
         missing = [
@@ -150,6 +254,7 @@ class Identifier:
         if missing:
             if len(self._info) > 200_000:
                 self._info.clear()
+                self._complete.clear()
             found = self.catalog.references(method, missing)
             for d in missing:
                 self._info[(method, d)] = found.get(d)
@@ -258,6 +363,7 @@ def _combine(a: Match, b: Match) -> Match:
         segments=first.segments,
         method=f"{first.method}+{second.method}",
         evidence=evidence,
+        member=first.member,
     )
 
 
@@ -273,3 +379,17 @@ def _to_match(cand: Candidate, work_id: str, title: str, method: str) -> Match:
         method=method,
         evidence=dict(cand.evidence),
     )
+
+
+def _member_signals(member: Member) -> list[tuple[MediaType, object]]:
+    """A member's signals: by its media's methods (a film's pictures and sound, a text) and
+    always by its bytes (the file method)."""
+    data = member.read()
+    try:
+        decoded = media_mod.decode(data, None, query=True)
+        signals = decoded.signals()
+    except JianwangError:
+        signals = []  # damaged media, empty text: its bytes still count
+    if not any(kind == MediaType.FILE for kind, _ in signals):
+        signals.append((MediaType.FILE, data))
+    return signals

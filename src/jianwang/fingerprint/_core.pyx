@@ -515,3 +515,24 @@ def onset_emphasis(
         for j in range(m):
             out[i, j] = a * mag[i, j] + mix * y[i, j]
     return out_arr, y_arr
+
+
+def gear_candidates(const uint8_t[::1] data, const uint32_t[::1] gear, uint32_t mask):
+    """Positions after which the file method's gear hash (h = 2h + gear[byte], 32 bits: the
+    last 32 bytes) has the bits of `mask` zero, as int64 (a cut after byte i is i + 1). The
+    numpy twin computes the same hash by doubling, a block at a time."""
+    cdef Py_ssize_t n = data.shape[0], i, k = 0
+    cdef uint32_t h = 0
+    out = np.empty(n // 1024 + 16, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            h = (h << 1) + gear[data[i]]
+            if (h & mask) == 0:
+                if k == o.shape[0]:
+                    with gil:
+                        out = np.concatenate([out, np.empty(out.shape[0], dtype=np.int64)])
+                        o = out
+                o[k] = i + 1
+                k += 1
+    return out[:k]

@@ -139,7 +139,7 @@ def register(method: Fingerprinter) -> Fingerprinter:
 
 def methods() -> dict[str, Fingerprinter]:
     """All registered methods by name."""
-    from . import audio, keypoints, text, visual  # noqa: F401  (built-in methods register)
+    from . import audio, files, keypoints, text, visual  # noqa: F401  (built-in methods register)
 
     return dict(_METHODS)
 

@@ -77,10 +77,9 @@ def decode(data: bytes, limit: int | None = None, query: bool = False) -> Decode
         return Decoded(MediaType.AUDIO, fmt, decode_audio(data, max_seconds=MAX_AUDIO_SECONDS))
     if media == MediaType.IMAGE:
         return Decoded(MediaType.IMAGE, fmt, decode_image(data))
-    if media != MediaType.TEXT:
-        if fmt == "binary":
-            raise UnsupportedMedia("input is binary data of no known format")
-        raise UnsupportedMedia(f"no identification method for {media.value} ({fmt}) yet")
+    if media == MediaType.FILE:
+        # programs, game data, documents, archives taken whole: the file method reads bytes
+        return Decoded(MediaType.FILE, fmt, data)
     declared = declared_encoding(data) if fmt == "html" else None
     text, enc = decode_text(data, declared)
     if fmt == "html":
@@ -96,6 +95,8 @@ def rendition_signal(media: MediaType, data: bytes) -> object:
     pictures for the frame method."""
     if media == MediaType.TEXT:
         return data.decode("utf-8")
+    if media == MediaType.FILE:
+        return data
     # only what the method reads: a film's soundtrack without its pictures, and the reverse
     kind, fmt = sniff(data)
     if media == MediaType.AUDIO and kind in (MediaType.AUDIO, MediaType.VIDEO):

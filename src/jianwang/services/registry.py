@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +43,7 @@ from ..domain import (
 from ..engine import LocalEngine
 from ..fingerprint.base import Fingerprinter, Fingerprints, Role, for_media
 from ..identify import Indexes
+from ..media.archive import ArchiveLimits, archive_format, unpack
 from ..store.blobs import BlobStore
 from ..store.models import AssetRow, FingerprintRow, HolderRow, WorkRow
 
@@ -117,8 +121,13 @@ class Registry:
         max_input_bytes: int,
         engine: LocalEngine | None = None,
         on_removed: Callable[[list[int]], None] | None = None,
+        tmp_root: Path | None = None,
+        archive_limits: ArchiveLimits | None = None,
     ):
         self.sessions = sessions
+        #: where archives are unpacked: inside the data home
+        self.tmp_root = tmp_root or blobs.root.parent / "tmp"
+        self.archive_limits = archive_limits or ArchiveLimits(max_member_bytes=max_input_bytes)
         self.blobs = blobs
         self.indexes = indexes
         self.max_input_bytes = max_input_bytes
@@ -220,10 +229,59 @@ class Registry:
         identifiers = {k.strip().lower(): v.strip() for k, v in work.identifiers.items() if v}
         if "isbn" in identifiers:
             identifiers["isbn"] = normalize_isbn(identifiers["isbn"])
-        assets = [self._prepare_asset(f, wtype) for f in work.files]
+        assets = [a for f in work.files for a in self._prepare_assets(f, wtype)]
         return _PreparedWork(
             wtype, title, owner, identifiers, _parse_date(work.release_date), assets
         )
+
+    def _prepare_assets(
+        self, file: Path | tuple[str, bytes], wtype: WorkType
+    ) -> list[_PreparedAsset]:
+        """One file's assets: itself, and for software and games, when it is an archive or
+        installer, each of its members (named "setup.zip/bin/game.exe")."""
+        if wtype not in (WorkType.SOFTWARE, WorkType.GAME):
+            return [self._prepare_asset(file, wtype)]
+        if isinstance(file, tuple):
+            if archive_format(file[1][:512]) is None:
+                return [self._prepare_asset(file, wtype)]
+            self.tmp_root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix="register-", dir=self.tmp_root)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(file[1])
+                return self._prepare_archive(Path(tmp), file[0], wtype)
+            finally:
+                os.unlink(tmp)
+        try:
+            with open(file, "rb") as fh:
+                head = fh.read(512)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {file}: {exc.strerror or exc}") from None
+        if archive_format(head) is None:
+            return [self._prepare_asset(file, wtype)]
+        return self._prepare_archive(file, file.name, wtype)
+
+    def _prepare_archive(self, path: Path, name: str, wtype: WorkType) -> list[_PreparedAsset]:
+        """The archive, stored and fingerprinted as a file without reading it into memory,
+        then its members (unpacked under the limits of `media.archive`)."""
+        method = _method("file")
+        if path.stat().st_size > self.max_input_bytes:
+            raise TooLarge(
+                f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the limit of "
+                f"{self.max_input_bytes / 1e6:.1f} MB (JIANWANG_MAX_INPUT_BYTES)"
+            )
+        with open(path, "rb") as fh:
+            sha, size = self.blobs.put_file(fh)
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                fp = method.extract(mm, Role.REFERENCE)
+        out = [
+            _PreparedAsset(sha, size, name, MediaType.FILE, [_PreparedFingerprint(method, fp, sha)])
+        ]
+        with unpack(path, self.archive_limits, self.tmp_root, label=name) as members:
+            for m in members:
+                if m.size:
+                    out.append(self._prepare_asset((f"{name}/{m.path}", m.read()), wtype))
+        return out
 
     def _prepare_asset(self, file: Path | tuple[str, bytes], wtype: WorkType) -> _PreparedAsset:
         if isinstance(file, tuple):
@@ -250,7 +308,7 @@ class Registry:
                 try:
                     decoded = media.decode(data, self.max_input_bytes)
                 except (InvalidInput, UnsupportedMedia):
-                    if wtype not in (WorkType.SOFTWARE, WorkType.GAME) or kind == MediaType.TEXT:
+                    if wtype not in (WorkType.SOFTWARE, WorkType.GAME):
                         raise
                     decoded = None  # a game's damaged sprite is still one of its files
         except JianwangError as exc:
@@ -272,6 +330,10 @@ class Registry:
             signals = [(m, sig) for m, sig in signals if m == MediaType.AUDIO]
             if not signals:
                 raise InvalidInput(f"{name}: a music work needs sound; this file has none")
+        software = wtype in (WorkType.SOFTWARE, WorkType.GAME)
+        if software and not any(m == MediaType.FILE for m, _ in signals):
+            # every file of a release is also found by its bytes (the file method)
+            signals.append((MediaType.FILE, data))
         sha, size = self.blobs.put_bytes(data)
         fps: list[_PreparedFingerprint] = []
         for kind_of_signal, signal in signals:
@@ -280,8 +342,15 @@ class Registry:
             else:  # a recording or picture is its own rendition: decoding it again is cheap
                 rsha = sha
             for method in for_media(kind_of_signal):
-                fp = method.extract(signal, Role.REFERENCE)
+                if software and kind_of_signal != MediaType.FILE:
+                    fp = _extract_or_none(method, signal)
+                    if fp is None:
+                        continue  # a 1-pixel sprite a picture method cannot read: bytes count
+                else:
+                    fp = method.extract(signal, Role.REFERENCE)
                 if len(fp) == 0:
+                    if software:
+                        continue  # a release's tiny README: its bytes still count
                     if kind_of_signal == MediaType.TEXT:
                         raise InvalidInput(f"{name}: too little text to fingerprint")
                     if kind_of_signal == MediaType.AUDIO and len(signals) == 1:
@@ -386,7 +455,8 @@ class Registry:
             signal = media.rendition_signal(method.media, self.blobs.get(row.rendition_sha256))
         except JianwangError:
             return None
-        return method.extract(signal, Role.REFERENCE)
+        # None (the manifest fails) when the method cannot read it, as registration found
+        return _extract_or_none(method, signal)
 
     def resume_pending(self) -> int:
         """Finish registrations a crash interrupted between the two phases.
@@ -639,6 +709,16 @@ class Registry:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _extract_or_none(method: Fingerprinter, signal: object) -> Fingerprints | None:
+    """A media method's reference fingerprints of one file of a software or game release,
+    or None when the method fails on it (OpenCV refuses some degenerate pictures): the file
+    is still registered and found by its bytes."""
+    try:
+        return method.extract(signal, Role.REFERENCE)
+    except Exception:
+        return None
 
 
 def _method(name: str) -> Fingerprinter:
