@@ -337,6 +337,15 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
 
 
+def test_degenerate_pictures_are_identified_without_failing(jw_sqlite: Jianwang) -> None:
+    """A 600 x 1 sprite strip and a 3 x 3 icon: no local features, no crash, no match."""
+    for size in ((600, 1), (3, 3), (1, 400)):
+        pic = np.full((size[1], size[0], 3), 128, dtype=np.uint8)
+        pic[:, ::2] = 30
+        result = jw_sqlite.identify(_png(pic), "tiny.png")
+        assert result.media == MediaType.IMAGE and result.matches == ()
+
+
 def test_image_bombs_and_damage_are_refused() -> None:
     with pytest.raises(TooLarge):
         decode_image(_png_header_only(60_000, 60_000))

@@ -31,6 +31,9 @@ import numpy.typing as npt
 from ..domain import MediaType, Verdict
 from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
 
+#: pictures narrower than this (pixels) have no local features worth matching (a sprite
+#: strip, an icon); ORB's scale pyramid fails on them
+MIN_SIDE = 32
 #: FAST corner threshold (grey levels): lower finds corners in smooth pictures too
 FAST_THRESHOLD = 12
 REF_FEATURES = 300
@@ -96,6 +99,8 @@ class KeypointFingerprinter:
         if picture is None:
             return empty
         pic = np.asarray(picture, dtype=np.uint8)
+        if min(pic.shape) < MIN_SIDE:  # a strip or an icon: ORB's pyramid would be empty
+            return empty
         side = float(max(pic.shape))
         ref = role == Role.REFERENCE
         views = (
