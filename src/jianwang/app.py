@@ -13,6 +13,7 @@ from .config import Settings
 from .domain import Identification, InvalidInput
 from .engine import LocalEngine
 from .identify import Identifier, Indexes
+from .services.accounts import Accounts
 from .services.registry import Registry
 from .services.sites import Sites
 from .store.blobs import BlobStore
@@ -50,6 +51,9 @@ class Jianwang:
             on_removed=self.identifier.forget,
         )
         self.sites = Sites(self.sessions)
+        self.accounts = Accounts(
+            self.sessions, settings.login_max_failures, settings.login_lockout_seconds
+        )
         if self.registry.has_stale_fingerprints():
             with self.writer():
                 self.registry.upgrade_fingerprints()
