@@ -69,3 +69,26 @@ def create_app(jw: Jianwang) -> FastAPI:
         "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
     )
     return app
+
+
+def route_keys(app: FastAPI) -> set[str]:
+    """"METHOD path" of every route the app serves (HEAD and OPTIONS aside; a mount is
+    "GET path"), looking inside included routers."""
+    from starlette.routing import Mount
+
+    out: set[str] = set()
+
+    def walk(routes: list[object]) -> None:
+        for r in routes:
+            included = getattr(r, "original_router", None)
+            if included is not None:
+                walk(list(included.routes))
+            elif isinstance(r, Mount):
+                out.add(f"GET {r.path}")
+            else:
+                for m in sorted(getattr(r, "methods", None) or ()):
+                    if m not in ("HEAD", "OPTIONS"):
+                        out.add(f"{m} {getattr(r, 'path', '')}")
+
+    walk(list(app.routes))
+    return out
