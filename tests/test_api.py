@@ -235,7 +235,7 @@ def test_users_and_tokens(svc: Service) -> None:
     assert off.status_code == 200 and off.json()["active"] is False
     _error(c.get("/api/v1/me", headers=rh), 401, "unauthenticated")
     me = c.get("/api/v1/me", headers=h).json()
-    _error(c.patch(f"/api/v1/users/{me['id']}", headers=h, json={"active": False}), 422, "invalid_input")
+    _error(c.patch(f"/api/v1/users/{me['id']}", headers=h, json={"active": False}), 409, "conflict")
     actions = [e["action"] for e in c.get("/api/v1/audit", params={"actor": "admin"}, headers=h).json()["items"]]
     assert "user.create" in actions and "user.disable" in actions
 

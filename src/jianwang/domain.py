@@ -79,6 +79,12 @@ class Duplicate(JianwangError):
     code = "duplicate"
 
 
+class Conflict(JianwangError):
+    """The request is well formed but clashes with the current state (HTTP 409)."""
+
+    code = "conflict"
+
+
 class InvalidInput(JianwangError):
     code = "invalid_input"
 

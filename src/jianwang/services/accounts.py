@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..domain import (
     ApiToken,
     AuditEntry,
+    Conflict,
     Duplicate,
     InvalidInput,
     NotFound,
@@ -172,7 +173,7 @@ class Accounts:
         """Disable (or enable again) a user; a disabled user's sessions and tokens stop
         working at once. An administrator cannot disable themselves."""
         if actor is not None and actor.id == user_id and not active:
-            raise InvalidInput("you cannot disable your own account", user_id=user_id)
+            raise Conflict("you cannot disable your own account", user_id=user_id)
         with self.sessions.begin() as s:
             row = s.get(UserRow, user_id)
             if row is None:

@@ -9,13 +9,13 @@ items}`.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from ..app import Jianwang
 from ..domain import (
@@ -62,6 +62,12 @@ def api_user(
 
 
 Jw = Annotated[Jianwang, Depends(platform)]
+WorkId = Annotated[
+    str, Path(pattern="^[Ww]?0{0,12}[1-9][0-9]{0,8}$", description="like W000042", examples=["W000001"])
+]
+SiteId = Annotated[
+    str, Path(pattern="^[Ss]?0{0,12}[1-9][0-9]{0,8}$", description="like S000042", examples=["S000001"])
+]
 Me = Annotated[User, Depends(api_user)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="most items returned")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items skipped")]
@@ -195,7 +201,7 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
-    active: bool
+    active: StrictBool
 
 
 class TokenOut(BaseModel):
@@ -250,6 +256,9 @@ class Overview(BaseModel):
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready: enums as their values, naive datetimes (SQLite) as UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
@@ -272,11 +281,11 @@ def user_out(u: User) -> dict[str, Any]:
 
 
 def token_out(t: ApiToken) -> dict[str, Any]:
-    return asdict(t)
+    return _plain(asdict(t))  # type: ignore[no-any-return]
 
 
 def audit_out(a: AuditEntry) -> dict[str, Any]:
-    return asdict(a)
+    return _plain(asdict(a))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- helpers used by the dashboard
@@ -414,13 +423,13 @@ def create_work(
 
 
 @router.get("/works/{work_id}", response_model=WorkOut, summary="One work")
-def get_work(jw: Jw, user: Me, work_id: Annotated[str, Path(max_length=20)]) -> dict[str, Any]:
+def get_work(jw: Jw, user: Me, work_id: WorkId) -> dict[str, Any]:
     return work_out(visible_work(jw, user, work_id))
 
 
 @router.delete("/works/{work_id}", response_model=WorkOut, summary="Withdraw a work")
 def delete_work(
-    jw: Jw, user: Me, work_id: Annotated[str, Path(max_length=20)]
+    jw: Jw, user: Me, work_id: WorkId
 ) -> dict[str, Any]:
     """The record stays (status removed); identification never returns the work again."""
     return work_out(remove_work(jw, user, "api", work_id))
@@ -428,7 +437,7 @@ def delete_work(
 
 @router.get("/works/{work_id}/assets", response_model=list[AssetOut], summary="A work's files")
 def list_assets(
-    jw: Jw, user: Me, work_id: Annotated[str, Path(max_length=20)]
+    jw: Jw, user: Me, work_id: WorkId
 ) -> list[dict[str, Any]]:
     return work_out(visible_work(jw, user, work_id))["assets"]  # type: ignore[no-any-return]
 
@@ -442,7 +451,7 @@ def list_assets(
 def get_asset(
     jw: Jw,
     user: Me,
-    work_id: Annotated[str, Path(max_length=20)],
+    work_id: WorkId,
     sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
 ) -> Response:
     work = visible_work(jw, user, work_id)
@@ -537,7 +546,7 @@ def create_site(jw: Jw, user: Me, body: SiteIn) -> dict[str, Any]:
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut, summary="One key website")
-def get_site(jw: Jw, user: Me, site_id: Annotated[str, Path(max_length=20)]) -> dict[str, Any]:
+def get_site(jw: Jw, user: Me, site_id: SiteId) -> dict[str, Any]:
     return site_out(policy.check_site(user, jw.sites.get(site_id)))
 
 

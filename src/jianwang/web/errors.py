@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain import (
+    Conflict,
     Duplicate,
     Forbidden,
     InvalidInput,
@@ -62,6 +63,7 @@ def status_of(exc: JianwangError) -> int:
         (Forbidden, 403),
         (NotFound, 404),
         (Duplicate, 409),
+        (Conflict, 409),
         (TooLarge, 413),
         (UnsupportedMedia, 415),
         (Throttled, 429),
@@ -73,9 +75,15 @@ def status_of(exc: JianwangError) -> int:
 
 
 def error_json(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -88,18 +96,48 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    from starlette.routing import compile_path
+
+    from . import route_keys
+
+    cache: dict[str, Any] = app.state.__dict__.setdefault("_route_patterns", {})
+    if not cache:
+        for key in route_keys(app):
+            method, template = key.split(" ", 1)
+            cache.setdefault(template, (compile_path(template)[0], set()))[1].add(method)
+    methods: set[str] = set()
+    for regex, ms in cache.values():
+        if regex.match(path):
+            methods |= ms
+    return sorted(methods)
+
+
 def install(app: FastAPI, html_error: Any) -> None:
     """Exception handlers: JSON for /api/…, an HTML page (`html_error(request, status, code,
     message)`) for the dashboard."""
 
-    def respond(request: Request, status: int, code: str, message: str, details: Any) -> Response:
+    def respond(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        details: Any,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         if _is_api(request):
-            return error_json(status, code, message, details)
-        return html_error(request, status, code, message)  # type: ignore[no-any-return]
+            return error_json(status, code, message, details, headers)
+        response: Response = html_error(request, status, code, message)
+        for k, v in (headers or {}).items():
+            response.headers[k] = v
+        return response
 
     @app.exception_handler(JianwangError)
     async def _domain(request: Request, exc: JianwangError) -> Response:
-        return respond(request, status_of(exc), exc.code, exc.message, exc.details)
+        headers = None
+        if isinstance(exc, Throttled) and "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
+        return respond(request, status_of(exc), exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -120,7 +158,11 @@ def install(app: FastAPI, html_error: Any) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
         code = codes.get(exc.status_code, "http_error")
-        return respond(request, exc.status_code, code, str(exc.detail), {})
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # every method of the path, not just those of the first route that matched it
+            headers["Allow"] = ", ".join(_methods_of(app, request.url.path))
+        return respond(request, exc.status_code, code, str(exc.detail), {}, headers)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
