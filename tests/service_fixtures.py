@@ -4,19 +4,17 @@ FastAPI app, bearer tokens per role, and signed-in dashboard clients."""
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from bench.api.server import free_port, start_server, stop_server
 from fastapi.testclient import TestClient
 
 from jianwang import Jianwang
 from jianwang.demo import load_service_demo
 from jianwang.web import create_app
+
+__all__ = ["free_port", "start_server", "stop_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "src" / "jianwang" / "demo" / "pages"
@@ -80,39 +78,3 @@ def dashboard_client(svc: Service, role: str | None) -> tuple[TestClient, str]:
         assert r.status_code == 303, r.text[:500]
         token = csrf_of(client.get("/").text)
     return client, token
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    """`jianwang serve` in a subprocess on the loopback; returns once it answers."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jianwang.cli", "--home", str(home), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise RuntimeError(f"server exited: {out[-2000:]}")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start in 60 s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -46,3 +46,12 @@ def test_audio_benchmark_smoke(tmp_path: Path) -> None:
     assert s["by_distortion"]["clean"]["hit"] == s["by_distortion"]["clean"]["pos"] > 0
     assert s["all"]["fp"] == 0 and s["all"]["wrong"] == 0
     assert r["extract_x_real_time"] > 0 and r["query_x_real_time"] > 0
+
+
+def test_api_load_check_smoke(tmp_path: Path) -> None:
+    """identify over HTTP against a real uvicorn server for a few seconds (the full load
+    check is `scripts/bench-api`: 20 clients for 60 s)."""
+    res, r = _smoke("bench.api.run", tmp_path / "api.json")
+    assert "requests/s" in res.stdout and "p99" in res.stdout
+    assert r["requests"] > 0 and r["errors"] == 0, r["error_samples"]
+    assert r["requests_per_second"] > 0 and r["p50_ms"] <= r["p99_ms"]

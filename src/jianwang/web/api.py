@@ -32,7 +32,6 @@ from ..domain import (
     Unauthenticated,
     User,
     Work,
-    WorkStatus,
     WorkType,
 )
 from ..services.overview import overview
