@@ -44,7 +44,7 @@ bearer = HTTPBearer(auto_error=False, description="an API token: `jianwang token
 
 
 def platform(request: Request) -> Jianwang:
-    return request.app.state.jw  # type: ignore[no-any-return]
+    return request.app.state.jw
 
 
 def api_user(
@@ -268,23 +268,23 @@ def _plain(value: Any) -> Any:
 
 
 def work_out(w: Work) -> dict[str, Any]:
-    return _plain(asdict(w))  # type: ignore[no-any-return]
+    return _plain(asdict(w))
 
 
 def site_out(s: Site) -> dict[str, Any]:
-    return _plain(asdict(s))  # type: ignore[no-any-return]
+    return _plain(asdict(s))
 
 
 def user_out(u: User) -> dict[str, Any]:
-    return _plain(asdict(u))  # type: ignore[no-any-return]
+    return _plain(asdict(u))
 
 
 def token_out(t: ApiToken) -> dict[str, Any]:
-    return _plain(asdict(t))  # type: ignore[no-any-return]
+    return _plain(asdict(t))
 
 
 def audit_out(a: AuditEntry) -> dict[str, Any]:
-    return _plain(asdict(a))  # type: ignore[no-any-return]
+    return _plain(asdict(a))
 
 
 # ---------------------------------------------------------------- helpers used by the dashboard
@@ -438,7 +438,7 @@ def delete_work(
 def list_assets(
     jw: Jw, user: Me, work_id: WorkId
 ) -> list[dict[str, Any]]:
-    return work_out(visible_work(jw, user, work_id))["assets"]  # type: ignore[no-any-return]
+    return work_out(visible_work(jw, user, work_id))["assets"]
 
 
 @router.get(

@@ -88,7 +88,7 @@ async def session_middleware(request: Request, call_next: Any) -> Response:
 
 
 def _session(request: Request) -> dict[str, Any]:
-    return request.state.session  # type: ignore[no-any-return]
+    return request.state.session
 
 
 def csrf_token(request: Request) -> str:
@@ -260,7 +260,7 @@ def works_page(
     works, total = jw.registry.list_works(
         wtype, owner, status, q[:200] or None, PAGE, (page - 1) * PAGE, "-id"
     )
-    ctx = {
+    ctx: dict[str, Any] = {
         "user": user,
         "works": works,
         "total": total,
@@ -343,7 +343,7 @@ def sites_page(
         cat, None, None, q[:200] or None, PAGE, (page - 1) * PAGE, "id",
         only=policy.sites_scope(user),
     )
-    ctx = {
+    ctx: dict[str, Any] = {
         "user": user,
         "sites": sites,
         "total": total,
