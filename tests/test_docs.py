@@ -65,6 +65,10 @@ def test_architecture_names_existing_modules() -> None:
         "services.registry",
         "store.catalog",
         "media.html",
+        "services.accounts",
+        "web.policy",
+        "web.api",
+        "web.dashboard",
     ):
         assert module in text, module
         assert (ROOT / "src" / "jianwang" / (module.replace(".", "/") + ".py")).exists()

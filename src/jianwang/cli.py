@@ -583,7 +583,11 @@ def serve(
 
             with jw.writer():
                 credentials = load_service_demo(jw)
-            out.print(f"demo data in {jw.settings.home} (accounts also in {DEMO_ACCOUNTS_FILE})")
+            out.print(
+                f"demo data in {jw.settings.home} (sign-ins also in "
+                f"{jw.settings.home / DEMO_ACCOUNTS_FILE})",
+                markup=False,
+            )
             for username, password, role in credentials:
                 out.print(f"  sign in as {username} / {password}  ({role})", markup=False)
         elif not jw.accounts.has_users():
