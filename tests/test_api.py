@@ -292,3 +292,35 @@ def test_api_on_both_databases(any_svc: Service) -> None:
     entries = c.get("/api/v1/audit", headers=svc.auth("admin")).json()["items"]
     assert entries[0]["action"] == "work.create" and entries[0]["actor"] == "admin"
     assert isinstance(svc.jw, Jianwang)
+
+
+def test_bulk_imports_and_config(svc: Service) -> None:
+    c = svc.client
+    chapters = demo_chapters()
+    manifest = (
+        "file,type,title,owner,isbn\n"
+        "a.txt;b.txt,literature,合集（导入）,Tang Poetry Press,\n"
+    )
+    a = chapters[0].read_text(encoding="utf-8")[::-1].encode()
+    b = chapters[1].read_text(encoding="utf-8")[::-1].encode()
+    files = [("manifest", ("m.csv", manifest.encode())), ("files", ("a.txt", a)), ("files", ("b.txt", b))]
+    r = c.post("/api/v1/imports/works", headers=svc.auth("holder"), files=files)
+    assert r.status_code == 200, r.text
+    [wid] = r.json()["added"]
+    assert len(svc.jw.registry.get_work(wid).assets) == 2
+    again = c.post("/api/v1/imports/works", headers=svc.auth("holder"), files=files).json()
+    assert again["added"] == [] and again["skipped"] == [wid]
+    # a manifest can only name files sent with it: no reading the server's files
+    sneaky = "file,type,title,owner\n../../etc/passwd,literature,x,Tang Poetry Press\n"
+    r = c.post(
+        "/api/v1/imports/works",
+        headers=svc.auth("holder"),
+        files=[("manifest", ("m.csv", sneaky.encode())), ("files", ("a.txt", a))],
+    )
+    _error(r, 422, "invalid_input")
+    sites = "name,domains,category,tier,province\n导入站,import.example.cn,video,provincial,江苏\n"
+    r = c.post("/api/v1/imports/sites", headers=svc.auth("staff"), files={"csv_file": ("s.csv", sites.encode())})
+    assert r.status_code == 200 and len(r.json()["added"]) == 1
+    config = {e["variable"]: e for e in c.get("/api/v1/config", headers=svc.auth("admin")).json()}
+    assert config["JIANWANG_MAX_MATCHES"]["value"] == "10"
+    assert config["JIANWANG_SECRET_KEY"]["value"] == ""

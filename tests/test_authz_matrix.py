@@ -21,10 +21,19 @@ _seq = itertools.count(1)
 Example = Callable[[Service], tuple[str, str, dict[str, Any]]]
 
 
-def _chapter(svc: Service) -> bytes:
-    from .conftest import demo_chapters
-
-    return demo_chapters()[0].read_bytes()
+def _import_example() -> tuple[str, str, dict[str, Any]]:
+    n = next(_seq)
+    manifest = f"file,type,title,owner\nm{n}.txt,literature,import {n},Tang Poetry Press\n"
+    return (
+        "POST",
+        "/api/v1/imports/works",
+        {
+            "files": [
+                ("manifest", ("m.csv", manifest.encode())),
+                ("files", (f"m{n}.txt", b"imported " * 60 + str(n).encode() * 300)),
+            ]
+        },
+    )
 
 
 #: one request per route: (method, url, keyword arguments of the client call)
@@ -40,6 +49,13 @@ EXAMPLES: dict[str, Example] = {
             "data": {"type": "literature", "title": f"matrix {next(_seq)}", "owner": "Tang Poetry Press"},
         },
     ),
+    "POST /api/v1/imports/works": lambda s: _import_example(),
+    "POST /api/v1/imports/sites": lambda s: (
+        "POST",
+        "/api/v1/imports/sites",
+        {"files": {"csv_file": ("s.csv", f"name,domains,category,tier\nimp {next(_seq)},imp{next(_seq)}.example.com,video,national\n".encode())}},
+    ),
+    "GET /api/v1/config": lambda s: ("GET", "/api/v1/config", {}),
     "GET /api/v1/works/{work_id}": lambda s: ("GET", f"/api/v1/works/{s.work_of('Tang Poetry Press')}", {}),
     "DELETE /api/v1/works/{work_id}": lambda s: ("DELETE", "/api/v1/works/W999999", {}),
     "GET /api/v1/works/{work_id}/assets": lambda s: (
@@ -126,6 +142,7 @@ OBJECT_RULES: dict[tuple[str, str], int] = {
     ("other_holder", "GET /api/v1/works/{work_id}/assets"): 404,
     ("other_holder", "GET /api/v1/works/{work_id}/assets/{sha256}"): 404,
     ("other_holder", "POST /api/v1/works"): 403,
+    ("other_holder", "POST /api/v1/imports/works"): 403,
     ("other_holder", "GET /works/{work_id}"): 404,
 }
 

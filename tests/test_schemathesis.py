@@ -39,7 +39,7 @@ def test_api_conforms_to_its_schema(tmp_path: Path) -> None:
                 # domain) reject some schema-valid requests with a 4xx, as they should
                 "--exclude-checks", "positive_data_acceptance",
                 "--max-examples", "5",
-                "--max-time", "75",
+                "--max-time", "50",
                 "--seed", "1",
                 "--exclude-operation-id", EXCLUDED,
                 "--no-color",

@@ -575,6 +575,108 @@ def identify(
     return identify_for(jw, user, data, name).to_json()
 
 
+# ---------------------------------------------------------------- bulk imports
+
+
+class ImportReportOut(BaseModel):
+    added: list[str]
+    skipped: list[str]
+    failed: list[dict[str, Any]] = Field(description="[{line, error}] per manifest row")
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV file is not UTF-8", field="manifest") from None
+    reader = csv.DictReader(io.StringIO(text))
+    return [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+
+
+@router.post(
+    "/imports/works", response_model=ImportReportOut, summary="Register works in bulk"
+)
+def import_works(
+    jw: Jw,
+    user: Me,
+    manifest: Annotated[UploadFile, File(description="CSV: file,type,title,owner[,release_date,isbn,…]")],
+    files: Annotated[list[UploadFile], File(description="the files the manifest names")],
+) -> dict[str, Any]:
+    """The manifest of `jianwang works import`; its `file` column (several separated by `;`)
+    names files sent alongside. Rows already registered are skipped, so a retry resumes.
+    A rights holder imports only works in its own name."""
+    import tempfile
+    from pathlib import Path as FsPath
+
+    limit = jw.settings.max_input_bytes
+    raw = read_upload(manifest, limit)
+    rows = _csv_rows(raw)
+    sent: dict[str, bytes] = {}
+    for f in files:
+        name = FsPath(f.filename or "").name
+        if not name or name in (".", ".."):
+            raise InvalidInput("every file needs a plain name", field="files")
+        sent[name] = read_upload(f, limit)
+    for i, row in enumerate(rows, start=2):
+        for n in (row.get("file") or row.get("files") or "").split(";"):
+            if n.strip() and n.strip() not in sent:
+                raise InvalidInput(f"manifest line {i} names {n.strip()!r}, which was not sent", line=i)
+        policy.registering_owner(user, row.get("owner") or None)
+    with tempfile.TemporaryDirectory(prefix="jianwang-import-") as tmp:
+        base = FsPath(tmp)
+        for name, data in sent.items():
+            (base / name).write_bytes(data)
+        (base / "manifest.csv").write_bytes(raw)
+        with jw.writer():
+            report = jw.registry.import_manifest(base / "manifest.csv")
+    jw.accounts.record(
+        user, "api", "work.import", "", {"added": report.added, "failed": len(report.failed)}
+    )
+    return report.to_json()
+
+
+@router.post("/imports/sites", response_model=ImportReportOut, summary="Register sites in bulk")
+def import_sites(
+    jw: Jw,
+    user: Me,
+    csv_file: Annotated[
+        UploadFile,
+        File(description="CSV: name,domains,category,tier[,province,contact,notice_channel]"),
+    ],
+) -> dict[str, Any]:
+    """Sites already registered (by name) are skipped."""
+    import tempfile
+    from pathlib import Path as FsPath
+
+    raw = read_upload(csv_file, jw.settings.max_input_bytes)
+    with tempfile.TemporaryDirectory(prefix="jianwang-import-") as tmp:
+        path = FsPath(tmp) / "sites.csv"
+        path.write_bytes(raw)
+        report = jw.sites.import_csv(path)
+    jw.accounts.record(
+        user, "api", "site.import", "", {"added": report.added, "failed": len(report.failed)}
+    )
+    return report.to_json()
+
+
+@router.get("/config", response_model=list[dict[str, str]], summary="Settings (administrators)")
+def get_config(jw: Jw, user: Me) -> list[dict[str, str]]:
+    """Every setting with its default and current value, as `jianwang config --json`; the
+    secret key is never shown."""
+    from ..config import describe
+
+    out = []
+    for var, default, doc in describe():
+        value = str(getattr(jw.settings, var[len("JIANWANG_") :].lower()))
+        if var == "JIANWANG_SECRET_KEY":
+            value = "(set)" if value else ""
+        out.append({"variable": var, "default": default, "value": value, "meaning": doc})
+    return out
+
+
 # ---------------------------------------------------------------- users and tokens
 
 

@@ -107,10 +107,14 @@ def _methods_of(app: FastAPI, path: str) -> list[str]:
             method, template = key.split(" ", 1)
             cache.setdefault(template, (compile_path(template)[0], set()))[1].add(method)
     methods: set[str] = set()
-    for regex, ms in cache.values():
+    literal: set[str] = set()
+    for template, (regex, ms) in cache.items():
         if regex.match(path):
             methods |= ms
-    return sorted(methods)
+            if "{" not in template:
+                literal |= ms
+    # a literal path is that route, not a templated one with a value no pattern allows
+    return sorted(literal or methods)
 
 
 def install(app: FastAPI, html_error: Any) -> None:

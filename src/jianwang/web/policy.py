@@ -25,6 +25,7 @@ RULES: dict[str, frozenset[Role]] = {
     "GET /api/v1/overview": SIGNED_IN,
     "GET /api/v1/works": HOLDERS_TOO,
     "POST /api/v1/works": HOLDERS_TOO,
+    "POST /api/v1/imports/works": HOLDERS_TOO,
     "GET /api/v1/works/{work_id}": HOLDERS_TOO,
     "DELETE /api/v1/works/{work_id}": HOLDERS_TOO,
     "GET /api/v1/works/{work_id}/assets": HOLDERS_TOO,
@@ -33,6 +34,7 @@ RULES: dict[str, frozenset[Role]] = {
     "POST /api/v1/holders": REGULATOR,
     "GET /api/v1/sites": SIGNED_IN,
     "POST /api/v1/sites": REGULATOR,
+    "POST /api/v1/imports/sites": REGULATOR,
     "GET /api/v1/sites/{site_id}": SIGNED_IN,
     "POST /api/v1/identify": SIGNED_IN,
     "GET /api/v1/users": ADMIN,
@@ -45,6 +47,7 @@ RULES: dict[str, frozenset[Role]] = {
     "GET /api/v1/index/stats": REGULATOR,
     "POST /api/v1/index/compact": ADMIN,
     "POST /api/v1/index/rebuild": ADMIN,
+    "GET /api/v1/config": ADMIN,
     "GET /api/v1/openapi.json": PUBLIC,
     "GET /api/v1/docs": PUBLIC,
     # ---- dashboard
