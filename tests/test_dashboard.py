@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jianwang import WorkInput
 from jianwang.web import i18n
 
 from .service_fixtures import PAGES, Service, csrf_of, dashboard_client, open_service
@@ -103,6 +104,8 @@ def test_language_switch(svc: Service) -> None:
     assert "重点网站" in client.get("/sites").text
     evil = client.get("/lang/en", params={"next": "//evil.example.com"})
     assert evil.headers["location"] == "/"
+    evil = client.get("/lang/en", params={"next": "/\\evil.example.com"})
+    assert evil.headers["location"] == "/"
 
 
 def test_identify_shows_aligned_passages_side_by_side(svc: Service) -> None:
@@ -134,3 +137,28 @@ def test_register_by_upload(svc: Service) -> None:
     assert "light.txt" in detail.text and 'id="assets"' in detail.text
     entries, _ = svc.jw.accounts.audit_log(target=wid)
     assert [(e.action, e.actor, e.via) for e in entries] == [("work.create", "scripture", "dashboard")]
+
+
+def test_identify_shows_matched_time_ranges_of_a_recording(svc: Service) -> None:
+    from .audio_fixtures import encode, song
+
+    rate = 22050
+    music = song(7, 30.0, rate)
+    work = svc.jw.registry.add_work(
+        WorkInput(
+            [("theme.wav", encode(music, rate, "wav"))], "music", "主题曲", "Tang Poetry Press"
+        )
+    )
+    excerpt = encode(music[10 * rate : 22 * rate], rate, "mp3")
+    client, csrf = dashboard_client(svc, "holder")
+    r = client.post("/identify", files={"file": ("clip.mp3", excerpt)}, data={"csrf": csrf})
+    assert r.status_code == 200 and work.id in r.text
+    ranges = re.findall(r"<td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td><td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td>", r.text)
+    assert ranges, r.text[-2000:]
+    # the excerpt starts 10 s into the work
+    assert abs(_clock_seconds(ranges[0][2]) - 10.0 - _clock_seconds(ranges[0][0])) < 1.0
+
+
+def _clock_seconds(text: str) -> float:
+    minutes, seconds = text.split(":")
+    return int(minutes) * 60 + float(seconds)

@@ -170,7 +170,8 @@ def html_error(request: Request, status: int, code: str, message: str) -> Respon
 
 
 def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//"):
+    # only paths of this site: "//host" and "/\\host" are other sites to a browser
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
         return "/"
     return target
 
