@@ -324,3 +324,12 @@ def test_bulk_imports_and_config(svc: Service) -> None:
     config = {e["variable"]: e for e in c.get("/api/v1/config", headers=svc.auth("admin")).json()}
     assert config["JIANWANG_MAX_MATCHES"]["value"] == "10"
     assert config["JIANWANG_SECRET_KEY"]["value"] == ""
+
+
+def test_the_api_reference_page_lists_every_operation_offline(svc: Service) -> None:
+    schema = svc.client.get("/api/v1/openapi.json").json()
+    page = svc.client.get("/api/v1/docs", headers={"Accept-Language": "en"}).text
+    count = sum(len(item) for item in schema["paths"].values())
+    assert page.count("<tr><td><code>") == count
+    assert "cdn" not in page.lower() and "/static/htmx.min.js" in page
+    assert "Regulator (administrator)" in page

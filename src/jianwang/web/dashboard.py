@@ -229,6 +229,31 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
+# ---------------------------------------------------------------- API reference
+
+
+@router.get("/api/v1/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> Response:
+    """Every API operation from the live OpenAPI schema, with the roles that may call it
+    (served here, offline, instead of a CDN-loaded Swagger UI)."""
+    schema = request.app.openapi()
+    operations = []
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            roles = policy.rule(method.upper(), path)
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "roles": policy.roles_of(roles) if roles else [],
+                    "params": [p["name"] for p in op.get("parameters", [])],
+                }
+            )
+    return render(request, "api_docs.html", operations=operations, info=schema["info"])
+
+
 # ---------------------------------------------------------------- overview
 
 
