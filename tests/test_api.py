@@ -64,7 +64,7 @@ def test_a_rights_holder_sees_only_its_own_works(svc: Service) -> None:
     assert theirs["total"] == 0
     other = svc.work_of("Old Light Scripture Society")
     _error(c.get(f"/api/v1/works/{other}", headers=svc.auth("holder")), 404, "not_found")
-    _error(c.delete(f"/api/v1/works/{other}", headers=svc.auth("holder")), 404, "not_found")
+    _error(c.post(f"/api/v1/works/{other}/withdraw", headers=svc.auth("holder")), 404, "not_found")
     holders = c.get("/api/v1/holders", headers=svc.auth("holder")).json()
     assert [h["name"] for h in holders["items"]] == ["Tang Poetry Press"]
     _error(c.get("/api/v1/works", headers=svc.auth("operator")), 403, "forbidden")
@@ -111,7 +111,7 @@ def test_register_show_download_and_withdraw_a_work(svc: Service) -> None:
     assert _error(dup, 409, "duplicate")["details"]["work_id"] == work["id"]
     ident = c.post("/api/v1/identify", headers=h, files={"file": ("q.txt", text)}).json()
     assert [m["work_id"] for m in ident["matches"]] == [work["id"]]
-    removed = c.delete(f"/api/v1/works/{work['id']}", headers=h)
+    removed = c.post(f"/api/v1/works/{work['id']}/withdraw", headers=h)
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     again = c.post("/api/v1/identify", headers=h, files={"file": ("q.txt", text)}).json()
     assert again["matches"] == []
@@ -333,3 +333,18 @@ def test_the_api_reference_page_lists_every_operation_offline(svc: Service) -> N
     assert page.count("<tr><td><code>") == count
     assert "cdn" not in page.lower() and "/static/htmx.min.js" in page
     assert "Regulator (administrator)" in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"name,domains\r\n\"unclosed,x\r\n", b"name,domains,category,tier\na,b.example.com,video,national,extra\n", b"\xff\xfe\x00"],
+)
+def test_malformed_csv_is_a_422(svc: Service, body: bytes) -> None:
+    r = svc.client.post("/api/v1/imports/sites", headers=svc.auth("admin"), files={"csv_file": ("s.csv", body)})
+    _error(r, 422, "invalid_input")
+    r = svc.client.post(
+        "/api/v1/imports/works",
+        headers=svc.auth("admin"),
+        files=[("manifest", ("m.csv", body)), ("files", ("a.txt", b"x"))],
+    )
+    _error(r, 422, "invalid_input")

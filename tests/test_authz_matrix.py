@@ -57,7 +57,7 @@ EXAMPLES: dict[str, Example] = {
     ),
     "GET /api/v1/config": lambda s: ("GET", "/api/v1/config", {}),
     "GET /api/v1/works/{work_id}": lambda s: ("GET", f"/api/v1/works/{s.work_of('Tang Poetry Press')}", {}),
-    "DELETE /api/v1/works/{work_id}": lambda s: ("DELETE", "/api/v1/works/W999999", {}),
+    "POST /api/v1/works/{work_id}/withdraw": lambda s: ("POST", "/api/v1/works/W999999/withdraw", {}),
     "GET /api/v1/works/{work_id}/assets": lambda s: (
         "GET",
         f"/api/v1/works/{s.work_of('Tang Poetry Press')}/assets",

@@ -41,6 +41,8 @@ def test_api_conforms_to_its_schema(tmp_path: Path) -> None:
                 "--max-examples", "5",
                 "--max-time", "50",
                 "--seed", "1",
+                # index rebuilds are slow while the rest of the suite runs beside this test
+                "--request-timeout", "120",
                 "--exclude-operation-id", EXCLUDED,
                 "--no-color",
                 "--report-dir", str(tmp_path / "reports"),

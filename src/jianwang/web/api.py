@@ -426,8 +426,8 @@ def get_work(jw: Jw, user: Me, work_id: WorkId) -> dict[str, Any]:
     return work_out(visible_work(jw, user, work_id))
 
 
-@router.delete("/works/{work_id}", response_model=WorkOut, summary="Withdraw a work")
-def delete_work(
+@router.post("/works/{work_id}/withdraw", response_model=WorkOut, summary="Withdraw a work")
+def withdraw_work(
     jw: Jw, user: Me, work_id: WorkId
 ) -> dict[str, Any]:
     """The record stays (status removed); identification never returns the work again."""
@@ -584,16 +584,30 @@ class ImportReportOut(BaseModel):
     failed: list[dict[str, Any]] = Field(description="[{line, error}] per manifest row")
 
 
+def _renamed(exc: InvalidInput, path: Any, name: str | None) -> InvalidInput:
+    """The error with the server's temporary path replaced by the uploaded file's name."""
+    return type(exc)(exc.message.replace(str(path), name or "the uploaded file"), **exc.details)
+
+
 def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded CSV file, checked before a service reads it again: UTF-8,
+    well-formed, no row longer than the header."""
     import csv
     import io
 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("the CSV file is not UTF-8", field="manifest") from None
-    reader = csv.DictReader(io.StringIO(text))
-    return [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+        raise InvalidInput("the CSV file is not UTF-8") from None
+    rows = []
+    try:
+        for i, r in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            if None in r:
+                raise InvalidInput(f"CSV line {i} has more fields than the header", line=i)
+            rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in r.items()})
+    except csv.Error as exc:
+        raise InvalidInput(f"not a well-formed CSV file: {exc}") from None
+    return rows
 
 
 @router.post(
@@ -630,8 +644,11 @@ def import_works(
         for name, data in sent.items():
             (base / name).write_bytes(data)
         (base / "manifest.csv").write_bytes(raw)
-        with jw.writer():
-            report = jw.registry.import_manifest(base / "manifest.csv")
+        try:
+            with jw.writer():
+                report = jw.registry.import_manifest(base / "manifest.csv")
+        except InvalidInput as exc:
+            raise _renamed(exc, base / "manifest.csv", manifest.filename) from None
     jw.accounts.record(
         user, "api", "work.import", "", {"added": report.added, "failed": len(report.failed)}
     )
@@ -652,10 +669,14 @@ def import_sites(
     from pathlib import Path as FsPath
 
     raw = read_upload(csv_file, jw.settings.max_input_bytes)
+    _csv_rows(raw)
     with tempfile.TemporaryDirectory(prefix="jianwang-import-") as tmp:
         path = FsPath(tmp) / "sites.csv"
         path.write_bytes(raw)
-        report = jw.sites.import_csv(path)
+        try:
+            report = jw.sites.import_csv(path)
+        except InvalidInput as exc:
+            raise _renamed(exc, path, csv_file.filename) from None
     jw.accounts.record(
         user, "api", "site.import", "", {"added": report.added, "failed": len(report.failed)}
     )

@@ -27,7 +27,7 @@ RULES: dict[str, frozenset[Role]] = {
     "POST /api/v1/works": HOLDERS_TOO,
     "POST /api/v1/imports/works": HOLDERS_TOO,
     "GET /api/v1/works/{work_id}": HOLDERS_TOO,
-    "DELETE /api/v1/works/{work_id}": HOLDERS_TOO,
+    "POST /api/v1/works/{work_id}/withdraw": HOLDERS_TOO,
     "GET /api/v1/works/{work_id}/assets": HOLDERS_TOO,
     "GET /api/v1/works/{work_id}/assets/{sha256}": HOLDERS_TOO,
     "GET /api/v1/holders": HOLDERS_TOO,
