@@ -98,7 +98,7 @@ def test_register_show_download_and_withdraw_a_work(svc: Service) -> None:
     assert r.status_code == 201, r.text
     work = r.json()
     assert work["owner"] == "Tang Poetry Press" and work["identifiers"] == {"isbn": "9780306406157"}
-    [asset] = c.get(f"/api/v1/works/{work['id']}/assets", headers=h).json()
+    [asset] = c.get(f"/api/v1/works/{work['id']}/assets", headers=h).json()["items"]
     assert asset["filename"] == "reversed.txt" and asset["size"] == len(text)
     download = c.get(f"/api/v1/works/{work['id']}/assets/{asset['sha256']}", headers=h)
     assert download.status_code == 200 and download.content == text
@@ -308,6 +308,10 @@ def test_bulk_imports_and_config(svc: Service) -> None:
     assert r.status_code == 200, r.text
     [wid] = r.json()["added"]
     assert len(svc.jw.registry.get_work(wid).assets) == 2
+    listed = c.get(
+        f"/api/v1/works/{wid}/assets", params={"sort": "-filename", "limit": 1}, headers=svc.auth("holder")
+    ).json()
+    assert listed["total"] == 2 and [x["filename"] for x in listed["items"]] == ["b.txt"]
     again = c.post("/api/v1/imports/works", headers=svc.auth("holder"), files=files).json()
     assert again["added"] == [] and again["skipped"] == [wid]
     # a manifest can only name files sent with it: no reading the server's files

@@ -434,11 +434,34 @@ def withdraw_work(
     return work_out(remove_work(jw, user, "api", work_id))
 
 
-@router.get("/works/{work_id}/assets", response_model=list[AssetOut], summary="A work's files")
+class AssetList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[AssetOut]
+
+
+@router.get("/works/{work_id}/assets", response_model=AssetList, summary="A work's files")
 def list_assets(
-    jw: Jw, user: Me, work_id: WorkId
-) -> list[dict[str, Any]]:
-    return work_out(visible_work(jw, user, work_id))["assets"]
+    jw: Jw,
+    user: Me,
+    work_id: WorkId,
+    media: Literal["text", "audio", "video", "image", "file"] | None = None,
+    sort: Literal["id", "-id", "filename", "-filename", "size", "-size"] = "id",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """The reference files in registration order (`id`), by name or by size (bytes)."""
+    assets = work_out(visible_work(jw, user, work_id))["assets"]
+    if media:
+        assets = [a for a in assets if a["media"] == media]
+    key = sort.lstrip("-")
+    if key != "id":
+        assets = sorted(assets, key=lambda a: a[key])
+    if sort.startswith("-"):
+        assets = assets[::-1]
+    page = assets[offset : offset + limit]
+    return {"total": len(assets), "limit": limit, "offset": offset, "items": page}
 
 
 @router.get(
