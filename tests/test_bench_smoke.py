@@ -61,3 +61,12 @@ def test_files_benchmark_smoke(tmp_path: Path) -> None:
     assert r["baseline"]["by_distortion"]["zip"]["rate"] == 0.0  # it does not unpack
     t = r["throughput"]
     assert t["jianwang_mb_per_s_per_core"] > 0 and t["baseline_mb_per_s_per_core"] > 0
+
+
+def test_api_load_check_smoke(tmp_path: Path) -> None:
+    """identify over HTTP against a real uvicorn server for a few seconds (the full load
+    check is `scripts/bench-api`: 20 clients for 60 s)."""
+    res, r = _smoke("bench.api.run", tmp_path / "api.json")
+    assert "requests/s" in res.stdout and "p99" in res.stdout
+    assert r["requests"] > 0 and r["errors"] == 0, r["error_samples"]
+    assert r["requests_per_second"] > 0 and r["p50_ms"] <= r["p99_ms"]

@@ -421,3 +421,32 @@ def test_cli_on_postgresql(home: Path, pg_url: str) -> None:
     )
     assert json.loads(p.stdout)["matches"][0]["title"] == "PG"
     assert not (home / "jianwang.db").exists()  # the records went to PostgreSQL
+
+
+def test_users_and_tokens_commands(home: Path) -> None:
+    """The first administrator from the command line, then a token the API accepts."""
+    added = json.loads(
+        run(home, "users", "add", "chief", "--role", "admin", "--password-stdin", "--json", stdin=b"a long password\n").stdout
+    )
+    assert added["username"] == "chief" and added["role"] == "admin"
+    run(home, "users", "add", "pub", "--role", "holder", "--holder", "Some Press", "--password-stdin", stdin=b"another password\n")
+    short = run(home, "users", "add", "x", "--role", "staff", "--password-stdin", stdin=b"short\n", ok=False)
+    assert "username" in one_line_error(short) or "password" in short.stderr
+    listed = json.loads(run(home, "users", "list", "--json").stdout)
+    assert [(u["username"], u["holder_name"]) for u in listed["items"]] == [("chief", None), ("pub", "Some Press")]
+    token = run(home, "tokens", "create", "chief", "--name", "ci").stdout.strip()
+    assert token.startswith("jw_")
+    from jianwang import Jianwang
+
+    with Jianwang.open(home=home) as jw:
+        assert jw.accounts.user_for_token(token).username == "chief"
+    tokens = json.loads(run(home, "tokens", "list", "--json").stdout)
+    assert [t["name"] for t in tokens["items"]] == ["ci"] and "token" not in tokens["items"][0]
+    run(home, "tokens", "revoke", str(tokens["items"][0]["id"]))
+    assert json.loads(run(home, "tokens", "list", "--json").stdout)["total"] == 0
+    assert "disabled pub" in run(home, "users", "disable", "pub").stdout
+    missing = run(home, "users", "disable", "nobody", ok=False)
+    assert "no user" in one_line_error(missing)
+    with Jianwang.open(home=home) as jw:
+        entries, _ = jw.accounts.audit_log(sort="id")
+    assert [(e.action, e.via) for e in entries][-2:] == [("token.revoke", "cli"), ("user.disable", "cli")]

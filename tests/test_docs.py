@@ -67,6 +67,10 @@ def test_architecture_names_existing_modules() -> None:
         "media.html",
         "media.archive",
         "fingerprint.files",
+        "services.accounts",
+        "web.policy",
+        "web.api",
+        "web.dashboard",
     ):
         assert module in text, module
         assert (ROOT / "src" / "jianwang" / (module.replace(".", "/") + ".py")).exists()

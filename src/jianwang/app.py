@@ -13,6 +13,7 @@ from .config import Settings
 from .domain import Identification, InvalidInput
 from .engine import LocalEngine
 from .identify import Identifier, Indexes
+from .services.accounts import Accounts
 from .services.registry import Registry
 from .services.sites import Sites
 from .store.blobs import BlobStore
@@ -57,6 +58,9 @@ class Jianwang:
             archive_limits=settings.archive_limits(),
         )
         self.sites = Sites(self.sessions)
+        self.accounts = Accounts(
+            self.sessions, settings.login_max_failures, settings.login_lockout_seconds
+        )
         if self.registry.has_stale_fingerprints():
             with self.writer():
                 self.registry.upgrade_fingerprints()

@@ -36,10 +36,14 @@ works_app = typer.Typer(
 sites_app = typer.Typer(help="Key websites under supervision.", no_args_is_help=True)
 holders_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
 index_app = typer.Typer(help="Fingerprint index maintenance.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts of the platform service.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 app.add_typer(works_app, name="works")
 app.add_typer(sites_app, name="sites")
 app.add_typer(holders_app, name="holders")
 app.add_typer(index_app, name="index")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -582,6 +586,150 @@ def demo(
 
     with _platform() as jw, jw.writer():
         run_demo(jw, out, as_json)
+
+
+# ---------------------------------------------------------------- service, users, tokens
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    with_demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo/--empty",
+            help="--demo loads the demonstration data set and accounts into an empty home.",
+        ),
+    ] = False,
+) -> None:
+    """Run the platform service: the REST API under /api/v1 and the dashboard (uvicorn)."""
+    import uvicorn
+
+    from .web import create_app
+
+    jw = Jianwang.open(home=_state.home)
+    try:
+        if with_demo:
+            from .demo import DEMO_ACCOUNTS_FILE, load_service_demo
+
+            with jw.writer():
+                credentials = load_service_demo(jw)
+            out.print(
+                f"demo data in {jw.settings.home} (sign-ins also in "
+                f"{jw.settings.home / DEMO_ACCOUNTS_FILE})",
+                markup=False,
+            )
+            for username, password, role in credentials:
+                out.print(f"  sign in as {username} / {password}  ({role})", markup=False)
+        elif not jw.accounts.has_users():
+            out.print(
+                "no accounts yet: add the first administrator with "
+                "`jianwang users add NAME --role admin`",
+                markup=False,
+            )
+        shown = f"[{host}]" if ":" in host else host
+        out.print(f"Jianwang is at http://{shown}:{port}/  (API: http://{shown}:{port}/api/v1/docs)")
+        uvicorn.run(create_app(jw), host=host, port=port, log_level="warning")
+    finally:
+        jw.close()
+
+
+def _user_dict(u: Any) -> dict[str, Any]:
+    return _jsonable(asdict(u))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option("--role", help="admin, staff, holder or operator")],
+    holder: Annotated[
+        str | None, typer.Option("--holder", help="holder users: rights holder id or name")
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="operator users: site id")] = None,
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a user (prompts for the password unless --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _platform() as jw:
+        user = jw.accounts.add_user(username, password, role, holder, site, name, via="cli")
+    if as_json:
+        _print_json(_user_dict(user))
+    else:
+        out.print(f"{user.id} {user.username} ({user.role.value})", markup=False)
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """List users."""
+    with _platform() as jw:
+        users, total = jw.accounts.list_users(limit=10000)
+    if as_json:
+        _print_json({"total": total, "items": [_user_dict(u) for u in users]})
+        return
+    table = Table(title=f"{total} users")
+    for col in ("id", "username", "role", "organisation", "active"):
+        table.add_column(col)
+    for u in users:
+        org = u.holder_name or u.site_name or ""
+        table.add_row(str(u.id), u.username, u.role.value, org, "yes" if u.active else "no")
+    out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str, as_json: JsonOpt = False) -> None:
+    """Disable a user: sign-in, sessions and API tokens stop working at once."""
+    with _platform() as jw:
+        user = jw.accounts.set_active(jw.accounts.find_user(username).id, False, via="cli")
+    if as_json:
+        _print_json(_user_dict(user))
+    else:
+        out.print(f"disabled {user.username}", markup=False)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API bearer token for a user; the token is printed once."""
+    with _platform() as jw:
+        token, secret = jw.accounts.create_token(
+            jw.accounts.find_user(username).id, name, via="cli"
+        )
+    if as_json:
+        _print_json({**_jsonable(asdict(token)), "token": secret})
+    else:
+        out.print(secret, markup=False)
+        err.print(f"token {token.id} for {token.username}; it is not shown again", markup=False)
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: JsonOpt = False) -> None:
+    """List active API tokens (never the secrets)."""
+    with _platform() as jw:
+        tokens, total = jw.accounts.list_tokens(limit=10000)
+    if as_json:
+        _print_json({"total": total, "items": [_jsonable(asdict(t)) for t in tokens]})
+        return
+    for t in tokens:
+        out.print(f"{t.id}  {t.username}  {t.prefix}…  {t.name}", markup=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke an API token by its id."""
+    with _platform() as jw:
+        token = jw.accounts.revoke_token(token_id, via="cli")
+    out.print(f"revoked token {token.id} of {token.username}", markup=False)
 
 
 def main() -> None:

@@ -45,6 +45,23 @@ class Settings:
         },
     )
     max_matches: int = field(default=10, metadata={"doc": "most matches returned per input"})
+    secret_key: str = field(
+        default="",
+        metadata={
+            "doc": "key signing dashboard session cookies; empty means a random key kept in "
+            "`<home>/secret.key`"
+        },
+    )
+    session_hours: int = field(
+        default=12, metadata={"doc": "hours a dashboard sign-in lasts"}
+    )
+    login_max_failures: int = field(
+        default=5,
+        metadata={"doc": "failed sign-ins in a row after which an account is locked for a while"},
+    )
+    login_lockout_seconds: int = field(
+        default=300, metadata={"doc": "how long an account stays locked after those failures"}
+    )
     archive_max_depth: int = field(
         default=4,
         metadata={"doc": "archives inside archives unpacked (1: the outer archive's members only)"},

@@ -79,6 +79,12 @@ class Duplicate(JianwangError):
     code = "duplicate"
 
 
+class Conflict(JianwangError):
+    """The request is well formed but clashes with the current state (HTTP 409)."""
+
+    code = "conflict"
+
+
 class InvalidInput(JianwangError):
     code = "invalid_input"
 
@@ -209,3 +215,75 @@ class Identification:
             "media": self.media.value,
             "matches": [m.to_json() for m in self.matches],
         }
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class Unauthenticated(JianwangError):
+    """No valid credentials (HTTP 401)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(JianwangError):
+    """Authenticated, but the role may not do this (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class Throttled(JianwangError):
+    """Too many failed sign-ins; `retry_after` seconds to wait (HTTP 429)."""
+
+    code = "too_many_attempts"
+
+
+class Role(enum.StrEnum):
+    """admin and staff work for the regulator; a holder user acts for one rights holder;
+    an operator user for one key website."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    HOLDER = "holder"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    holder_id: str | None = None
+    holder_name: str | None = None
+    site_id: str | None = None
+    site_name: str | None = None
+    active: bool = True
+    created_at: datetime | None = None
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.role in (Role.ADMIN, Role.STAFF)
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: int
+    user_id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    via: str
+    action: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,54 @@ def demo_dir() -> Path:
     return Path(str(resources.files("jianwang.demo")))
 
 
+#: where `jianwang serve --demo` keeps the demo accounts' passwords, inside the home
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+
+#: (username, role, organisation) of the demo accounts
+DEMO_ACCOUNTS = (
+    ("admin", "admin", None),
+    ("inspector", "staff", None),
+    ("tang", "holder", "Tang Poetry Press"),
+    ("scripture", "holder", "Old Light Scripture Society"),
+    ("novelsite", "operator", "示例小说站"),
+)
+
+
+def load_service_demo(jw: Jianwang) -> list[tuple[str, str, str]]:
+    """Load the demonstration data set (the bundled corpus, four key websites and five
+    accounts) into a home that has no accounts yet, and return (username, password, role)
+    of the demo accounts (read back from the home when loaded before; empty when the home
+    already had accounts of its own)."""
+    import secrets
+
+    path = jw.settings.home / DEMO_ACCOUNTS_FILE
+    if path.exists():
+        return [tuple(line.split("\t")) for line in path.read_text().splitlines() if line]  # type: ignore[misc]
+    if jw.accounts.has_users():
+        return []
+    base = demo_dir()
+    jw.registry.import_manifest(base / "corpus" / "manifest.csv")
+    jw.sites.import_csv(base / "sites.csv")
+    sites = {s.name: s.id for s in jw.sites.list(limit=1000)[0]}
+    out = []
+    for username, role, org in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(9)
+        jw.accounts.add_user(
+            username,
+            password,
+            role,
+            holder=org if role == "holder" else None,
+            site=sites[org] if role == "operator" and org else None,
+            via="demo",
+        )
+        out.append((username, password, role))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join("\t".join(row) + "\n" for row in out))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return out
+
+
 def run_demo(jw: Jianwang, console: Console, as_json: bool = False) -> None:
     import json
 

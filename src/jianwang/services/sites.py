@@ -112,8 +112,25 @@ class Sites:
         query: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        sort: str = "id",
+        only: str | None = None,
     ) -> tuple[list[Site], int]:
+        """(sites, total matching); `sort` is id, name, category, tier or province (prefix
+        - for descending); `only` restricts the list to one site id."""
+        columns = {
+            "id": SiteRow.id,
+            "name": SiteRow.name,
+            "category": SiteRow.category,
+            "tier": SiteRow.tier,
+            "province": SiteRow.province,
+        }
+        col = columns.get(sort.lstrip("-"))
+        if col is None:
+            raise InvalidInput(f"cannot sort by {sort!r}; one of: {', '.join(columns)}")
+        order = col.desc() if sort.startswith("-") else col
         stmt = select(SiteRow)
+        if only is not None:
+            stmt = stmt.where(SiteRow.id == parse_id("site", only))
         if category:
             stmt = stmt.where(SiteRow.category == _enum(SiteCategory, category, "category").value)
         if tier:
@@ -124,7 +141,7 @@ class Sites:
             stmt = stmt.where(SiteRow.name.contains(query, autoescape=True))
         with self.sessions() as s:
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = s.scalars(stmt.order_by(SiteRow.id).limit(limit).offset(offset)).all()
+            rows = s.scalars(stmt.order_by(order, SiteRow.id).limit(limit).offset(offset)).all()
             return [_to_site(r) for r in rows], int(total)
 
     def import_csv(
