@@ -58,14 +58,14 @@ INSET = 7
 #: a copy cropped at an unknown place: a reference also indexes every kept frame's middle
 #: with CROP_INNER of each side cut off (a query's sparse windows then find one near), and a
 #: query looks for that middle in windows of CROP_WINDOWS of its side, every CROP_STEP
-#: pixels (about 3.5 % at the window's scale) across its fine frame, once every CROP_EVERY
-#: seconds: a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
+#: pixels (about 3.5 % at the window's scale) across its fine frame, every CROP_EVERY seconds
+#: (every frame: one window's hash is weak evidence, the line needs many): a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
 #: cropped copy's side (windows of 72 % cover crops of about 15-20 %)
 CROP = 8
 CROP_INNER = 0.2
 CROP_WINDOWS = (0.72,)
 CROP_STEP = 3
-CROP_EVERY = 1.0
+CROP_EVERY = 0.2
 #: a still query also hashes up to this many boxes found in it (a photograph shown in a
 #: screenshot or on a page)
 STILL_INSETS = 3
@@ -248,7 +248,7 @@ def _crop_windows(
     out: list[tuple[int, npt.NDArray[np.uint64]]] = []
     last = -math.inf
     for i in range(min(fine.shape[0], times.shape[0])):
-        if float(times[i]) - last < CROP_EVERY - 1e-6:
+        if float(times[i]) - last < CROP_EVERY - 1e-3:
             continue
         last = float(times[i])
         out.append(
