@@ -61,7 +61,14 @@ INSET = 7
 #: pixels (about 3.5 % at the window's scale) across its fine frame, every CROP_EVERY seconds
 #: (every frame: one window's hash is weak evidence, the line needs many): a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
 #: cropped copy's side (windows of 72 % cover crops of about 15-20 %)
-CROP = 8
+CROP = 16
+#: crop windows are told apart by their grid position (part CROP + row * CROP_GRID + col);
+#: a copy's crop stays put, so its windows' hits agree on one position within a step
+CROP_GRID = 15
+#: a crop window's hit counts within this many bits (weight (CROP_RADIUS - d) / CROP_RADIUS)
+CROP_RADIUS = 64
+#: a line that only crop windows support needs this much evidence (a match's), not a review's
+CROP_EVIDENCE = 3.0
 CROP_INNER = 0.2
 CROP_WINDOWS = (0.72,)
 CROP_STEP = 3
@@ -210,6 +217,16 @@ def _dct_rows() -> npt.NDArray[np.float32]:
     return (np.sqrt(2.0 / 64) * np.cos(np.pi / 128 * i * (2 * j + 1))).astype(np.float32)
 
 
+def pdq_quality(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """PDQ's quality (0-100) of many 64 x 64 grey pictures: the sum of absolute steps between
+    neighbours in percent of full scale, over 90 (as pdqhash computes it)."""
+    f = views.astype(np.float32)
+    dy = np.trunc(100.0 * (f[:, :-1, :] - f[:, 1:, :]) / 255.0)
+    dx = np.trunc(100.0 * (f[:, :, :-1] - f[:, :, 1:]) / 255.0)
+    total = np.abs(dy).sum(axis=(1, 2)) + np.abs(dx).sum(axis=(1, 2))
+    return np.minimum(100, (total / 90.0).astype(np.int64))
+
+
 def pdq_batch(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     """PDQ hashes of many 64 x 64 grey pictures at once (k, 4 words), as `pdq` computes them
     (at 64 x 64 PDQ's Jarosz filter leaves the picture as it is: DCT, median threshold; a
@@ -224,8 +241,9 @@ def pdq_batch(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
 def crop_window_hashes(
     picture: npt.NDArray[np.uint8], share: float, step: int = CROP_STEP
 ) -> npt.NDArray[np.uint64]:
-    """Hashes of square windows of `share` of the picture's side, every `step` pixels (at
-    the scale where a window is 64 pixels) across it."""
+    """Hashes (rows, cols, 4 words) of square windows of `share` of the picture's side, every
+    `step` pixels (at the scale where a window is 64 pixels) across it; a featureless
+    window's hash is all zeros."""
     import cv2
 
     h, w = picture.shape
@@ -234,13 +252,24 @@ def crop_window_hashes(
     interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
     small = np.asarray(cv2.resize(picture, size, interpolation=interp), dtype=np.uint8)
     win = np.lib.stride_tricks.sliding_window_view(small, (64, 64))[::step, ::step]
-    return pdq_batch(np.ascontiguousarray(win.reshape(-1, 64, 64)))
+    win = win[:CROP_GRID, :CROP_GRID]
+    flat = np.ascontiguousarray(win.reshape(-1, 64, 64))
+    # featureless windows (a sky, a wall: quality below MIN_QUALITY) hash alike everywhere
+    codes = pdq_batch(flat)
+    codes[pdq_quality(flat) < MIN_QUALITY] = 0
+    return codes.reshape(win.shape[0], win.shape[1], 4)
+
+
+def crop_part(row: int, col: int) -> int:
+    """The part code of the crop window at grid position (row, col)."""
+    return CROP + row * CROP_GRID + col
 
 
 def _crop_windows(
     signal: Any, times: npt.NDArray[np.float32]
 ) -> list[tuple[int, npt.NDArray[np.uint64]]]:
-    """(frame, its crop-window hashes) once every CROP_EVERY seconds (needs `fine`)."""
+    """(frame, its crop-window hashes by grid position) every CROP_EVERY seconds (needs
+    `fine`)."""
     fine = getattr(signal, "fine", None)
     if fine is None or not CROP_WINDOWS:
         return []
@@ -251,9 +280,7 @@ def _crop_windows(
         if float(times[i]) - last < CROP_EVERY - 1e-3:
             continue
         last = float(times[i])
-        out.append(
-            (i, np.concatenate([crop_window_hashes(fine[i], share) for share in CROP_WINDOWS]))
-        )
+        out.extend((i, crop_window_hashes(fine[i], share)) for share in CROP_WINDOWS)
     return out
 
 
@@ -350,10 +377,11 @@ class FrameFingerprinter:
                 entry(i, m, p)
         if not ref and not still:
             for i, windows in _crop_windows(signal, times):
-                for c in windows:
-                    codes.append(c)
+                rows, cols = np.nonzero(windows.any(axis=2))  # all zeros: featureless
+                for r, col in zip(rows.tolist(), cols.tolist(), strict=True):
+                    codes.append(windows[r, col])
                     pos.append(len(t))
-                    entry(i, False, CROP)
+                    entry(i, False, crop_part(r, col))
         if not ref:
             for i, view in _inset_views(signal, times):
                 c, qq = pdq(view)
@@ -484,11 +512,17 @@ def _score_doc(
     if rpos.shape[0] and int(rpos.max()) >= len(ref):  # a stale reference store: skip those
         keep = rpos < len(ref)
         qpos, rpos, d = qpos[keep], rpos[keep], d[keep]
+    if not (q.still or ref.still):
+        steady = _steady_crop(q.parts()[qpos], d)
+        if steady is not None:
+            qpos, rpos, d = qpos[steady], rpos[steady], d[steady]
+    crop = q.parts()[qpos] >= CROP
     qt = q.t[qpos].astype(np.float64)
     frame = q.frame[qpos].astype(np.int64)
     mirrored = q.mirrored[qpos]
     rt = ref.t[rpos].astype(np.float64)
-    w = _weight(d)
+    # a crop window is the best of 81 tries: it counts only when closer, and for less
+    w = np.where(crop, np.clip((CROP_RADIUS - d) / CROP_RADIUS, 0.0, 1.0), _weight(d))
     if q.still or ref.still:
         return _score_still(
             doc, q, ref, qt, rt, frame, d, q.parts()[qpos], ref.parts()[rpos], mirrored
@@ -498,7 +532,10 @@ def _score_doc(
     hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
     lines: list[tuple[float, float, float, list[Span], int, bool]] = []
     alive = np.ones(qt.shape[0], dtype=bool)
-    strong = d <= RADIUS  # hits beyond it (second pass) only extend segments on a line
+    # hits beyond the radius (second pass) only extend segments on a line; crop windows
+    # beyond theirs are chance
+    strong = np.where(crop, d <= CROP_RADIUS, d <= RADIUS)
+    alive &= ~crop | strong
     for _ in range(MAX_LINES):
         best: tuple[float, float, float, bool] | None = None
         for flip in (False, True):
@@ -522,8 +559,9 @@ def _score_doc(
             inl = on & strong
         evidence = _per_frame_best(frame[inl], w[inl])
         frames = int(np.unique(frame[inl]).shape[0])
-        if evidence < REVIEW_EVIDENCE:
-            break
+        plain = _per_frame_best(frame[inl & ~crop], w[inl & ~crop])
+        if evidence < REVIEW_EVIDENCE or (plain < REVIEW_EVIDENCE and evidence < CROP_EVIDENCE):
+            break  # a line of crop windows alone must be a match on its own
         spans = _chain(_extend(np.unique(qt[inl]), np.unique(qt[on & ~strong])), speed, offset, q)
         lines.append((evidence, speed, offset, spans, frames, flip))
         alive &= ~on
@@ -551,6 +589,27 @@ def _score_doc(
             "mirrored": float(top[5]),
         },
     )
+
+
+def _steady_crop(
+    part: npt.NDArray[np.uint8], d: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_] | None:
+    """Hits to keep: every hit but crop windows away from the position most crop hits
+    agree on (by weight), give or take a grid step. A pirate's crop stays put for the whole
+    copy; chance hits of the 81 windows of every frame land anywhere. None: all hits."""
+    crop = part >= CROP
+    if not crop.any():
+        return None
+    strong = crop & (d <= CROP_RADIUS)
+    cell = part.astype(np.int64) - CROP
+    row, col = cell // CROP_GRID, cell % CROP_GRID
+    if not strong.any():
+        return ~crop
+    votes = np.bincount(cell[strong], weights=CROP_RADIUS - d[strong], minlength=CROP_GRID**2)
+    best = int(np.argmax(votes))
+    br, bc = divmod(best, CROP_GRID)
+    steady = (np.abs(row - br) <= 1) & (np.abs(col - bc) <= 1)
+    return ~crop | steady
 
 
 def _vote(
