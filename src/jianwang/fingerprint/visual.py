@@ -534,7 +534,7 @@ def _score_doc(
     alive = np.ones(qt.shape[0], dtype=bool)
     # hits beyond the radius (second pass) only extend segments on a line; crop windows
     # beyond theirs are chance
-    strong = np.where(crop, d <= CROP_RADIUS, d <= RADIUS)
+    strong = np.where(crop, d < CROP_RADIUS, d < RADIUS)  # at the radius: no weight
     alive &= ~crop | strong
     for _ in range(MAX_LINES):
         best: tuple[float, float, float, bool] | None = None
