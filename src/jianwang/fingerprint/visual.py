@@ -73,6 +73,8 @@ CROP_INNER = 0.2
 CROP_WINDOWS = (0.72,)
 CROP_STEP = 3
 CROP_EVERY = 0.2
+#: the first lookup (against the whole index) takes one frame's crop windows this often
+CROP_PROBE_EVERY = 2.0
 #: a still query also hashes up to this many boxes found in it (a photograph shown in a
 #: screenshot or on a page)
 STILL_INSETS = 3
@@ -423,7 +425,22 @@ class FrameFingerprinter:
                 chosen.append(int(row_frame[r]))
                 last_t = t
             prev = code
-        return np.flatnonzero(np.isin(row_frame, np.asarray(chosen, dtype=np.uint32)))
+        probed = np.isin(row_frame, np.asarray(chosen, dtype=np.uint32))
+        # crop windows (81 a frame) go to the whole index only every CROP_PROBE_EVERY
+        # seconds; the second pass looks every one up against the references found
+        parts = q.parts()[fp.positions]
+        crop = parts >= CROP
+        if crop.any():
+            probe: list[int] = []
+            last_t = -math.inf
+            frames, first = np.unique(row_frame[crop], return_index=True)
+            times = q.t[fp.positions[crop]][first]
+            for f, ft in zip(frames.tolist(), times.tolist(), strict=True):
+                if ft - last_t >= CROP_PROBE_EVERY - 1e-3:
+                    probe.append(f)
+                    last_t = ft
+            probed &= ~crop | np.isin(row_frame, np.asarray(probe, dtype=np.uint32))
+        return np.flatnonzero(probed)
 
     def prepare_reference(self, signal: Any) -> FrameHashes:
         if isinstance(signal, FrameHashes):
