@@ -96,11 +96,14 @@ def _plausible_bars(a: int, b: int, side: int) -> bool:
     return total <= _MAX_CENTRED_BAR * side and abs(a - b) <= 0.05 * side
 
 
-def crop_bars(grey: npt.NDArray[np.uint8], side: int = 64) -> npt.NDArray[np.uint8]:
-    """`grey` without its black bars, scaled to side x side (area interpolation)."""
+def crop_bars(
+    grey: npt.NDArray[np.uint8], side: int = 64, box: tuple[int, int, int, int] | None = None
+) -> npt.NDArray[np.uint8]:
+    """`grey` without its black bars (`box` from `content_box`, found when not given), scaled
+    to side x side (area interpolation)."""
     import cv2
 
-    top, bottom, left, right = content_box(grey)
+    top, bottom, left, right = content_box(grey) if box is None else box
     inner = grey[top:bottom, left:right]
     return np.ascontiguousarray(cv2.resize(inner, (side, side), interpolation=cv2.INTER_AREA))
 

@@ -134,6 +134,12 @@ class FrameHashes:
     def parts(self) -> npt.NDArray[np.uint8]:
         return np.zeros(len(self), dtype=np.uint8) if self.part is None else self.part
 
+    def part_of(self, entries: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        """The parts of these entries (no full array built when there are none)."""
+        if self.part is None:
+            return np.zeros(entries.shape[0], dtype=np.uint8)
+        return self.part[entries]
+
     def __len__(self) -> int:
         return int(self.t.shape[0])
 
@@ -242,10 +248,10 @@ def pdq_batch(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
 
 def crop_window_hashes(
     picture: npt.NDArray[np.uint8], share: float, step: int = CROP_STEP
-) -> npt.NDArray[np.uint64]:
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
     """Hashes (rows, cols, 4 words) of square windows of `share` of the picture's side, every
-    `step` pixels (at the scale where a window is 64 pixels) across it; a featureless
-    window's hash is all zeros."""
+    `step` pixels (at the scale where a window is 64 pixels) across it, and which windows
+    have enough structure to hash (rows, cols)."""
     import cv2
 
     h, w = picture.shape
@@ -257,9 +263,9 @@ def crop_window_hashes(
     win = win[:CROP_GRID, :CROP_GRID]
     flat = np.ascontiguousarray(win.reshape(-1, 64, 64))
     # featureless windows (a sky, a wall: quality below MIN_QUALITY) hash alike everywhere
-    codes = pdq_batch(flat)
-    codes[pdq_quality(flat) < MIN_QUALITY] = 0
-    return codes.reshape(win.shape[0], win.shape[1], 4)
+    grid = win.shape[:2]
+    usable = (pdq_quality(flat) >= MIN_QUALITY).reshape(grid)
+    return pdq_batch(flat).reshape(*grid, 4), usable
 
 
 def crop_part(row: int, col: int) -> int:
@@ -269,14 +275,14 @@ def crop_part(row: int, col: int) -> int:
 
 def _crop_windows(
     signal: Any, times: npt.NDArray[np.float32]
-) -> list[tuple[int, npt.NDArray[np.uint64]]]:
+) -> list[tuple[int, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]]:
     """(frame, its crop-window hashes by grid position) every CROP_EVERY seconds (needs
     `fine`)."""
     fine = getattr(signal, "fine", None)
     if fine is None or not CROP_WINDOWS:
         return []
     fine = np.asarray(fine, dtype=np.uint8)
-    out: list[tuple[int, npt.NDArray[np.uint64]]] = []
+    out: list[tuple[int, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]] = []
     last = -math.inf
     for i in range(min(fine.shape[0], times.shape[0])):
         if float(times[i]) - last < CROP_EVERY - 1e-3:
@@ -378,8 +384,8 @@ class FrameFingerprinter:
                 pos.append(len(t))
                 entry(i, m, p)
         if not ref and not still:
-            for i, windows in _crop_windows(signal, times):
-                rows, cols = np.nonzero(windows.any(axis=2))  # all zeros: featureless
+            for i, (windows, usable) in _crop_windows(signal, times):
+                rows, cols = np.nonzero(usable)
                 for r, col in zip(rows.tolist(), cols.tolist(), strict=True):
                     codes.append(windows[r, col])
                     pos.append(len(t))
@@ -530,10 +536,11 @@ def _score_doc(
         keep = rpos < len(ref)
         qpos, rpos, d = qpos[keep], rpos[keep], d[keep]
     if not (q.still or ref.still):
-        steady = _steady_crop(q.parts()[qpos], d)
+        steady = _steady_crop(q.part_of(qpos), d)
         if steady is not None:
             qpos, rpos, d = qpos[steady], rpos[steady], d[steady]
-    crop = q.parts()[qpos] >= CROP
+    qpart = q.part_of(qpos)
+    crop = qpart >= CROP
     qt = q.t[qpos].astype(np.float64)
     frame = q.frame[qpos].astype(np.int64)
     mirrored = q.mirrored[qpos]
@@ -542,7 +549,7 @@ def _score_doc(
     w = np.where(crop, np.clip((CROP_RADIUS - d) / CROP_RADIUS, 0.0, 1.0), _weight(d))
     if q.still or ref.still:
         return _score_still(
-            doc, q, ref, qt, rt, frame, d, q.parts()[qpos], ref.parts()[rpos], mirrored
+            doc, q, ref, qt, rt, frame, d, qpart, ref.part_of(rpos), mirrored
         )
     # how long each reference hash stands for (until the next kept frame)
     nxt = np.append(ref.t[1:].astype(np.float64), ref.duration)

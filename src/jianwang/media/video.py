@@ -116,9 +116,10 @@ def decode_video(
                 size = (frame.width, frame.height)
                 times.append(t)
                 probe = np.ascontiguousarray(grey[:, :_PROBE], dtype=np.uint8)
-                pixels.append(crop_bars(probe))
+                box = content_box(probe)  # once for both sizes
+                pixels.append(crop_bars(probe, FRAME, box))
                 if fine and len(fines) < MAX_FINE_FRAMES:
-                    fines.append(crop_bars(probe, DETAIL))
+                    fines.append(crop_bars(probe, DETAIL, box))
         except (av.error.FFmpegError, ValueError) as exc:
             if not pixels:
                 raise InvalidInput(
