@@ -10,10 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .config import Settings
+from .crawl.fetch import Fetcher
+from .crawl.guard import Guard, parse_networks
+from .crawl.screenshot import Screenshotter
 from .domain import Identification, InvalidInput
 from .engine import LocalEngine
 from .identify import Identifier, Indexes
 from .services.accounts import Accounts
+from .services.monitor import Limits, Monitor
 from .services.registry import Registry
 from .services.sites import Sites
 from .store.blobs import BlobStore
@@ -58,6 +62,22 @@ class Jianwang:
             archive_limits=settings.archive_limits(),
         )
         self.sites = Sites(self.sessions)
+        self.monitor = Monitor(
+            self.sessions,
+            self.blobs,
+            self.sites,
+            identify_bytes=self.identify,
+            identify_path=self.identify_path,
+            make_fetcher=self.make_fetcher,
+            limits=Limits(
+                media_max_bytes=min(settings.crawl_media_max_bytes, settings.max_input_bytes),
+                media_max_seconds=float(settings.crawl_media_max_seconds),
+                media_deadline=float(settings.crawl_media_deadline_seconds),
+                search_titles=settings.crawl_search_titles,
+            ),
+            home=home,
+            screenshotter=Screenshotter.find(settings.chromium, home / "tmp"),
+        )
         self.accounts = Accounts(
             self.sessions, settings.login_max_failures, settings.login_lockout_seconds
         )
@@ -78,6 +98,19 @@ class Jianwang:
     def identify_path(self, path: Path, name: str | None = None) -> Identification:
         """Identify a file; an archive is unpacked as it is read, never held in memory."""
         return self.identifier.identify_path(path, name)
+
+    def make_fetcher(self, user_agent: str = "") -> Fetcher:
+        """The monitor's fetcher: the address guard of the settings, their limits."""
+        st = self.settings
+        return Fetcher(
+            guard=Guard(allow=parse_networks(st.crawl_allow_networks)),
+            user_agent=user_agent or st.crawl_user_agent,
+            timeout=float(st.crawl_timeout_seconds),
+            deadline=float(st.crawl_page_seconds),
+            page_max_bytes=st.crawl_page_max_bytes,
+            retries=st.crawl_retries,
+            backoff=float(st.crawl_backoff_seconds),
+        )
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[None]:

@@ -629,7 +629,9 @@ def serve(
                 markup=False,
             )
         shown = f"[{host}]" if ":" in host else host
-        out.print(f"Jianwang is at http://{shown}:{port}/  (API: http://{shown}:{port}/api/v1/docs)")
+        out.print(
+            f"Jianwang is at http://{shown}:{port}/  (API: http://{shown}:{port}/api/v1/docs)"
+        )
         uvicorn.run(create_app(jw), host=host, port=port, log_level="warning")
     finally:
         jw.close()

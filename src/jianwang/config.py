@@ -52,9 +52,7 @@ class Settings:
             "`<home>/secret.key`"
         },
     )
-    session_hours: int = field(
-        default=12, metadata={"doc": "hours a dashboard sign-in lasts"}
-    )
+    session_hours: int = field(default=12, metadata={"doc": "hours a dashboard sign-in lasts"})
     login_max_failures: int = field(
         default=5,
         metadata={"doc": "failed sign-ins in a row after which an account is locked for a while"},
@@ -77,6 +75,59 @@ class Settings:
     archive_max_ratio: int = field(
         default=200,
         metadata={"doc": "most bytes a member may unpack to per byte of archive read"},
+    )
+
+    crawl_allow_networks: str = field(
+        default="",
+        metadata={
+            "doc": "comma-separated IP networks the monitor may fetch although they are private, "
+            "loopback or link-local (e.g. `127.0.0.1/32` for a local test site); cloud "
+            "metadata addresses are refused always"
+        },
+    )
+    crawl_user_agent: str = field(
+        default="JianwangMonitor/0.1 (+https://github.com/jianwang; copyright monitoring)",
+        metadata={
+            "doc": "User-Agent of the monitor (a plan may set its own); robots.txt rules "
+            "are matched against it"
+        },
+    )
+    crawl_timeout_seconds: int = field(
+        default=20,
+        metadata={"doc": "seconds to connect, and the longest silence while reading a response"},
+    )
+    crawl_page_seconds: int = field(
+        default=60, metadata={"doc": "longest time for one page, redirects included"}
+    )
+    crawl_page_max_bytes: int = field(
+        default=8 * 1024 * 1024,
+        metadata={"doc": "largest page (HTML, text, playlists) read, after decompression"},
+    )
+    crawl_media_max_bytes: int = field(
+        default=256 * 1024 * 1024,
+        metadata={"doc": "largest media file or download fetched (streamed to disk)"},
+    )
+    crawl_media_max_seconds: int = field(
+        default=180,
+        metadata={"doc": "seconds of an HLS stream fetched for fingerprinting (its first minutes)"},
+    )
+    crawl_media_deadline_seconds: int = field(
+        default=600, metadata={"doc": "longest time for one media file, download or stream"}
+    )
+    crawl_retries: int = field(
+        default=2, metadata={"doc": "retries after a 429, a 5xx or a broken connection"}
+    )
+    crawl_backoff_seconds: str = field(
+        default="1.0",
+        metadata={"doc": "first wait before a retry (doubled each time; Retry-After wins)"},
+    )
+    crawl_search_titles: int = field(
+        default=200,
+        metadata={"doc": "most work titles filled into a plan's search templates per run"},
+    )
+    chromium: str = field(
+        default="chromium",
+        metadata={"doc": "Chromium used for page screenshots in captures; empty: no screenshots"},
     )
 
     def archive_limits(self) -> ArchiveLimits:

@@ -99,8 +99,8 @@ class UnsupportedMedia(InvalidInput):
 
 # ---------------------------------------------------------------- public ids
 
-_PREFIX = {"work": "W", "site": "S", "holder": "H"}
-_ID_RE = re.compile(r"^\s*([A-Za-z])?-?0*(\d+)\s*$")
+_PREFIX = {"work": "W", "site": "S", "holder": "H", "run": "R", "capture": "C", "hit": "HIT"}
+_ID_RE = re.compile(r"^\s*([A-Za-z]{1,3})?-?0*(\d+)\s*$")
 
 
 def format_id(kind: str, number: int) -> str:
@@ -287,3 +287,139 @@ class AuditEntry:
     action: str
     target: str
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+class HitState(enum.StrEnum):
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class RunState(enum.StrEnum):
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"  # Ctrl-C, a crash or the page budget: the next run resumes it
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the monitor visits a key website."""
+
+    site_id: str
+    site_name: str
+    seeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    search_templates: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_depth: int = 3
+    max_pages: int = 1000
+    recrawl_minutes: int = 1440
+    crawl_delay: float = 1.0
+    concurrency: int = 2
+    user_agent: str = ""
+    obey_robots: bool = True
+    enabled: bool = True
+    last_run_at: datetime | None = None
+    next_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    site_id: str
+    site_name: str
+    state: RunState
+    trigger: str
+    max_pages: int
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int
+    fetched_bytes: int
+    hits: int
+    leads: int
+    errors: int
+    skipped: int
+    resumed: int
+    queued: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Evidence: one response exactly as received, sealed by the SHA-256 of its body."""
+
+    id: str
+    site_id: str | None
+    run_id: str | None
+    url: str
+    final_url: str
+    found_on: str | None
+    redirects: tuple[dict[str, Any], ...]
+    fetched_at: datetime
+    ip: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content_type: str
+    media: str
+    body_sha256: str
+    body_size: int
+    truncated: bool
+    screenshot_sha256: str | None
+
+
+@dataclass(frozen=True)
+class HitEvent:
+    at: datetime
+    actor: str
+    action: str
+    reason: str | None
+    capture_id: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    site_id: str | None
+    site_name: str | None
+    work_id: str
+    title: str
+    owner: str
+    url: str
+    found_on: str | None
+    media: str
+    member: str | None
+    score: float
+    verdict: str
+    method: str
+    segments: tuple[Segment, ...]
+    state: HitState
+    reviewer: str | None
+    reason: str | None
+    reupload: bool
+    removed_at: datetime | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    seen_count: int
+    capture_id: str
+    last_capture_id: str
+    events: tuple[HitEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A network-disk share link seen on a key website, with its extraction code."""
+
+    id: int
+    site_id: str
+    provider: str
+    url: str
+    code: str | None
+    page_url: str
+    context: str
+    capture_id: str
+    first_seen_at: datetime

@@ -116,9 +116,10 @@ class Fetcher:
         deadline: float | None = None,
         allow_truncated: bool = False,
     ) -> Fetched:
-        """GET `url`. With `to_file` the body is streamed there; otherwise it is returned in
-        memory. A body over `max_bytes` (default: the page limit) is an error, or is cut at
-        the limit and marked `truncated` when `allow_truncated`."""
+        """GET `url`. A textual body (HTML, text, XML, JSON, playlists) is returned in memory,
+        bounded by the page limit; with `to_file`, any other body is streamed there, bounded
+        by `max_bytes`. A body over its limit is an error, or is cut at the limit and marked
+        `truncated` when `allow_truncated`."""
         limit = max_bytes if max_bytes is not None else self.page_max_bytes
         budget = deadline if deadline is not None else self.deadline
         extra: dict[str, str] = {}
@@ -249,6 +250,8 @@ class Fetcher:
         budget: float,
         allow_truncated: bool,
     ) -> tuple[bytes | None, Path | None, int, str, bool]:
+        if to_file is not None and textual(response.headers.get("content-type", "")):
+            to_file, limit = None, min(limit, self.page_max_bytes)
         declared = response.headers.get("content-length", "")
         encoded = response.headers.get("content-encoding", "").strip().lower()
         if (
@@ -309,6 +312,28 @@ class Fetcher:
             out.close()
             return None, to_file, size, h.hexdigest(), truncated
         return b"".join(chunks), None, size, h.hexdigest(), truncated
+
+
+_TEXTUAL = (
+    "text/",
+    "application/xhtml",
+    "application/xml",
+    "application/json",
+    "application/javascript",
+    "application/rss",
+    "application/atom",
+    "application/vnd.apple.mpegurl",
+    "application/x-mpegurl",
+    "audio/mpegurl",
+    "audio/x-mpegurl",
+)
+
+
+def textual(content_type: str) -> bool:
+    """Whether a declared content type is one the monitor reads in memory (a missing one is
+    not: the bytes decide, on disk)."""
+    ct = content_type.split(";")[0].strip().lower()
+    return ct.startswith(_TEXTUAL)
 
 
 def _retry_after(value: str) -> float | None:

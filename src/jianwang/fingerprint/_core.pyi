@@ -61,7 +61,6 @@ def onset_emphasis(
     pole: float,
     mix: float,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
-
 def gear_candidates(
     data: npt.NDArray[np.uint8], gear: npt.NDArray[np.uint32], mask: int
 ) -> npt.NDArray[np.int64]: ...

@@ -247,8 +247,9 @@ def find_boxes(
     reach_y = np.maximum(3, (0.1 * (y1 - y0)).astype(np.int64))
 
     def run(c: npt.NDArray[Any], at: Any, lo: Any, hi: Any, rows: bool) -> Any:
-        lo, hi = np.clip(lo, 0, c.shape[0 if rows else 1] - 1), np.clip(
-            hi, 0, c.shape[0 if rows else 1] - 1
+        lo, hi = (
+            np.clip(lo, 0, c.shape[0 if rows else 1] - 1),
+            np.clip(hi, 0, c.shape[0 if rows else 1] - 1),
         )
         span = np.maximum(hi - lo, 1)
         total = (c[hi, at] - c[lo, at]) if rows else (c[at, hi] - c[at, lo])
@@ -266,9 +267,7 @@ def find_boxes(
             / np.maximum(sides[3], 1e-6),
         ]
     ).max(axis=0)
-    open_sides = (
-        (x0 == 0).astype(int) + (x1 == w).astype(int) + (y0 == 0).astype(int) + (y1 == h)
-    )
+    open_sides = (x0 == 0).astype(int) + (x1 == w).astype(int) + (y0 == 0).astype(int) + (y1 == h)
     weakest = sides.min(axis=0) / typical
     ok = (
         (weakest >= MIN_CONTRAST)

@@ -548,9 +548,7 @@ def _score_doc(
     # a crop window is the best of 81 tries: it counts only when closer, and for less
     w = np.where(crop, np.clip((CROP_RADIUS - d) / CROP_RADIUS, 0.0, 1.0), _weight(d))
     if q.still or ref.still:
-        return _score_still(
-            doc, q, ref, qt, rt, frame, d, qpart, ref.part_of(rpos), mirrored
-        )
+        return _score_still(doc, q, ref, qt, rt, frame, d, qpart, ref.part_of(rpos), mirrored)
     # how long each reference hash stands for (until the next kept frame)
     nxt = np.append(ref.t[1:].astype(np.float64), ref.duration)
     hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)

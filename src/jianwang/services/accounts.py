@@ -82,9 +82,7 @@ class Accounts:
         created when new); an operator user names its key website (id like S000001)."""
         username = username.strip()
         if not _USERNAME_RE.match(username):
-            raise InvalidInput(
-                "a username is 2-100 letters, digits or . _ @ -", field="username"
-            )
+            raise InvalidInput("a username is 2-100 letters, digits or . _ @ -", field="username")
         if len(password) < MIN_PASSWORD:
             raise InvalidInput(
                 f"a password needs at least {MIN_PASSWORD} characters", field="password"
@@ -263,9 +261,7 @@ class Accounts:
             )
             s.add(row)
             s.flush()
-            _record(
-                s, actor, via, "token.create", f"token {row.id}", {"user": user.username}
-            )
+            _record(s, actor, via, "token.create", f"token {row.id}", {"user": user.username})
             return _to_token(row, user.username), secret
 
     def list_tokens(

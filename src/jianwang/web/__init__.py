@@ -72,7 +72,7 @@ def create_app(jw: Jianwang) -> FastAPI:
 
 
 def route_keys(app: FastAPI) -> set[str]:
-    """"METHOD path" of every route the app serves (HEAD and OPTIONS aside; a mount is
+    """ "METHOD path" of every route the app serves (HEAD and OPTIONS aside; a mount is
     "GET path"), looking inside included routers."""
     from starlette.routing import Mount
 

@@ -62,10 +62,12 @@ def api_user(
 
 Jw = Annotated[Jianwang, Depends(platform)]
 WorkId = Annotated[
-    str, Path(pattern="^[Ww]?0{0,12}[1-9][0-9]{0,8}$", description="like W000042", examples=["W000001"])
+    str,
+    Path(pattern="^[Ww]?0{0,12}[1-9][0-9]{0,8}$", description="like W000042", examples=["W000001"]),
 ]
 SiteId = Annotated[
-    str, Path(pattern="^[Ss]?0{0,12}[1-9][0-9]{0,8}$", description="like S000042", examples=["S000001"])
+    str,
+    Path(pattern="^[Ss]?0{0,12}[1-9][0-9]{0,8}$", description="like S000042", examples=["S000001"]),
 ]
 Me = Annotated[User, Depends(api_user)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="most items returned")]
@@ -384,8 +386,16 @@ def list_works(
     status: Literal["active", "removed", "all"] = "active",
     q: Annotated[str | None, Query(max_length=200, description="title contains")] = None,
     sort: Literal[
-        "id", "-id", "title", "-title", "type", "-type", "created", "-created",
-        "release_date", "-release_date",
+        "id",
+        "-id",
+        "title",
+        "-title",
+        "type",
+        "-type",
+        "created",
+        "-created",
+        "release_date",
+        "-release_date",
     ] = "id",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -427,9 +437,7 @@ def get_work(jw: Jw, user: Me, work_id: WorkId) -> dict[str, Any]:
 
 
 @router.post("/works/{work_id}/withdraw", response_model=WorkOut, summary="Withdraw a work")
-def withdraw_work(
-    jw: Jw, user: Me, work_id: WorkId
-) -> dict[str, Any]:
+def withdraw_work(jw: Jw, user: Me, work_id: WorkId) -> dict[str, Any]:
     """The record stays (status removed); identification never returns the work again."""
     return work_out(remove_work(jw, user, "api", work_id))
 
@@ -531,8 +539,16 @@ def list_sites(
     province: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
     sort: Literal[
-        "id", "-id", "name", "-name", "category", "-category", "tier", "-tier",
-        "province", "-province",
+        "id",
+        "-id",
+        "name",
+        "-name",
+        "category",
+        "-category",
+        "tier",
+        "-tier",
+        "province",
+        "-province",
     ] = "id",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -584,7 +600,9 @@ def get_site(jw: Jw, user: Me, site_id: SiteId) -> dict[str, Any]:
 def identify(
     jw: Jw,
     user: Me,
-    file: Annotated[UploadFile | None, File(description="a page, text, recording, video or image")] = None,
+    file: Annotated[
+        UploadFile | None, File(description="a page, text, recording, video or image")
+    ] = None,
     text: Annotated[str | None, Form(max_length=2_000_000, description="or pasted text")] = None,
 ) -> dict[str, Any]:
     """Exactly one of `file` or `text`. Rights holders see matches with their own works only;
@@ -633,13 +651,13 @@ def _csv_rows(data: bytes) -> list[dict[str, str]]:
     return rows
 
 
-@router.post(
-    "/imports/works", response_model=ImportReportOut, summary="Register works in bulk"
-)
+@router.post("/imports/works", response_model=ImportReportOut, summary="Register works in bulk")
 def import_works(
     jw: Jw,
     user: Me,
-    manifest: Annotated[UploadFile, File(description="CSV: file,type,title,owner[,release_date,isbn,…]")],
+    manifest: Annotated[
+        UploadFile, File(description="CSV: file,type,title,owner[,release_date,isbn,…]")
+    ],
     files: Annotated[list[UploadFile], File(description="the files the manifest names")],
 ) -> dict[str, Any]:
     """The manifest of `jianwang works import`; its `file` column (several separated by `;`)
@@ -660,7 +678,9 @@ def import_works(
     for i, row in enumerate(rows, start=2):
         for n in (row.get("file") or row.get("files") or "").split(";"):
             if n.strip() and n.strip() not in sent:
-                raise InvalidInput(f"manifest line {i} names {n.strip()!r}, which was not sent", line=i)
+                raise InvalidInput(
+                    f"manifest line {i} names {n.strip()!r}, which was not sent", line=i
+                )
         policy.registering_owner(user, row.get("owner") or None)
     with tempfile.TemporaryDirectory(prefix="jianwang-import-") as tmp:
         base = FsPath(tmp)
@@ -773,7 +793,12 @@ def list_tokens(
 ) -> dict[str, Any]:
     owner = None if (all_users and user.role == Role.ADMIN) else user.id
     tokens, total = jw.accounts.list_tokens(owner, include_revoked, limit, offset, sort)
-    return {"total": total, "limit": limit, "offset": offset, "items": [token_out(t) for t in tokens]}
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [token_out(t) for t in tokens],
+    }
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, summary="Create an API token")
@@ -807,7 +832,12 @@ def list_audit(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     entries, total = jw.accounts.audit_log(actor, action, target, sort, limit, offset)
-    return {"total": total, "limit": limit, "offset": offset, "items": [audit_out(e) for e in entries]}
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [audit_out(e) for e in entries],
+    }
 
 
 @router.get("/index/stats", response_model=dict[str, dict[str, Any]], summary="Index statistics")

@@ -142,9 +142,7 @@ def page_user(request: Request) -> User:
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def render(
-    request: Request, name: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     user = context.pop("user", None) or current_user(request)
     ctx = {
@@ -163,7 +161,9 @@ def render(
 def html_error(request: Request, status: int, code: str, message: str) -> Response:
     if status == 401:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    return render(request, "error.html", status_code=status, status=status, code=code, message=message)
+    return render(
+        request, "error.html", status_code=status, status=status, code=code, message=message
+    )
 
 
 # ---------------------------------------------------------------- sign-in and language
@@ -334,7 +334,9 @@ async def register(
     try:
         registered = await run_in_threadpool(work)
     except (InvalidInput, Forbidden, JianwangError) as exc:
-        return render(request, "_register_result.html", status_code=200, error=exc.message, work=None)
+        return render(
+            request, "_register_result.html", status_code=200, error=exc.message, work=None
+        )
     return render(request, "_register_result.html", work=registered, error=None)
 
 
@@ -349,7 +351,9 @@ async def work_remove(request: Request, user: PageUser, work_id: str) -> Respons
     await check_csrf(request)
     from starlette.concurrency import run_in_threadpool
 
-    work = await run_in_threadpool(api.remove_work, api.platform(request), user, "dashboard", work_id)
+    work = await run_in_threadpool(
+        api.remove_work, api.platform(request), user, "dashboard", work_id
+    )
     return RedirectResponse(f"/works/{work.id}", status_code=303)
 
 
@@ -366,7 +370,13 @@ def sites_page(
     cat = category if category in {c.value for c in SiteCategory} else None
     page = max(page, 1)
     sites, total = jw.sites.list(
-        cat, None, None, q[:200] or None, PAGE, (page - 1) * PAGE, "id",
+        cat,
+        None,
+        None,
+        q[:200] or None,
+        PAGE,
+        (page - 1) * PAGE,
+        "id",
         only=policy.sites_scope(user),
     )
     ctx: dict[str, Any] = {
@@ -445,7 +455,12 @@ def _views(jw: Any, ident: Identification, data: bytes) -> list[dict[str, Any]]:
                 view["spans"] = list(zip(qs, rs, strict=True))
         else:
             view["ranges"] = [
-                (_clock(s.query[0]), _clock(s.query[1]), _clock(s.reference[0]), _clock(s.reference[1]))
+                (
+                    _clock(s.query[0]),
+                    _clock(s.query[1]),
+                    _clock(s.reference[0]),
+                    _clock(s.reference[1]),
+                )
                 for s in m.segments
             ]
         views.append(view)
