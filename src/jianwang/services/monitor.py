@@ -408,6 +408,27 @@ class Monitor:
                 )
             return [_to_hit(r) for r in s.scalars(q).unique().all()]
 
+    def count_hits(
+        self,
+        state: str | None = None,
+        site: str | None = None,
+        work: str | None = None,
+        owner_id: int | None = None,
+    ) -> int:
+        with self.sessions() as s:
+            q = select(func.count()).select_from(HitRow)
+            if state:
+                q = q.where(HitRow.state == HitState(state).value)
+            if site:
+                q = q.where(HitRow.site_id == parse_id("site", self.sites.get(site).id))
+            if work:
+                q = q.where(HitRow.work_id == parse_id("work", work))
+            if owner_id is not None:
+                q = q.join(WorkRow, WorkRow.id == HitRow.work_id).where(
+                    WorkRow.owner_id == owner_id
+                )
+            return int(s.scalar(q) or 0)
+
     def get_hit(self, hit_id: str, owner_id: int | None = None) -> Hit:
         with self.sessions() as s:
             row = s.get(HitRow, parse_id("hit", hit_id))
