@@ -38,12 +38,22 @@ holders_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
 index_app = typer.Typer(help="Fingerprint index maintenance.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts of the platform service.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    help="Monitor key websites: crawl plans, runs, the schedule, leads.", no_args_is_help=True
+)
+hits_app = typer.Typer(
+    help="Copies the monitor found: list, show, confirm, reject, reopen.", no_args_is_help=True
+)
+captures_app = typer.Typer(help="Evidence captures: show and verify.", no_args_is_help=True)
 app.add_typer(works_app, name="works")
 app.add_typer(sites_app, name="sites")
 app.add_typer(holders_app, name="holders")
 app.add_typer(index_app, name="index")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(hits_app, name="hits")
+app.add_typer(captures_app, name="captures")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -732,6 +742,567 @@ def tokens_revoke(token_id: int) -> None:
     with _platform() as jw:
         token = jw.accounts.revoke_token(token_id, via="cli")
     out.print(f"revoked token {token.id} of {token.username}", markup=False)
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _plan_dict(p: Any) -> dict[str, Any]:
+    return _jsonable(asdict(p))
+
+
+def _print_plan(p: Any) -> None:
+    for k, v in _plan_dict(p).items():
+        if isinstance(v, list):
+            v = "\n  ".join(["", *v]) if v else "-"
+        out.print(f"{k}: {v}", markup=False, highlight=False)
+
+
+
+
+@monitor_app.command("plan")
+def monitor_plan(
+    site: Annotated[str, typer.Argument(help="Site id (S000001) or name.")],
+    seed: Annotated[list[str] | None, typer.Option("--seed", help="Start URL; repeat.")] = None,
+    sitemap: Annotated[
+        list[str] | None, typer.Option("--sitemap", help="Sitemap URL; repeat.")
+    ] = None,
+    search: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--search",
+            help="Search URL template with {title}, filled with protected works' titles; repeat.",
+        ),
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Regex a followed page must match.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Regex of URLs never fetched.")
+    ] = None,
+    max_depth: Annotated[int | None, typer.Option("--max-depth", min=0, max=50)] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", min=1, help="Page budget of one run.")
+    ] = None,
+    recrawl: Annotated[
+        int | None, typer.Option("--recrawl", min=1, help="Minutes between runs (schedule).")
+    ] = None,
+    delay: Annotated[
+        float | None,
+        typer.Option(
+            "--delay",
+            min=0,
+            help="Seconds between requests to one host (robots.txt's "
+            "Crawl-delay wins when longer).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, max=16, help="Requests at once per host.")
+    ] = None,
+    user_agent: Annotated[str | None, typer.Option("--user-agent")] = None,
+    robots: Annotated[
+        bool | None,
+        typer.Option("--obey-robots/--ignore-robots", help="Obey robots.txt (the default)."),
+    ] = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a site's crawl plan, or create/change it with the options given (a repeated option
+    replaces that whole list)."""
+    changes = {
+        "seeds": seed,
+        "sitemaps": sitemap,
+        "search_templates": search,
+        "include": include,
+        "exclude": exclude,
+        "max_depth": max_depth,
+        "max_pages": max_pages,
+        "recrawl_minutes": recrawl,
+        "crawl_delay": delay,
+        "concurrency": concurrency,
+        "user_agent": user_agent,
+        "obey_robots": robots,
+        "enabled": enabled,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    with _platform() as jw:
+        site_id = jw.sites.get(site).id
+        if changes:
+            plan = jw.monitor.set_plan(site_id, **changes)
+            jw.accounts.record(None, "cli", "plan.set", site_id, _jsonable(changes))
+        else:
+            plan = jw.monitor.get_plan(site_id)
+    if as_json:
+        _print_json(_plan_dict(plan))
+    else:
+        _print_plan(plan)
+
+
+@monitor_app.command("plans")
+def monitor_plans(as_json: JsonOpt = False) -> None:
+    """List crawl plans with their last and next runs."""
+    with _platform() as jw:
+        plans = jw.monitor.list_plans()
+    if as_json:
+        _print_json([_plan_dict(p) for p in plans])
+        return
+    table = Table(title=f"{len(plans)} crawl plans")
+    for col in (
+        "site",
+        "name",
+        "seeds",
+        "pages",
+        "depth",
+        "delay",
+        "per host",
+        "enabled",
+        "last run",
+        "next due",
+    ):
+        table.add_column(col)
+    for p in plans:
+        table.add_row(
+            p.site_id,
+            p.site_name,
+            str(len(p.seeds) + len(p.sitemaps) + len(p.search_templates)),
+            str(p.max_pages),
+            str(p.max_depth),
+            f"{p.crawl_delay:g} s",
+            str(p.concurrency),
+            "yes" if p.enabled else "no",
+            p.last_run_at.strftime("%Y-%m-%d %H:%M") if p.last_run_at else "-",
+            p.next_due_at.strftime("%Y-%m-%d %H:%M") if p.next_due_at else "-",
+        )
+    out.print(table)
+
+
+@contextmanager
+def _run_progress(quiet: bool) -> Iterator[Callable[[Any], None]]:
+    from rich.progress import TimeElapsedColumn
+
+    if quiet:
+        yield lambda p: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} pages"),
+        TextColumn("{task.fields[bytes]}"),
+        TextColumn("[green]{task.fields[hits]} hits"),
+        TextColumn("{task.fields[leads]} leads"),
+        TextColumn("[red]{task.fields[errors]} errors"),
+        TextColumn("{task.fields[skipped]} skipped"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(p: Any) -> None:
+            if p.run_id not in tasks:
+                tasks[p.run_id] = bar.add_task(
+                    f"{p.site} ({p.run_id})",
+                    total=None,
+                    bytes="",
+                    hits=0,
+                    leads=0,
+                    errors=0,
+                    skipped=0,
+                )
+            bar.update(
+                tasks[p.run_id],
+                completed=p.pages,
+                bytes=_human_bytes(p.fetched_bytes),
+                hits=p.hits,
+                leads=p.leads,
+                errors=p.errors,
+                skipped=p.skipped,
+            )
+
+        yield update
+
+
+def _run_dict(r: Any) -> dict[str, Any]:
+    return _jsonable(asdict(r))
+
+
+def _print_run_summary(r: Any) -> None:
+    secs = ((r.finished_at or datetime.now(r.started_at.tzinfo)) - r.started_at).total_seconds()
+    out.print(
+        f"{r.id} {r.site_name} ({r.site_id}): {r.state.value}, {r.pages} pages, "
+        f"{_human_bytes(r.fetched_bytes)}, {r.hits} new hits, {r.leads} new leads, "
+        f"{r.errors} errors, {r.skipped} skipped, {r.queued} queued, {_clock(secs)}"
+        + (f", resumed {r.resumed}×" if r.resumed else ""),
+        markup=False,
+        highlight=False,
+    )
+    counts = r.summary.get("counts", {})
+    examples = r.summary.get("examples", {})
+    for key in sorted(counts):
+        if key.startswith(("error.", "skipped.")):
+            sample = examples.get(key, [""])[0]
+            out.print(f"  {key}: {counts[key]}  e.g. {sample}", markup=False, highlight=False)
+    if r.summary.get("message"):
+        out.print(f"  {r.summary['message']}", markup=False, highlight=False)
+
+
+@monitor_app.command("run")
+def monitor_run(
+    site: Annotated[
+        str | None, typer.Option("--site", help="Only this site (default: every enabled plan).")
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option("--max-pages", min=1, help="Page budget of this run.")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start over instead of resuming an unfinished run.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Crawl key websites now: fetch, capture, identify, record hits. An interrupted run
+    (Ctrl-C, a crash, the page budget) is resumed by running the same command again."""
+    failed = 0
+    runs = []
+    with _platform() as jw:
+        sites = (
+            [jw.sites.get(site).id]
+            if site
+            else [p.site_id for p in jw.monitor.list_plans() if p.enabled]
+        )
+        if not sites:
+            raise InvalidInput("no enabled crawl plans: add one with `jianwang monitor plan`")
+        with _run_progress(as_json) as progress:
+            for sid in sites:
+                try:
+                    runs.append(
+                        jw.monitor.run(sid, max_pages=max_pages, progress=progress, fresh=fresh)
+                    )
+                except JianwangError as exc:
+                    if site:
+                        raise
+                    failed += 1
+                    _error(f"{sid}: {exc.message}")
+    if as_json:
+        _print_json([_run_dict(r) for r in runs])
+    else:
+        for r in runs:
+            _print_run_summary(r)
+    if failed:
+        raise typer.Exit(1)
+
+
+@monitor_app.command("runs")
+def monitor_runs(
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent runs, newest first."""
+    with _platform() as jw:
+        runs = jw.monitor.runs(site, limit)
+    if as_json:
+        _print_json([_run_dict(r) for r in runs])
+        return
+    table = Table(title=f"{len(runs)} runs")
+    for col in (
+        "run",
+        "site",
+        "state",
+        "started",
+        "pages",
+        "bytes",
+        "hits",
+        "leads",
+        "errors",
+        "skipped",
+        "queued",
+    ):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(
+            r.id,
+            r.site_name,
+            r.state.value,
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(r.pages),
+            _human_bytes(r.fetched_bytes),
+            str(r.hits),
+            str(r.leads),
+            str(r.errors),
+            str(r.skipped),
+            str(r.queued),
+        )
+    out.print(table)
+
+
+@monitor_app.command("show")
+def monitor_show(
+    run_id: str,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--urls",
+            help="Also list the run's URLs in this state: failed, skipped, queued or done.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One run: its counters, errors and skips by kind, and optionally its URLs."""
+    with _platform() as jw:
+        r = jw.monitor.get_run(run_id)
+        urls = jw.monitor.run_urls(run_id, state, limit=1000) if state else []
+    if as_json:
+        _print_json({**_run_dict(r), "urls": urls} if state else _run_dict(r))
+        return
+    _print_run_summary(r)
+    for u in urls:
+        out.print(
+            f"  {u['state']:8} {u['status'] or '-':>4} {u['kind']:8} {u['url']}"
+            + (f"  ({u['error']})" if u["error"] else ""),
+            markup=False,
+            highlight=False,
+        )
+
+
+@monitor_app.command("schedule")
+def monitor_schedule(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then stop.")] = False,
+    poll: Annotated[
+        int, typer.Option("--poll", min=1, help="Seconds between looks at the schedule.")
+    ] = 60,
+) -> None:
+    """Run due plans on their recrawl intervals until stopped (Ctrl-C stops after the current
+    URL; an unfinished run resumes next time). One site's failure never stops the others."""
+    import threading
+    import time as _time
+
+    stop = threading.Event()
+    with _platform() as jw:
+
+        def failed(plan: Any, exc: Exception) -> None:
+            _error(f"{plan.site_id} {plan.site_name}: {exc}")
+
+        try:
+            while not stop.is_set():
+                with _run_progress(False) as progress:
+                    runs = jw.monitor.run_due(progress=progress, stop=stop, on_error=failed)
+                for r in runs:
+                    _print_run_summary(r)
+                if once:
+                    break
+                _time.sleep(poll)
+        except KeyboardInterrupt:
+            err.print("schedule stopped; unfinished runs resume next time")
+
+
+@monitor_app.command("leads")
+def monitor_leads(
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Network-disk share links (with extraction codes) seen on key websites."""
+    with _platform() as jw:
+        leads = jw.monitor.leads(site)
+    if as_json:
+        _print_json([_jsonable(asdict(x)) for x in leads])
+        return
+    table = Table(title=f"{len(leads)} leads")
+    for col in ("site", "provider", "link", "code", "page", "capture"):
+        table.add_column(col)
+    for x in leads:
+        table.add_row(x.site_id, x.provider, x.url, x.code or "-", x.page_url, x.capture_id)
+    out.print(table)
+
+
+def _hit_dict(h: Any) -> dict[str, Any]:
+    return _jsonable(asdict(h))
+
+
+@hits_app.command("list")
+def hits_list(
+    state: Annotated[str | None, typer.Option("--state", help="new, confirmed or rejected")] = None,
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    work: Annotated[str | None, typer.Option("--work")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hits, newest first."""
+    if state and state not in ("new", "confirmed", "rejected"):
+        raise InvalidInput(f"unknown state {state!r}: new, confirmed or rejected")
+    with _platform() as jw:
+        hits = jw.monitor.hits(state, site, work, limit=limit, offset=offset)
+        total = jw.monitor.count_hits(state, site, work)
+    if as_json:
+        _print_json({"total": total, "items": [_hit_dict(h) for h in hits]})
+        return
+    table = Table(title=f"{len(hits)} of {total} hits")
+    for col in ("hit", "state", "work", "site", "media", "score", "url", "seen", "flags"):
+        table.add_column(col)
+    for h in hits:
+        flags = " ".join(
+            f for f, on in (("re-upload", h.reupload), ("removed", h.removed_at)) if on
+        )
+        table.add_row(
+            h.id,
+            h.state.value,
+            f"{h.work_id} {h.title}",
+            h.site_name or "-",
+            h.media,
+            f"{h.score:.2f}",
+            h.url,
+            str(h.seen_count),
+            flags,
+        )
+    out.print(table)
+
+
+def _print_hit(h: Any, cap: Any) -> None:
+    out.print(f"{h.id}  {h.state.value}" + ("  RE-UPLOAD" if h.reupload else ""), markup=False)
+    rows = [
+        ("work", f"{h.work_id} {h.title} ({h.owner})"),
+        ("site", f"{h.site_id} {h.site_name}"),
+        ("url", h.url),
+        ("found on", h.found_on or "-"),
+        ("media", h.media + (f" (member {h.member})" if h.member else "")),
+        ("score", f"{h.score:.3f} ({h.verdict}, {h.method})"),
+        ("first seen", h.first_seen_at.isoformat()),
+        ("last seen", f"{h.last_seen_at.isoformat()} ({h.seen_count}×)"),
+        ("removed", h.removed_at.isoformat() if h.removed_at else "-"),
+        ("reviewed", f"{h.reviewer}: {h.reason or ''}" if h.reviewer else "-"),
+    ]
+    for g in h.segments:
+        unit = "chars" if h.media == "text" else "s"
+        rows.append(
+            (
+                "segment",
+                f"copy {g.query[0]:g}–{g.query[1]:g} {unit} ↔ work "
+                f"{g.reference[0]:g}–{g.reference[1]:g} {unit}",
+            )
+        )
+    rows += [
+        ("capture", f"{cap.id} at {cap.fetched_at.isoformat()} from {cap.ip}, HTTP {cap.status}"),
+        ("final url", cap.final_url),
+        (
+            "body",
+            f"{cap.body_size} bytes, SHA-256 {cap.body_sha256}"
+            + (" (first part)" if cap.truncated else ""),
+        ),
+        ("screenshot", cap.screenshot_sha256 or "-"),
+    ]
+    for hop in cap.redirects:
+        rows.append(("redirect", f"{hop.get('status')} {hop.get('url')} → {hop.get('location')}"))
+    for k, v in rows:
+        out.print(f"{k:>10}: {v}", markup=False, highlight=False)
+    for e in h.events:
+        out.print(
+            f"{'event':>10}: {e.at.isoformat()} {e.actor} {e.action}"
+            + (f" ({e.reason})" if e.reason else ""),
+            markup=False,
+            highlight=False,
+        )
+
+
+@hits_app.command("show")
+def hits_show(hit_id: str, as_json: JsonOpt = False) -> None:
+    """One hit with its evidence capture and history."""
+    with _platform() as jw:
+        h = jw.monitor.get_hit(hit_id)
+        cap = jw.monitor.get_capture(h.last_capture_id)
+    if as_json:
+        _print_json({**_hit_dict(h), "capture": _jsonable(asdict(cap))})
+    else:
+        _print_hit(h, cap)
+
+
+def _reviewer(by: str | None) -> str:
+    import getpass
+
+    if by:
+        return by
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _review(hit_id: str, action: str, reason: str | None, by: str | None, as_json: bool) -> None:
+    with _platform() as jw:
+        who = _reviewer(by)
+        h = jw.monitor.review(hit_id, action, who, reason)
+        jw.accounts.record(
+            None, "cli", f"hit.{action}", h.id, {"reviewer": who, "reason": reason or ""}
+        )
+    if as_json:
+        _print_json(_hit_dict(h))
+    else:
+        out.print(f"{h.id} {h.state.value}", markup=False)
+
+
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (kept with the hit).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Reviewer name (default: cli:<user>).")]
+
+
+@hits_app.command("confirm")
+def hits_confirm(
+    hit_id: str, reason: ReasonOpt = None, by: ByOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Confirm a hit: it is a copy of the work."""
+    _review(hit_id, "confirm", reason, by, as_json)
+
+
+@hits_app.command("reject")
+def hits_reject(
+    hit_id: str,
+    reason: Annotated[str, typer.Option("--reason")],
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a hit (needs a reason: licensed, quotation, wrong match, …)."""
+    _review(hit_id, "reject", reason, by, as_json)
+
+
+@hits_app.command("reopen")
+def hits_reopen(hit_id: str, by: ByOpt = None, as_json: JsonOpt = False) -> None:
+    """Send a reviewed hit back to `new`."""
+    _review(hit_id, "reopen", None, by, as_json)
+
+
+@captures_app.command("show")
+def captures_show(capture_id: str, as_json: JsonOpt = False) -> None:
+    """An evidence capture: URL, redirects, time, IP, status, headers, body hash."""
+    with _platform() as jw:
+        cap = jw.monitor.get_capture(capture_id)
+        ok = jw.monitor.verify_capture(capture_id)
+    if as_json:
+        _print_json({**_jsonable(asdict(cap)), "verified": ok})
+        return
+    for k, v in _jsonable(asdict(cap)).items():
+        if k == "headers":
+            for name, value in v:
+                out.print(f"  {name}: {value}", markup=False, highlight=False)
+            continue
+        out.print(f"{k}: {v}", markup=False, highlight=False)
+    out.print(f"verified: {'yes' if ok else 'NO - the stored body does not match its hash'}")
+
+
+@captures_app.command("verify")
+def captures_verify(capture_id: str) -> None:
+    """Check that a capture's stored body still has its recorded SHA-256 (exit 1 if not)."""
+    with _platform() as jw:
+        ok = jw.monitor.verify_capture(capture_id)
+        cap = jw.monitor.get_capture(capture_id)
+    if not ok:
+        raise InvalidInput(f"capture {cap.id}: the stored body does not match {cap.body_sha256}")
+    out.print(f"{cap.id}: body matches SHA-256 {cap.body_sha256}", markup=False)
 
 
 def main() -> None:
