@@ -550,9 +550,9 @@ class _Crawl:
         self.domains = set(site.domains)
         self.hosts: set[str] = set()
         for u in (*plan.seeds, *plan.sitemaps, *plan.search_templates):
-            h = urlsplit(u.replace("{title}", "x")).hostname
-            if h:
-                self.hosts.add(h.lower())
+            c = ex.canonical(u.replace("{title}", "x"))
+            if c:
+                self.hosts.add(urlsplit(c).netloc)  # host[:port], as canonical writes it
         self.host_slots: dict[str, _Host] = {}
         self.host_lock = threading.Lock()
         self.seen: set[str] = set()
@@ -974,8 +974,9 @@ class _Crawl:
         if any(p.search(url) for p in self.exclude):
             return "excluded"
         if kind in ("page", "sitemap"):
-            host = (urlsplit(url).hostname or "").lower()
-            on_site = host in self.hosts or any(
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            on_site = parts.netloc in self.hosts or any(
                 host == d or host.endswith("." + d) for d in self.domains
             )
             if not on_site:
