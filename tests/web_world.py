@@ -16,6 +16,7 @@ starts in about a second)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import html
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +115,7 @@ def _opencc_s2t() -> Callable[[str], str]:
     import opencc
 
     conv = opencc.OpenCC("s2t")
-    return conv.convert  # type: ignore[no-any-return]
+    return conv.convert
 
 
 def _is_chinese(text: str) -> bool:
@@ -206,9 +207,11 @@ Copyright © 2026 {_e(site_name)} 备案号：京ICP备00000000号</div>
 
 
 def _links(items: list[tuple[str, str]]) -> str:
-    return "<ul class=list>" + "".join(
-        f'<li><a href="{_e(u)}">{_e(t)}</a></li>' for u, t in items
-    ) + "</ul>"
+    return (
+        "<ul class=list>"
+        + "".join(f'<li><a href="{_e(u)}">{_e(t)}</a></li>' for u, t in items)
+        + "</ul>"
+    )
 
 
 def _pager(prefix: str, n: int, pages: int) -> str:
@@ -250,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 30  # idle keep-alive connections are dropped after this
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _log(self) -> None:
@@ -264,13 +267,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(head=True)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._log()
         n = int(self.headers.get("Content-Length") or 0)
         if n:
@@ -290,10 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
         if result is None:
             result = Resp(404, page(self.server.site.name, "404", "<h1>404 页面不存在</h1>", []))
         if callable(result):
-            try:
+            with contextlib.suppress(OSError):  # the client gave up (the point of a trap)
                 result(self)
-            except (BrokenPipeError, ConnectionResetError, OSError):
-                pass
             self.close_connection = True
             return
         self._send(result, head)
@@ -390,7 +391,7 @@ class _Novels(_Site):
     key = "novels"
     name = "书海阁 (pirate literature)"
     category = "literature"
-    WORKS = [  # corpus file, traditional?, pages
+    WORKS: ClassVar[list[tuple[str, bool, int]]] = [  # corpus file, traditional?, pages
         ("tang_poetry-01.txt", True, 3),
         ("scripture-01.txt", False, 2),
         ("song_poetry-01.txt", False, 2),
@@ -467,7 +468,9 @@ class _Novels(_Site):
             )
             return Resp(200, txt.encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
-            return Resp(200, _sitemap(self.base, [p for p, _ in self.all_pages()]), "application/xml")
+            return Resp(
+                200, _sitemap(self.base, [p for p, _ in self.all_pages()]), "application/xml"
+            )
         m = re.fullmatch(r"/list/(\d+)", path)
         if m:
             n, pages = int(m[1]), self.list_pages()
@@ -475,7 +478,9 @@ class _Novels(_Site):
                 return None
             items = self.order[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]
             body = f"<h1>全部小说</h1>{_links([(c.path, c.title) for c in items])}"
-            return self.html(f"全部小说 第{n}页", body + _pager("/list/", n, pages), self._sidebar())
+            return self.html(
+                f"全部小说 第{n}页", body + _pager("/list/", n, pages), self._sidebar()
+            )
         if path == "/search":
             query = q.get("q", "").strip()
             hits = [c for c in self.order if query and _title_match(query, c.title)]
@@ -534,7 +539,7 @@ FPS = 25
 def _build_media(root: Path) -> dict[str, Path]:
     """The reference film, its three distorted excerpts, HLS segments and a clean video;
     cached under root (keyed by a version string)."""
-    out = root / "media-v1"
+    out = root / "media-v2"
     names = {
         "film": out / "film.mp4",
         "excerpt": out / "excerpt.mp4",
@@ -546,7 +551,7 @@ def _build_media(root: Path) -> dict[str, Path]:
         return names
     from . import video_fixtures as vf
 
-    tmp = root / "media-v1.tmp"
+    tmp = root / "media-v2.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "hls").mkdir(parents=True)
     film = vf.shots(4242, FILM_SECONDS)
@@ -562,23 +567,49 @@ def _build_media(root: Path) -> dict[str, Path]:
     # iframe: letterboxed 5-17 s
     lb = [vf.letterbox(f) for f in film[5 * FPS : 17 * FPS]]
     (tmp / "iframe.mp4").write_bytes(vf.encode(lb))
-    # HLS: 2-14 s in four 3 s MPEG-TS segments
-    seg_len = 3 * FPS
-    hls = film[2 * FPS : 14 * FPS]
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:3", "#EXT-X-MEDIA-SEQUENCE:0"]
-    for i in range(0, len(hls), seg_len):
-        chunk = hls[i : i + seg_len]
-        (tmp / "hls" / f"seg{i // seg_len:03d}.ts").write_bytes(
-            vf.encode(chunk, container="mpegts", size=(256, 192))
-        )
-        lines += [f"#EXTINF:{len(chunk) / FPS:.3f},", f"seg{i // seg_len:03d}.ts"]
-    lines.append("#EXT-X-ENDLIST")
-    (tmp / "hls" / "index.m3u8").write_text("\n".join(lines) + "\n")
+    # HLS: 2-14 s, one continuous H.264 stream cut by FFmpeg's HLS muxer into four 3 s
+    # MPEG-TS segments (keyframe every 3 s), VOD playlist with #EXT-X-ENDLIST
+    _encode_hls(film[2 * FPS : 14 * FPS], tmp / "hls", (256, 192))
     (tmp / "clean.mp4").write_bytes(vf.encode(vf.shots(777, 8.0)))
     (tmp / "done").write_text("ok")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return names
+
+
+def _encode_hls(frames: list[Any], out: Path, size: tuple[int, int]) -> None:
+    import av
+    import cv2
+    import numpy as np
+
+    mux = av.open(
+        str(out / "index.m3u8"),
+        "w",
+        format="hls",
+        options={
+            "hls_time": "3",
+            "hls_playlist_type": "vod",
+            "hls_segment_filename": str(out / "seg%03d.ts"),
+        },
+    )
+    stream = mux.add_stream("libx264", rate=FPS)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    g = str(3 * FPS)
+    stream.options = {
+        "preset": "veryfast",
+        "crf": "28",
+        "g": g,
+        "keyint_min": g,
+        "sc_threshold": "0",
+    }
+    for f in frames:
+        f = np.ascontiguousarray(cv2.resize(f, size, interpolation=cv2.INTER_AREA))
+        for p in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+            mux.mux(p)
+    for p in stream.encode():
+        mux.mux(p)
+    mux.close()
 
 
 class _Files:
@@ -605,7 +636,12 @@ class _Videos(_Site):
         self.media = _build_media(world.root)
         self.files = _Files()
         self.filler = filler
-        world.works["film"] = ("film", "星海迷航 (synthetic film)", "Jianwang Test Studio", [self.media["film"]])
+        world.works["film"] = (
+            "film",
+            "星海迷航 (synthetic film)",
+            "Jianwang Test Studio",
+            [self.media["film"]],
+        )
 
     def nav(self) -> list[tuple[str, str]]:
         return [("/", "首页"), ("/list/1", "电影"), ("/list/1?sort=new", "最新")]
@@ -697,7 +733,11 @@ class _Videos(_Site):
             ctype = "application/vnd.apple.mpegurl" if m[1].endswith("m3u8") else "video/mp2t"
             return Resp(200, self.files.get(p), ctype)
         if path.startswith("/static/"):
-            return Resp(200, b"/* static */", "text/css" if path.endswith(".css") else "application/javascript")
+            return Resp(
+                200,
+                b"/* static */",
+                "text/css" if path.endswith(".css") else "application/javascript",
+            )
         return None
 
     def spec(self) -> SiteSpec:
@@ -784,7 +824,12 @@ class _Downloads(_Site):
         self.files = _build_archives(world.root)
         self.cache = _Files()
         self.filler = filler
-        world.works["tool"] = ("software", "快剪 KuaiJian 2.3", "Jianwang Test Software", [self.files["tool.bin"]])
+        world.works["tool"] = (
+            "software",
+            "快剪 KuaiJian 2.3",
+            "Jianwang Test Software",
+            [self.files["tool.bin"]],
+        )
         self._packs: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
@@ -798,7 +843,9 @@ class _Downloads(_Site):
             ("/soft/sucai.html", "设计素材合集"),
             ("/share.html", "快剪 网盘下载 (百度网盘/阿里云盘)"),
         ]
-        return base + [(f"/soft/{k + 1}.html", f"实用工具 {k + 1} 绿色版") for k in range(self.filler)]
+        return base + [
+            (f"/soft/{k + 1}.html", f"实用工具 {k + 1} 绿色版") for k in range(self.filler)
+        ]
 
     def pack(self, k: int) -> bytes:
         with self._lock:
@@ -810,7 +857,11 @@ class _Downloads(_Site):
         items = self._items()
         side = items[:6]
         if path == "/":
-            return self.html("首页", "<h1>最新软件</h1>" + _links(items[:12]) + '<a href="/list/1">更多</a>', side)
+            return self.html(
+                "首页",
+                "<h1>最新软件</h1>" + _links(items[:12]) + '<a href="/list/1">更多</a>',
+                side,
+            )
         if path == "/robots.txt":
             return Resp(200, b"User-agent: *\nDisallow: /admin/\n", "text/plain")
         if path == "/sitemap.xml":
@@ -909,7 +960,7 @@ class _Traps(_Site):
     name = "陷阱站 (crawler traps)"
     category = "other"
 
-    TRAPS = {
+    TRAPS: ClassVar[dict[str, str]] = {
         "calendar": "/calendar?month=2026-11",
         "session_loop": "/session?sid=a1b2c3",
         "slow": "/slow",
@@ -950,16 +1001,21 @@ class _Traps(_Site):
             fmt = lambda i: f"{i // 12}-{i % 12 + 1:02d}"  # noqa: E731
             body = (
                 f"<h1>{y}年{mo}月 活动日历</h1><table><tr>"
-                + "".join(f'<td><a href="/calendar/day?d={fmt(idx)}-{d:02d}">{d}</a></td>' for d in range(1, 8))
+                + "".join(
+                    f'<td><a href="/calendar/day?d={fmt(idx)}-{d:02d}">{d}</a></td>'
+                    for d in range(1, 8)
+                )
                 + f'</tr></table><a href="/calendar?month={fmt(prev)}">上个月</a> '
                 f'<a href="/calendar?month={fmt(nxt)}">下个月</a>'
             )
             return self.html("日历", body)
         if path == "/calendar/day":
-            return self.html("日程", f"<p>{_e(q.get('d', ''))} 无活动</p><a href='/calendar'>返回</a>")
+            return self.html(
+                "日程", f"<p>{_e(q.get('d', ''))} 无活动</p><a href='/calendar'>返回</a>"
+            )
         sp = re.sub(r";jsessionid=[^/?]*", "", path)
         if sp in ("/session", "/session/list", "/session/detail"):
-            sid = lambda: "%016x" % random.getrandbits(64)  # noqa: E731
+            sid = lambda: f"{random.getrandbits(64):016x}"  # noqa: E731
             body = (
                 "<h1>会员中心</h1>"
                 f'<a href="/session?sid={sid()}">刷新</a> '
@@ -984,7 +1040,12 @@ class _Traps(_Site):
                 first = client not in self.busy_seen
                 self.busy_seen.add(client)
             if first:
-                return Resp(429, b"<h1>429 Too Many Requests</h1>", headers={"Retry-After": "1"}, conditional=False)
+                return Resp(
+                    429,
+                    b"<h1>429 Too Many Requests</h1>",
+                    headers={"Retry-After": "1"},
+                    conditional=False,
+                )
             return self.html("ok", "<p>服务器恢复正常</p><a href='/'>首页</a>")
         if path == "/oversized":
             return self._oversized(chunked=False)
@@ -1002,14 +1063,14 @@ class _Traps(_Site):
         if path in redirects:
             return Resp(302, b"", headers={"Location": redirects[path]}, conditional=False)
         if path == "/malformed.html":
-            body = (
+            raw = (
                 b"<html><head><title>\xff\xfe broken \xc3\x28 page</title><meta charset=utf-8>"
-                b"<body><div class=\"a><p>\x80\x81\x82 \xe4\xb8 text <b><i>unclosed"
-                b"<a href=\"/calendar/day?d=2026-01-01\">normal link</a>"
-                b"<table><tr><td>cell<td><<<>>> <!-- unterminated comment"
-                b"<script>var x = '</scr"
+                b"<body><p>\x80\x81\x82 \xe4\xb8 text <b><i>unclosed "
+                b'<a href="/calendar/day?d=2026-01-01">normal link</a> '
+                b'<div class="a><p>attribute never closed <table><tr><td>cell<td><<<>>> '
+                b"<!-- unterminated comment <script>var x = '</scr"
             )
-            return Resp(200, body, "text/html; charset=utf-8")
+            return Resp(200, raw, "text/html; charset=utf-8")
         return None
 
     def _slow(self, stop: threading.Event) -> Stream:
@@ -1138,9 +1199,23 @@ class World:
         ]
         d = self._downloads.base
         out += [
-            Planted(d + "/dl/KuaiJian_v2.3_Crack.zip", "tool", "file", "downloads", d + "/soft/kuaijian.html"),
-            Planted(d + "/dl/kuaijian_setup.exe", "tool", "file", "downloads", d + "/soft/kuaijian.html"),
-            Planted(d + "/dl/kuaijian-2.3.tar.gz", "tool", "file", "downloads", d + "/soft/kuaijian-mirror.html"),
+            Planted(
+                d + "/dl/KuaiJian_v2.3_Crack.zip",
+                "tool",
+                "file",
+                "downloads",
+                d + "/soft/kuaijian.html",
+            ),
+            Planted(
+                d + "/dl/kuaijian_setup.exe", "tool", "file", "downloads", d + "/soft/kuaijian.html"
+            ),
+            Planted(
+                d + "/dl/kuaijian-2.3.tar.gz",
+                "tool",
+                "file",
+                "downloads",
+                d + "/soft/kuaijian-mirror.html",
+            ),
         ]
         return out
 
@@ -1164,7 +1239,12 @@ class World:
         n_videos = 1 + -(-nvid // PAGE_SIZE) + nvid + 1  # home, lists, items, embed
         nd = len(self._downloads._items())
         n_down = 1 + -(-nd // PAGE_SIZE) + nd
-        return {"novels": n_novels, "videos": n_videos, "downloads": n_down, "traps": 1 + len(_Traps.TRAPS)}
+        return {
+            "novels": n_novels,
+            "videos": n_videos,
+            "downloads": n_down,
+            "traps": 1 + len(_Traps.TRAPS),
+        }
 
     # -- registration
 
@@ -1183,7 +1263,9 @@ class World:
 
     def __enter__(self) -> World:
         for s in [self._forbidden, *self._sites]:
-            t = threading.Thread(target=s.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            t = threading.Thread(
+                target=s.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            )
             t.start()
             self._threads.append(t)
         return self
@@ -1207,7 +1289,9 @@ class World:
 
     def requests(self, site: str | None = None) -> list[Request]:
         with self._log_lock:
-            return [r for r in self._log if r.site != "forbidden" and (site is None or r.site == site)]
+            return [
+                r for r in self._log if r.site != "forbidden" and (site is None or r.site == site)
+            ]
 
     def forbidden_requests(self) -> list[Request]:
         with self._log_lock:
