@@ -162,6 +162,9 @@ def test_gzip_bomb_oversized_slow_and_hang(world: World) -> None:
             got += len(chunk)
             if got > 2_000_000:
                 break
+    with httpx.Client(timeout=5) as c:
+        assert int(c.head(t["oversized"]).headers["content-length"]) == 60 * 1024 * 1024
+        assert c.head(t["oversized_chunked"]).headers["transfer-encoding"] == "chunked"
     with httpx.Client(timeout=httpx.Timeout(5, read=1.0)) as c, c.stream("GET", t["slow"]) as r:
         start, got = time.monotonic(), 0
         for chunk in r.iter_bytes():

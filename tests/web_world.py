@@ -22,6 +22,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import random
 import re
 import shutil
@@ -537,11 +538,12 @@ FPS = 25
 
 
 def _build_media(root: Path) -> dict[str, Path]:
-    """The reference film, its three distorted excerpts, HLS segments and a clean video;
-    cached under root (keyed by a version string)."""
-    out = root / "media-v2"
+    """Two reference films, three distorted excerpts (one as HLS) and a clean video; cached
+    under root (keyed by a version string)."""
+    out = root / "media-v3"
     names = {
         "film": out / "film.mp4",
+        "film2": out / "film2.mp4",
         "excerpt": out / "excerpt.mp4",
         "iframe": out / "iframe.mp4",
         "clean": out / "clean.mp4",
@@ -551,8 +553,7 @@ def _build_media(root: Path) -> dict[str, Path]:
         return names
     from . import video_fixtures as vf
 
-    tmp = root / "media-v2.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = _scratch(out)
     (tmp / "hls").mkdir(parents=True)
     film = vf.shots(4242, FILM_SECONDS)
     (tmp / "film.mp4").write_bytes(vf.encode(film))
@@ -564,17 +565,39 @@ def _build_media(root: Path) -> dict[str, Path]:
 
     ex = [bright(f) for f in film[3 * FPS : 15 * FPS]]
     (tmp / "excerpt.mp4").write_bytes(vf.encode(ex, size=(288, 216)))
-    # iframe: letterboxed 5-17 s
-    lb = [vf.letterbox(f) for f in film[5 * FPS : 17 * FPS]]
+    # iframe: the second film, letterboxed, 3-15 s
+    film2 = vf.shots(5151, 16.0)
+    (tmp / "film2.mp4").write_bytes(vf.encode(film2))
+    lb = [vf.letterbox(f) for f in film2[3 * FPS : 15 * FPS]]
     (tmp / "iframe.mp4").write_bytes(vf.encode(lb))
     # HLS: 2-14 s, one continuous H.264 stream cut by FFmpeg's HLS muxer into four 3 s
     # MPEG-TS segments (keyframe every 3 s), VOD playlist with #EXT-X-ENDLIST
     _encode_hls(film[2 * FPS : 14 * FPS], tmp / "hls", (256, 192))
     (tmp / "clean.mp4").write_bytes(vf.encode(vf.shots(777, 8.0)))
-    (tmp / "done").write_text("ok")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    _publish(tmp, out)
     return names
+
+
+def _scratch(out: Path) -> Path:
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Move a finished cache directory into place; a concurrent builder may have won."""
+    (tmp / "done").write_text("ok")
+    if (out / "done").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        tmp.rename(out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "done").exists():
+            raise
 
 
 def _encode_hls(frames: list[Any], out: Path, size: tuple[int, int]) -> None:
@@ -642,6 +665,12 @@ class _Videos(_Site):
             "Jianwang Test Studio",
             [self.media["film"]],
         )
+        world.works["film2"] = (
+            "film",
+            "长夜行者 (synthetic film)",
+            "Jianwang Test Studio",
+            [self.media["film2"]],
+        )
 
     def nav(self) -> list[tuple[str, str]]:
         return [("/", "首页"), ("/list/1", "电影"), ("/list/1?sort=new", "最新")]
@@ -650,7 +679,7 @@ class _Videos(_Site):
         base = [
             ("/watch/101.html", "星海迷航 高清国语 HD1080P"),
             ("/watch/102.html", "星海迷航 抢先版 在线播放"),
-            ("/watch/103.html", "星海迷航 蓝光 (外链播放器)"),
+            ("/watch/103.html", "长夜行者 蓝光 (外链播放器)"),
             ("/watch/900.html", "城市风光 纪录短片"),
         ]
         return base + [(f"/v/{k + 1}.html", f"精彩短片 第{k + 1}集") for k in range(self.filler)]
@@ -694,11 +723,11 @@ class _Videos(_Site):
             return self.html("星海迷航 抢先版", body, side)
         if path == "/watch/103.html":
             body = (
-                "<h1>星海迷航 蓝光</h1>"
+                "<h1>长夜行者 蓝光</h1>"
                 '<iframe src="/embed/7f3a.html" width="640" height="360" frameborder="0" '
                 "allowfullscreen></iframe><p>若无法播放请切换线路</p>"
             )
-            return self.html("星海迷航 蓝光", body, side)
+            return self.html("长夜行者 蓝光", body, side)
         if path == "/embed/7f3a.html":
             return Resp(
                 200,
@@ -771,9 +800,7 @@ def _build_archives(root: Path) -> dict[str, Path]:
     names = {k: out / k for k in ("tool.bin", "tool.zip", "tool.tar.gz", "clean.zip")}
     if (out / "done").exists():
         return names
-    tmp = root / "files-v1.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = _scratch(out)
     data = _pick_binary().read_bytes()
     (tmp / "tool.bin").write_bytes(data)
     readme = "破解版 免安装 解压即用\n本软件仅供学习交流使用，请于下载后24小时内删除。\n".encode()
@@ -787,9 +814,7 @@ def _build_archives(root: Path) -> dict[str, Path]:
             info.mode = 0o755
             t.addfile(info, io.BytesIO(blob))
     (tmp / "clean.zip").write_bytes(_clean_zip(0))
-    (tmp / "done").write_text("ok")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    _publish(tmp, out)
     return names
 
 
@@ -949,7 +974,7 @@ def _gzip_bomb(root: Path) -> bytes:
             parts.append(c.compress(chunk))
         parts.append(c.compress(b'</p><a href="/">home</a></body></html>'))
         parts.append(c.flush())
-        tmp = p.with_suffix(".tmp")
+        tmp = p.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
         tmp.write_bytes(b"".join(parts))
         tmp.rename(p)
     return p.read_bytes()
@@ -1079,6 +1104,8 @@ class _Traps(_Site):
             h.send_header("Content-Type", "text/html; charset=utf-8")
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
+            if h.command == "HEAD":
+                return
             piece = b"<p>...</p>"
             while not stop.wait(0.5):
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
@@ -1109,6 +1136,8 @@ class _Traps(_Site):
             else:
                 h.send_header("Content-Length", str(total))
             h.end_headers()
+            if h.command == "HEAD":
+                return
             head = b"<html><body>"
             row = "<p>这是一段非常长的填充内容。</p>\n".encode()
             block = head + row * ((65536 - len(head)) // len(row))
@@ -1195,7 +1224,7 @@ class World:
         out += [
             Planted(v + "/media/xhmh-hd.mp4", "film", "video", "videos", v + "/watch/101.html"),
             Planted(v + "/hls/xhmh/index.m3u8", "film", "video", "videos", v + "/watch/102.html"),
-            Planted(v + "/media/bd/7f3a.mp4", "film", "video", "videos", v + "/embed/7f3a.html"),
+            Planted(v + "/media/bd/7f3a.mp4", "film2", "video", "videos", v + "/embed/7f3a.html"),
         ]
         d = self._downloads.base
         out += [
