@@ -198,6 +198,15 @@ def test_logs_and_the_forbidden_server(world: World, client: httpx.Client) -> No
     assert all(r.site != "forbidden" for r in world.requests())
 
 
+def test_keep_alive_requests_are_fast(world: World, client: httpx.Client) -> None:
+    """The benchmark crawls 1,000+ pages: a keep-alive request must not pay Nagle's 40 ms."""
+    urls = [u for u in world.clean_urls if u.endswith(".html")][:50]
+    start = time.monotonic()
+    for u in urls:
+        client.get(u)
+    assert time.monotonic() - start < 1.5
+
+
 def test_http11_keep_alive(world: World) -> None:
     host, port = world.sites["novels"].base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
