@@ -117,7 +117,10 @@ def test_traps(world: World, client: httpx.Client) -> None:
             assert url.split("/", 3)[3].split("?")[0] in home, name
     cal = client.get(t["calendar"]).text
     assert "/calendar?month=2026-12" in cal and "/calendar?month=2026-10" in cal
-    assert "/calendar?month=2027-01" in client.get(t["calendar"].replace("11", "12")).text
+    assert (
+        "/calendar?month=2027-01"
+        in client.get(t["calendar"].replace("month=2026-11", "month=2026-12")).text
+    )
     s1, s2 = client.get(t["session_loop"]).text, client.get(t["session_loop"]).text
     assert "jsessionid=" in s1 and s1 != s2
     assert client.get(t["error_500"]).status_code == 500

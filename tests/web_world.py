@@ -1104,6 +1104,7 @@ class _Traps(_Site):
     def _slow(self, stop: threading.Event) -> Stream:
         def run(h: BaseHTTPRequestHandler) -> None:
             h.send_response(200)
+            h.send_header("Connection", "close")
             h.send_header("Content-Type", "text/html; charset=utf-8")
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
@@ -1120,6 +1121,7 @@ class _Traps(_Site):
         def run(h: BaseHTTPRequestHandler) -> None:
             if headers:
                 h.send_response(200)
+                h.send_header("Connection", "close")
                 h.send_header("Content-Type", "text/html; charset=utf-8")
                 h.send_header("Content-Length", "5000")
                 h.end_headers()
@@ -1133,6 +1135,7 @@ class _Traps(_Site):
 
         def run(h: BaseHTTPRequestHandler) -> None:
             h.send_response(200)
+            h.send_header("Connection", "close")
             h.send_header("Content-Type", "text/html; charset=utf-8")
             if chunked:
                 h.send_header("Transfer-Encoding", "chunked")
