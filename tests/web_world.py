@@ -11,8 +11,31 @@ on 127.0.0.2 that the crawler must never reach. Every request is logged.
 
 Planted copies (`world.planted`) are real copies of registered works under the distortions
 the identification methods are meant to survive; `world.clean_urls` hold no registered
-work. Media are generated once and cached under `root` (a second world on the same root
-starts in about a second)."""
+work. Media are generated once and cached under `root` (cold: about 8 s on two cores, most
+of it the 1 GiB gzip bomb; a second world on the same root starts in 0.1 s).
+
+Layout (paths; every site has /robots.txt, and all but traps /sitemap.xml and /search?q=):
+
+* novels (127.0.0.1): / → /list/N (20 a page, 上一页/下一页) → /book/B/C.html, continued
+  on /book/B/C_2.html, _3.html ("下一页"). Planted: /book/101/1.html (+_2, _3; traditional
+  characters), /book/102/2.html (+_2; KJV English), /book/103/3.html (+_2); each page holds
+  a third or half of a chapter with adverts and punctuation noise. Clean: /book/201-206/
+  (the unregistered corpus) and /book/1000+k/1.html (lines of that corpus, shuffled).
+  /private/vip/1.html is a copy linked from the home page and disallowed by robots.txt.
+* videos (127.0.0.1): /watch/101.html `<video><source src=/media/xhmh-hd.mp4>` (film, 3-15 s,
+  cropped, brightened, rescaled); /watch/102.html a `new Player({src: "/hls/xhmh/index.m3u8"})`
+  script (film, 2-14 s, four 3 s MPEG-TS segments seg000.ts.. relative to the playlist);
+  /watch/103.html an iframe of /embed/7f3a.html whose `<video src=/media/bd/7f3a.mp4>` is
+  film2 letterboxed. Clean: /watch/900.html and /v/K.html, all playing /media/city.mp4.
+  Jianwang does not sniff raw MPEG-TS as video: remux the segments (to MP4) to identify.
+* downloads (localhost): /soft/kuaijian.html → /dl/KuaiJian_v2.3_Crack.zip and
+  /dl/kuaijian_setup.exe (the registered binary, renamed); /soft/kuaijian-mirror.html →
+  /dl/kuaijian-2.3.tar.gz; /share.html network-disk links with extraction codes (never to
+  be fetched). Clean: /soft/sucai.html → /dl/sucai-pack.zip, /soft/K.html → /dl/pack-K.zip.
+* traps (127.0.0.1): the home page links every trap in `World.traps`.
+
+Pages carry ETag and Last-Modified and answer If-None-Match / If-Modified-Since with 304;
+media and archives answer Range requests with 206."""
 
 from __future__ import annotations
 
