@@ -210,6 +210,17 @@ def test_keep_alive_requests_are_fast(world: World, client: httpx.Client) -> Non
     assert time.monotonic() - start < 1.5
 
 
+def test_take_down_and_put_back(world: World, client: httpx.Client) -> None:
+    url = next(p.url for p in world.planted if p.url.endswith(".zip"))
+    path = "/" + url.split("/", 3)[3]
+    world.take_down(path)
+    try:
+        assert client.get(url).status_code == 404
+    finally:
+        world.put_back(path)
+    assert client.get(url).status_code == 200
+
+
 def test_http11_keep_alive(world: World) -> None:
     host, port = world.sites["novels"].base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:

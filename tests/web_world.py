@@ -312,11 +312,11 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        try:
+        result: Resp | Stream | None
+        if self.server.world._is_down(self.server.site.key, self.path, path):
+            result = None  # taken down: 404
+        else:
             result = self.server.site.route(path, query, self)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-            return
         if result is None:
             result = Resp(404, page(self.server.site.name, "404", "<h1>404 页面不存在</h1>", []))
         if callable(result):
@@ -1223,6 +1223,7 @@ class World:
         self._log_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._down: set[tuple[str | None, str]] = set()
         #: work key -> (type, title, owner, files)
         self.works: dict[str, tuple[str, str, str, list[Path]]] = {}
         self._forbidden = _Forbidden(self)
@@ -1338,6 +1339,25 @@ class World:
                 s.server.shutdown()
             s.server.server_close()
         self._threads.clear()
+
+    # -- take-downs
+
+    def take_down(self, path: str, site: str | None = None) -> None:
+        """Answer 404 for `path` (with or without its query) on `site` (every site when
+        None) until `put_back`: a pirate copy removed after a notice."""
+        with self._log_lock:
+            self._down.add((site, path))
+
+    def put_back(self, path: str, site: str | None = None) -> None:
+        """Serve `path` again (a re-upload)."""
+        with self._log_lock:
+            self._down.discard((site, path))
+
+    def _is_down(self, site: str, full: str, path: str) -> bool:
+        with self._log_lock:
+            if not self._down:
+                return False
+            return any((s is None or s == site) and p in (full, path) for s, p in self._down)
 
     # -- logs
 
