@@ -76,7 +76,9 @@ def start_world() -> World:
         "/a/clean.html": (_page("散文", CLEAN), "text/html; charset=utf-8"),
         "/private/secret.html": (_page("秘密", tang2), "text/html; charset=utf-8"),
         "/b/": (
-            _page("另一站", "目录", "<a href='/b/copy.html'>唐诗</a> <a href='/b/slow.html'>慢</a>"),
+            _page(
+                "另一站", "目录", "<a href='/b/copy.html'>唐诗</a> <a href='/b/slow.html'>慢</a>"
+            ),
             "text/html; charset=utf-8",
         ),
         "/b/copy.html": (_page("唐诗 第二章", tang2), "text/html; charset=utf-8"),
@@ -85,7 +87,7 @@ def start_world() -> World:
     world: World
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             world.log.append(self.path)
             if self.path == "/b/slow.html":
                 time.sleep(1.5)
@@ -146,7 +148,9 @@ def crawl_world(svc: Service, world: World) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
     site_a = r.json()["id"]
-    site_b = c.get("/api/v1/sites", params={"q": "示例小说站"}, headers=staff).json()["items"][0]["id"]
+    site_b = c.get("/api/v1/sites", params={"q": "示例小说站"}, headers=staff).json()["items"][0][
+        "id"
+    ]
     for site, seed in ((site_a, "/a/"), (site_b, "/b/")):
         r = c.put(
             f"/api/v1/sites/{site}/plan",
@@ -227,29 +231,60 @@ def test_plans_are_created_changed_and_listed(svc: Service, crawled: dict[str, A
     listed = c.get("/api/v1/plans", headers=staff).json()
     assert listed["total"] == 2 and {p["site_id"] for p in listed["items"]} == {site, crawled["b"]}
     # invalid plans: a bad URL, a bad pattern, an unknown field, out of bounds
-    _error(c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"seeds": ["ftp://x/"]}), 422, "invalid_input")
-    _error(c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"include": ["("]}), 422, "invalid_input")
-    _error(c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"seed": ["http://x/"]}), 422, "validation_error")
-    _error(c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"concurrency": 99}), 422, "validation_error")
-    _error(c.put("/api/v1/sites/S000001/plan", headers=staff, json={"max_depth": 2}), 422, "invalid_input")
+    _error(
+        c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"seeds": ["ftp://x/"]}),
+        422,
+        "invalid_input",
+    )
+    _error(
+        c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"include": ["("]}),
+        422,
+        "invalid_input",
+    )
+    _error(
+        c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"seed": ["http://x/"]}),
+        422,
+        "validation_error",
+    )
+    _error(
+        c.put(f"/api/v1/sites/{site}/plan", headers=staff, json={"concurrency": 99}),
+        422,
+        "validation_error",
+    )
+    _error(
+        c.put("/api/v1/sites/S000001/plan", headers=staff, json={"max_depth": 2}),
+        422,
+        "invalid_input",
+    )
     _error(c.get("/api/v1/sites/S000001/plan", headers=staff), 404, "not_found")
     _error(c.get("/api/v1/sites/S999999/plan", headers=staff), 404, "not_found")
     # the regulator only
     for role in ("holder", "operator"):
         _error(c.get(f"/api/v1/sites/{site}/plan", headers=svc.auth(role)), 403, "forbidden")
-        _error(c.put(f"/api/v1/sites/{site}/plan", headers=svc.auth(role), json={"max_depth": 1}), 403, "forbidden")
+        _error(
+            c.put(f"/api/v1/sites/{site}/plan", headers=svc.auth(role), json={"max_depth": 1}),
+            403,
+            "forbidden",
+        )
         _error(c.get("/api/v1/plans", headers=svc.auth(role)), 403, "forbidden")
     _error(c.put(f"/api/v1/sites/{site}/plan", json={"max_depth": 1}), 401, "unauthenticated")
     audit = c.get("/api/v1/audit", params={"target": site, "limit": 100}, headers=staff).json()
     assert {"site.create", "plan.create", "plan.update"} == {e["action"] for e in audit["items"]}
     run_id = crawled["runs"][site]["id"]
     started = c.get("/api/v1/audit", params={"target": run_id}, headers=staff).json()["items"]
-    assert [(e["action"], e["actor"], e["details"]["site_id"]) for e in started] == [("run.start", "inspector", site)]
+    assert [(e["action"], e["actor"], e["details"]["site_id"]) for e in started] == [
+        ("run.start", "inspector", site)
+    ]
     # deleting disables: listed as such, never due
     gone = c.delete(f"/api/v1/sites/{crawled['b']}/plan", headers=staff)
     assert gone.status_code == 200 and gone.json()["enabled"] is False
     assert c.get("/api/v1/plans", params={"enabled": "false"}, headers=staff).json()["total"] == 1
-    assert c.put(f"/api/v1/sites/{crawled['b']}/plan", headers=staff, json={"enabled": True}).status_code == 200
+    assert (
+        c.put(
+            f"/api/v1/sites/{crawled['b']}/plan", headers=staff, json={"enabled": True}
+        ).status_code
+        == 200
+    )
 
 
 # ---------------------------------------------------------------- runs
@@ -261,18 +296,29 @@ def test_a_run_through_the_api_finds_the_copies_and_reports_errors_and_skips(
     c, staff = svc.client, svc.auth("staff")
     run = crawled["runs"][crawled["a"]]
     assert run["state"] == "finished" and run["trigger"] == "api", run
-    assert run["hits"] == 2 and run["leads"] == 1 and run["errors"] == 1 and run["skipped"] == 1, run
+    assert run["hits"] == 2 and run["leads"] == 1 and run["errors"] == 1 and run["skipped"] == 1, (
+        run
+    )
     assert run["pages"] == 5 and run["queued"] == 0 and run["fetched_bytes"] > 5000
     assert run["summary"]["message"] == "crawl complete"
     assert run["summary"]["counts"]["skipped.robots"] == 1
-    failed = c.get(f"/api/v1/runs/{run['id']}/urls", params={"state": "failed"}, headers=staff).json()
+    failed = c.get(
+        f"/api/v1/runs/{run['id']}/urls", params={"state": "failed"}, headers=staff
+    ).json()
     assert failed["total"] == 1
-    assert failed["items"][0]["url"].endswith("/a/missing.html") and failed["items"][0]["status"] == 404
+    assert (
+        failed["items"][0]["url"].endswith("/a/missing.html")
+        and failed["items"][0]["status"] == 404
+    )
     assert failed["items"][0]["error"] == "HTTP 404"
-    skipped = c.get(f"/api/v1/runs/{run['id']}/urls", params={"state": "skipped"}, headers=staff).json()
+    skipped = c.get(
+        f"/api/v1/runs/{run['id']}/urls", params={"state": "skipped"}, headers=staff
+    ).json()
     assert [u["url"].rsplit("/", 2)[-2:] for u in skipped["items"]] == [["private", "secret.html"]]
     assert "disallowed by robots.txt" in skipped["items"][0]["error"]
-    every = c.get(f"/api/v1/runs/{run['id']}/urls", params={"limit": 2, "offset": 1}, headers=staff).json()
+    every = c.get(
+        f"/api/v1/runs/{run['id']}/urls", params={"limit": 2, "offset": 1}, headers=staff
+    ).json()
     assert every["total"] == 6 and len(every["items"]) == 2
     # the robots.txt refusal is real: the server never saw the request
     assert not [p for p in world.log if p.startswith("/private/")]
@@ -280,10 +326,16 @@ def test_a_run_through_the_api_finds_the_copies_and_reports_errors_and_skips(
     assert listed["total"] == 1 and listed["items"][0]["id"] == run["id"]
     assert c.get("/api/v1/runs", headers=staff).json()["total"] == 2
     _error(c.get("/api/v1/runs/R999999", headers=staff), 404, "not_found")
-    _error(c.get("/api/v1/runs/R1/urls", params={"state": "lost"}, headers=staff), 422, "validation_error")
+    _error(
+        c.get("/api/v1/runs/R1/urls", params={"state": "lost"}, headers=staff),
+        422,
+        "validation_error",
+    )
     _error(c.post("/api/v1/sites/S000001/runs", headers=staff), 404, "not_found")  # no plan
     for role in ("holder", "operator"):
-        _error(c.post(f"/api/v1/sites/{crawled['a']}/runs", headers=svc.auth(role)), 403, "forbidden")
+        _error(
+            c.post(f"/api/v1/sites/{crawled['a']}/runs", headers=svc.auth(role)), 403, "forbidden"
+        )
         _error(c.get("/api/v1/runs", headers=svc.auth(role)), 403, "forbidden")
     _error(c.post(f"/api/v1/sites/{crawled['a']}/runs"), 401, "unauthenticated")
 
@@ -329,18 +381,34 @@ def test_hits_are_listed_per_role(svc: Service, crawled: dict[str, Any]) -> None
     theirs = _hits(svc, "other_holder")
     assert theirs["total"] == 1 and theirs["items"][0]["owner"] == "Old Light Scripture Society"
     genesis = theirs["items"][0]
-    _error(svc.client.get(f"/api/v1/hits/{genesis['id']}", headers=svc.auth("holder")), 404, "not_found")
+    _error(
+        svc.client.get(f"/api/v1/hits/{genesis['id']}", headers=svc.auth("holder")),
+        404,
+        "not_found",
+    )
     assert _hits(svc, "holder", work=genesis["work_id"])["total"] == 0
     # a site operator: its own site only
     ops = _hits(svc, "operator")
     assert ops["total"] == 1 and ops["items"][0]["site_id"] == crawled["b"]
     assert _hits(svc, "operator", site=crawled["a"])["total"] == 0
-    _error(svc.client.get(f"/api/v1/hits/{tang['id']}", headers=svc.auth("operator")), 404, "not_found")
-    _error(svc.client.get("/api/v1/hits", params={"site": "S999999"}, headers=svc.auth("admin")), 404, "not_found")
-    _error(svc.client.get("/api/v1/hits", params={"state": "open"}, headers=svc.auth("admin")), 422, "validation_error")
+    _error(
+        svc.client.get(f"/api/v1/hits/{tang['id']}", headers=svc.auth("operator")), 404, "not_found"
+    )
+    _error(
+        svc.client.get("/api/v1/hits", params={"site": "S999999"}, headers=svc.auth("admin")),
+        404,
+        "not_found",
+    )
+    _error(
+        svc.client.get("/api/v1/hits", params={"state": "open"}, headers=svc.auth("admin")),
+        422,
+        "validation_error",
+    )
     _error(svc.client.get("/api/v1/hits"), 401, "unauthenticated")
     one = svc.client.get(f"/api/v1/hits/{tang['id']}", headers=svc.auth("holder")).json()
-    assert [e["action"] for e in one["events"]] == ["found"] and one["events"][0]["actor"] == "monitor"
+    assert [e["action"] for e in one["events"]] == ["found"] and one["events"][0][
+        "actor"
+    ] == "monitor"
 
 
 def test_hits_are_reviewed_by_the_regulator_only(svc: Service, crawled: dict[str, Any]) -> None:
@@ -351,23 +419,44 @@ def test_hits_are_reviewed_by_the_regulator_only(svc: Service, crawled: dict[str
         _error(c.post(f"{url}/confirm", headers=svc.auth(role)), 403, "forbidden")
     _error(c.post(f"{url}/confirm"), 401, "unauthenticated")
     _error(c.post(f"{url}/reject", headers=svc.auth("staff"), json={}), 422, "invalid_input")
-    _error(c.post(f"{url}/reject", headers=svc.auth("staff"), json={"reason": " "}), 422, "invalid_input")
+    _error(
+        c.post(f"{url}/reject", headers=svc.auth("staff"), json={"reason": " "}),
+        422,
+        "invalid_input",
+    )
     rejected = c.post(f"{url}/reject", headers=svc.auth("staff"), json={"reason": "licensed copy"})
     assert rejected.status_code == 200, rejected.text
     body = rejected.json()
-    assert body["state"] == "rejected" and body["reviewer"] == "inspector" and body["reason"] == "licensed copy"
+    assert (
+        body["state"] == "rejected"
+        and body["reviewer"] == "inspector"
+        and body["reason"] == "licensed copy"
+    )
     _error(c.post(f"{url}/confirm", headers=svc.auth("staff")), 409, "conflict")
     reopened = c.post(f"{url}/reopen", headers=svc.auth("admin")).json()
     assert reopened["state"] == "new" and reopened["reviewer"] is None
     _error(c.post(f"{url}/reopen", headers=svc.auth("admin")), 409, "conflict")
-    confirmed = c.post(f"{url}/confirm", headers=svc.auth("admin"), json={"reason": "a copy"}).json()
+    confirmed = c.post(
+        f"{url}/confirm", headers=svc.auth("admin"), json={"reason": "a copy"}
+    ).json()
     assert confirmed["state"] == "confirmed" and confirmed["reviewer"] == "admin"
-    assert [e["action"] for e in confirmed["events"]] == ["found", "rejected", "reopened", "confirmed"]
-    assert confirmed["events"][1]["reason"] == "licensed copy" and confirmed["events"][1]["actor"] == "inspector"
+    assert [e["action"] for e in confirmed["events"]] == [
+        "found",
+        "rejected",
+        "reopened",
+        "confirmed",
+    ]
+    assert (
+        confirmed["events"][1]["reason"] == "licensed copy"
+        and confirmed["events"][1]["actor"] == "inspector"
+    )
     assert _hits(svc, "operator", state="confirmed")["total"] == 1  # operators read it
     audit = c.get("/api/v1/audit", params={"target": hit["id"]}, headers=svc.auth("staff")).json()
     assert [e["action"] for e in audit["items"]] == ["hit.confirm", "hit.reopen", "hit.reject"]
-    assert audit["items"][2]["details"]["reason"] == "licensed copy" and audit["items"][2]["via"] == "api"
+    assert (
+        audit["items"][2]["details"]["reason"] == "licensed copy"
+        and audit["items"][2]["via"] == "api"
+    )
     _error(c.post("/api/v1/hits/HIT999999/confirm", headers=svc.auth("admin")), 404, "not_found")
     _error(c.post("/api/v1/hits/X1/confirm", headers=svc.auth("admin")), 422, "validation_error")
 
@@ -375,16 +464,24 @@ def test_hits_are_reviewed_by_the_regulator_only(svc: Service, crawled: dict[str
 # ---------------------------------------------------------------- captures and leads
 
 
-def test_a_capture_is_sealed_evidence_served_as_an_attachment(svc: Service, crawled: dict[str, Any]) -> None:
+def test_a_capture_is_sealed_evidence_served_as_an_attachment(
+    svc: Service, crawled: dict[str, Any]
+) -> None:
     c = svc.client
     hit = _hit_of(svc, "唐诗三百首选读（1）")
     r = c.get(f"/api/v1/captures/{hit['capture_id']}", headers=svc.auth("staff"))
     assert r.status_code == 200, r.text
     cap = r.json()
-    assert cap["url"].endswith("/a/copy.html") and cap["final_url"] == cap["url"] and cap["redirects"] == []
+    assert (
+        cap["url"].endswith("/a/copy.html")
+        and cap["final_url"] == cap["url"]
+        and cap["redirects"] == []
+    )
     assert cap["ip"] == "127.0.0.1" and cap["status"] == 200 and cap["content_type"] == "text/html"
     assert ["x-pirate", "yes"] in cap["headers"] and cap["media"] == "text"
-    assert cap["verified"] is True and cap["hits"] == [hit["id"]] and cap["screenshot_sha256"] is None
+    assert (
+        cap["verified"] is True and cap["hits"] == [hit["id"]] and cap["screenshot_sha256"] is None
+    )
     assert cap["run_id"] == crawled["runs"][crawled["a"]]["id"]
     assert cap["fetched_at"].endswith(("Z", "+00:00"))
     body = c.get(f"/api/v1/captures/{cap['id']}/body", headers=svc.auth("staff"))
@@ -393,17 +490,32 @@ def test_a_capture_is_sealed_evidence_served_as_an_attachment(svc: Service, craw
     assert body.headers["content-disposition"].startswith("attachment")
     assert body.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in body.headers["content-security-policy"]
-    assert body.headers["x-content-sha256"] == cap["body_sha256"] == hashlib.sha256(body.content).hexdigest()
+    assert (
+        body.headers["x-content-sha256"]
+        == cap["body_sha256"]
+        == hashlib.sha256(body.content).hexdigest()
+    )
     assert len(body.content) == cap["body_size"] and "唐诗三百首 第一章".encode() in body.content
-    _error(c.get(f"/api/v1/captures/{cap['id']}/screenshot", headers=svc.auth("staff")), 404, "not_found")
+    _error(
+        c.get(f"/api/v1/captures/{cap['id']}/screenshot", headers=svc.auth("staff")),
+        404,
+        "not_found",
+    )
     # visibility follows the capture's hits
     assert c.get(f"/api/v1/captures/{cap['id']}", headers=svc.auth("holder")).status_code == 200
-    assert c.get(f"/api/v1/captures/{cap['id']}/body", headers=svc.auth("holder")).status_code == 200
+    assert (
+        c.get(f"/api/v1/captures/{cap['id']}/body", headers=svc.auth("holder")).status_code == 200
+    )
     for role in ("other_holder", "operator"):
         _error(c.get(f"/api/v1/captures/{cap['id']}", headers=svc.auth(role)), 404, "not_found")
-        _error(c.get(f"/api/v1/captures/{cap['id']}/body", headers=svc.auth(role)), 404, "not_found")
+        _error(
+            c.get(f"/api/v1/captures/{cap['id']}/body", headers=svc.auth(role)), 404, "not_found"
+        )
     b_hit = _hits(svc, "operator")["items"][0]
-    assert c.get(f"/api/v1/captures/{b_hit['capture_id']}", headers=svc.auth("operator")).status_code == 200
+    assert (
+        c.get(f"/api/v1/captures/{b_hit['capture_id']}", headers=svc.auth("operator")).status_code
+        == 200
+    )
     _error(c.get("/api/v1/captures/C999999", headers=svc.auth("admin")), 404, "not_found")
     _error(c.get(f"/api/v1/captures/{cap['id']}/body"), 401, "unauthenticated")
 
@@ -436,10 +548,22 @@ def test_network_disk_leads(svc: Service, crawled: dict[str, Any]) -> None:
     lead = leads["items"][0]
     assert lead["url"] == "https://pan.baidu.com/s/1AbCdEfGh" and lead["code"] == "x7k2"
     assert lead["site_id"] == crawled["a"] and lead["page_url"].endswith("/a/")
-    assert c.get("/api/v1/leads", params={"site": crawled["b"]}, headers=svc.auth("staff")).json()["total"] == 0
+    assert (
+        c.get("/api/v1/leads", params={"site": crawled["b"]}, headers=svc.auth("staff")).json()[
+            "total"
+        ]
+        == 0
+    )
     # the capture of a page with a lead only: the regulator's
-    assert c.get(f"/api/v1/captures/{lead['capture_id']}", headers=svc.auth("staff")).json()["hits"] == []
-    _error(c.get(f"/api/v1/captures/{lead['capture_id']}", headers=svc.auth("holder")), 404, "not_found")
+    assert (
+        c.get(f"/api/v1/captures/{lead['capture_id']}", headers=svc.auth("staff")).json()["hits"]
+        == []
+    )
+    _error(
+        c.get(f"/api/v1/captures/{lead['capture_id']}", headers=svc.auth("holder")),
+        404,
+        "not_found",
+    )
     for role in ("holder", "operator"):
         _error(c.get("/api/v1/leads", headers=svc.auth(role)), 403, "forbidden")
 
@@ -466,6 +590,9 @@ def test_the_schema_documents_the_monitoring_routes(svc: Service) -> None:
     ):
         assert p in paths, p
     assert "202" in paths["/api/v1/sites/{site_id}/runs"]["post"]["responses"]
-    assert "application/octet-stream" in paths["/api/v1/captures/{capture_id}/body"]["get"]["responses"]["200"]["content"]
+    assert (
+        "application/octet-stream"
+        in paths["/api/v1/captures/{capture_id}/body"]["get"]["responses"]["200"]["content"]
+    )
     docs = svc.client.get("/api/v1/docs")
     assert "/api/v1/hits/{hit_id}/confirm" in docs.text
