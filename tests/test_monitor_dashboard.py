@@ -6,6 +6,7 @@ every form, and who sees what."""
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jianwang.domain import HitState, RunState
+from jianwang.domain import HitState, RunState, parse_id
 from jianwang.web import i18n
 
 from .service_fixtures import Service, dashboard_client
@@ -94,6 +95,13 @@ def test_monitoring_page_lists_plans_and_runs_now(svc: Service, crawled: dict[st
     assert run.trigger == "dashboard" and run.hits == 0  # the same copies: no new hits
     audit = svc.jw.accounts.audit_log(action="run.start", target=new_run)[0]
     assert audit[0].via == "dashboard" and audit[0].actor == "inspector"
+    # a run of the site in progress elsewhere (a CLI run holds the site's lock): the page says so
+    lock = svc.jw.settings.home / "locks" / f"site-{parse_id('site', crawled['a'])}.lock"
+    with open(lock, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        busy = client.post(f"/monitor/{crawled['a']}/run", data={"csrf": csrf})
+    assert busy.status_code == 409 and 'id="monitor-error"' in busy.text
+    assert crawled["a"] in busy.text.split('id="monitor-error"')[1].split("</p>")[0]
     # other roles have no monitoring page and cannot start runs
     for role in ("holder", "operator"):
         other, other_csrf = dashboard_client(svc, role)

@@ -480,13 +480,16 @@ def _clock(seconds: float) -> str:
 
 
 @router.get("/monitor", response_class=HTMLResponse)
-def monitor_page(request: Request, user: PageUser) -> Response:
-    return _monitor(request, user, None)
+def monitor_page(request: Request, user: PageUser, page: int = 1) -> Response:
+    return _monitor(request, user, None, page)
 
 
-def _monitor(request: Request, user: User, error: str | None) -> Response:
+def _monitor(request: Request, user: User, error: str | None, page: int = 1) -> Response:
     jw = api.platform(request)
-    plans = jw.monitor.list_plans()
+    every = jw.monitor.list_plans()
+    pages = max(1, math.ceil(len(every) / PAGE))
+    page = min(max(page, 1), pages)
+    plans = every[(page - 1) * PAGE : page * PAGE]
     latest = {p.site_id: next(iter(jw.monitor.runs(p.site_id, limit=1)), None) for p in plans}
     runs = jw.monitor.runs(limit=20)
     return render(
@@ -495,6 +498,9 @@ def _monitor(request: Request, user: User, error: str | None) -> Response:
         status_code=409 if error else 200,
         user=user,
         plans=plans,
+        total=len(every),
+        page=page,
+        pages=pages,
         latest=latest,
         runs=runs,
         error=error,
