@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from jianwang import Jianwang
 from jianwang.demo import load_service_demo
+from jianwang.fingerprint.base import methods
 from jianwang.web import create_app
 
 from .conftest import DEMO
@@ -120,6 +121,11 @@ def open_monitoring_service(home: Path, chromium: str = "") -> Service:
     unless `chromium` names a browser)."""
     jw = Jianwang.open(home=home, crawl_allow_networks="127.0.0.1/32", chromium=chromium)
     creds = load_service_demo(jw)
+    # pick up the demo registration now, from one thread: an index reloading itself while
+    # crawl workers look it up concurrently misses copies silently (reported: the reload in
+    # `ExactIndex.refresh` is not thread-safe)
+    for method in methods().values():
+        jw.indexes.for_method(method).refresh(max_age=0)
     svc = Service(jw, TestClient(create_app(jw)), {u: p for u, p, _ in creds})
     for role, username in ACCOUNT.items():
         user = jw.accounts.find_user(username)
