@@ -80,6 +80,8 @@ def test_monitoring_page_lists_plans_and_runs_now(svc: Service, crawled: dict[st
     assert crawled["a"] in page.text and "某盗版小说站" in page.text and "示例小说站" in page.text
     run_a = crawled["runs"][crawled["a"]]["id"]
     assert f'href="/runs/{run_a}"' in page.text and page.text.count('class="run-now"') == 2
+    leads = page.text.split('id="leads"')[1].split("</table>")[0]
+    assert "https://pan.baidu.com/s/1AbCdEfGh" in leads and "<code>x7k2</code>" in leads
     # "run now" needs the CSRF token
     denied = client.post(f"/monitor/{crawled['a']}/run", data={})
     assert denied.status_code == 403

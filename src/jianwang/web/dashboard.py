@@ -492,6 +492,7 @@ def _monitor(request: Request, user: User, error: str | None, page: int = 1) -> 
     plans = every[(page - 1) * PAGE : page * PAGE]
     latest = {p.site_id: next(iter(jw.monitor.runs(p.site_id, limit=1)), None) for p in plans}
     runs = jw.monitor.runs(limit=20)
+    leads = jw.monitor.leads(limit=20)
     return render(
         request,
         "monitor.html",
@@ -503,6 +504,7 @@ def _monitor(request: Request, user: User, error: str | None, page: int = 1) -> 
         pages=pages,
         latest=latest,
         runs=runs,
+        leads=leads,
         error=error,
     )
 
