@@ -93,6 +93,37 @@ EXAMPLES: dict[str, Example] = {
     "GET /api/v1/index/stats": lambda s: ("GET", "/api/v1/index/stats", {}),
     "POST /api/v1/index/compact": lambda s: ("POST", "/api/v1/index/compact", {}),
     "POST /api/v1/index/rebuild": lambda s: ("POST", "/api/v1/index/rebuild", {}),
+    # monitoring: the matrix's home has no plans until the PUT example makes one; ids that do
+    # not exist answer 404 to those allowed (crawls are exercised in test_monitor_api.py)
+    "GET /api/v1/plans": lambda s: ("GET", "/api/v1/plans", {}),
+    "GET /api/v1/sites/{site_id}/plan": lambda s: ("GET", "/api/v1/sites/S000003/plan", {}),
+    "PUT /api/v1/sites/{site_id}/plan": lambda s: (
+        "PUT",
+        "/api/v1/sites/S000003/plan",
+        {"json": {"seeds": ["https://music.example.net/"], "max_pages": 10}},
+    ),
+    "DELETE /api/v1/sites/{site_id}/plan": lambda s: ("DELETE", "/api/v1/sites/S000004/plan", {}),
+    "POST /api/v1/sites/{site_id}/runs": lambda s: ("POST", "/api/v1/sites/S000001/runs", {}),
+    "GET /api/v1/runs": lambda s: ("GET", "/api/v1/runs", {}),
+    "GET /api/v1/runs/{run_id}": lambda s: ("GET", "/api/v1/runs/R999999", {}),
+    "GET /api/v1/runs/{run_id}/urls": lambda s: ("GET", "/api/v1/runs/R999999/urls", {}),
+    "GET /api/v1/hits": lambda s: ("GET", "/api/v1/hits", {}),
+    "GET /api/v1/hits/{hit_id}": lambda s: ("GET", "/api/v1/hits/HIT999999", {}),
+    "POST /api/v1/hits/{hit_id}/confirm": lambda s: ("POST", "/api/v1/hits/HIT999999/confirm", {}),
+    "POST /api/v1/hits/{hit_id}/reject": lambda s: (
+        "POST",
+        "/api/v1/hits/HIT999999/reject",
+        {"json": {"reason": "matrix"}},
+    ),
+    "POST /api/v1/hits/{hit_id}/reopen": lambda s: ("POST", "/api/v1/hits/HIT999999/reopen", {}),
+    "GET /api/v1/captures/{capture_id}": lambda s: ("GET", "/api/v1/captures/C999999", {}),
+    "GET /api/v1/captures/{capture_id}/body": lambda s: ("GET", "/api/v1/captures/C999999/body", {}),
+    "GET /api/v1/captures/{capture_id}/screenshot": lambda s: (
+        "GET",
+        "/api/v1/captures/C999999/screenshot",
+        {},
+    ),
+    "GET /api/v1/leads": lambda s: ("GET", "/api/v1/leads", {}),
     "GET /api/v1/openapi.json": lambda s: ("GET", "/api/v1/openapi.json", {}),
     "GET /api/v1/docs": lambda s: ("GET", "/api/v1/docs", {}),
     "GET /login": lambda s: ("GET", "/login", {}),
@@ -117,6 +148,18 @@ EXAMPLES: dict[str, Example] = {
     "GET /sites/{site_id}": lambda s: ("GET", "/sites/S000002", {}),
     "GET /identify": lambda s: ("GET", "/identify", {}),
     "POST /identify": lambda s: ("POST", "/identify", {"data": {"text": "床前明月光，疑是地上霜。"}}),
+    "GET /monitor": lambda s: ("GET", "/monitor", {}),
+    "POST /monitor/{site_id}/run": lambda s: ("POST", "/monitor/S000001/run", {}),
+    "GET /runs/{run_id}": lambda s: ("GET", "/runs/R999999", {}),
+    "GET /hits": lambda s: ("GET", "/hits", {}),
+    "GET /hits/{hit_id}": lambda s: ("GET", "/hits/HIT999999", {}),
+    "POST /hits/{hit_id}/review": lambda s: (
+        "POST",
+        "/hits/HIT999999/review",
+        {"data": {"action": "confirm"}},
+    ),
+    "GET /captures/{capture_id}/body": lambda s: ("GET", "/captures/C999999/body", {}),
+    "GET /captures/{capture_id}/screenshot": lambda s: ("GET", "/captures/C999999/screenshot", {}),
 }
 
 

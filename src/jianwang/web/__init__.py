@@ -63,6 +63,12 @@ def create_app(jw: Jianwang) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
+    def _stop_runs() -> None:  # crawls end as interrupted: the next run resumes them
+        runner = getattr(app.state, "runner", None)
+        if runner is not None:
+            runner.stop_all()
+
+    app.router.on_shutdown.append(_stop_runs)
     app.include_router(api.router)
     app.include_router(dashboard.router)
     app.mount(

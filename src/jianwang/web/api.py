@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..app import Jianwang
 from ..domain import (
@@ -37,7 +37,7 @@ from ..domain import (
 from ..services.overview import overview
 from ..services.registry import WorkInput
 from ..services.sites import SiteInput
-from . import policy
+from . import monitoring, policy
 from .errors import ERROR_RESPONSES
 
 bearer = HTTPBearer(auto_error=False, description="an API token: `jianwang tokens create`")
@@ -866,3 +866,502 @@ def index_rebuild(jw: Jw, user: Me) -> dict[str, int]:
         n = jw.registry.rebuild_index()
     jw.accounts.record(user, "api", "index.rebuild", "", {"documents": n})
     return {"documents": n}
+
+
+# ---------------------------------------------------------------- monitoring: plans and runs
+
+RunId = Annotated[
+    str,
+    Path(pattern="^[Rr]?0{0,12}[1-9][0-9]{0,8}$", description="like R000042", examples=["R000001"]),
+]
+HitId = Annotated[
+    str,
+    Path(
+        pattern="^(?:[Hh][Ii][Tt])?0{0,12}[1-9][0-9]{0,8}$",
+        description="like HIT000042",
+        examples=["HIT000001"],
+    ),
+]
+CaptureId = Annotated[
+    str,
+    Path(pattern="^[Cc]?0{0,12}[1-9][0-9]{0,8}$", description="like C000042", examples=["C000001"]),
+]
+SiteFilter = Annotated[
+    str | None,
+    Query(pattern="^[Ss]?0{0,12}[1-9][0-9]{0,8}$", description="a key website, like S000001"),
+]
+UrlText = Annotated[str, Field(min_length=1, max_length=2000)]
+Pattern = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class PlanOut(BaseModel):
+    site_id: str
+    site_name: str
+    seeds: list[str]
+    sitemaps: list[str]
+    search_templates: list[str] = Field(description="URLs with {title}: searched per work title")
+    include: list[str] = Field(description="regular expressions a page URL must match (any)")
+    exclude: list[str] = Field(description="regular expressions no URL may match")
+    max_depth: int
+    max_pages: int
+    recrawl_minutes: int
+    crawl_delay: float = Field(description="seconds between requests to one host")
+    concurrency: int = Field(description="requests at once per host")
+    user_agent: str
+    obey_robots: bool
+    enabled: bool
+    last_run_at: datetime | None
+    next_due_at: datetime | None
+
+
+class PlanList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[PlanOut]
+
+
+class PlanIn(BaseModel):
+    """Fields given replace the plan's; fields left out keep their value (their default
+    when the plan is new). A plan needs at least one seed, sitemap or search template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[UrlText] | None = Field(default=None, max_length=1000)
+    sitemaps: list[UrlText] | None = Field(default=None, max_length=100)
+    search_templates: list[UrlText] | None = Field(default=None, max_length=100)
+    include: list[Pattern] | None = Field(default=None, max_length=100)
+    exclude: list[Pattern] | None = Field(default=None, max_length=100)
+    max_depth: int | None = Field(default=None, ge=0, le=50)
+    max_pages: int | None = Field(default=None, ge=1, le=10_000_000)
+    recrawl_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    crawl_delay: float | None = Field(default=None, ge=0, le=120)
+    concurrency: int | None = Field(default=None, ge=1, le=16)
+    user_agent: str | None = Field(default=None, max_length=300)
+    obey_robots: StrictBool | None = None
+    enabled: StrictBool | None = None
+
+
+class RunOut(BaseModel):
+    id: str
+    site_id: str
+    site_name: str
+    state: Literal["running", "interrupted", "finished", "failed"]
+    trigger: str
+    max_pages: int
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int = Field(description="URLs fetched (errors included)")
+    fetched_bytes: int
+    hits: int
+    leads: int
+    errors: int
+    skipped: int
+    resumed: int = Field(description="times the run was resumed after an interruption")
+    queued: int = Field(description="URLs still in the frontier")
+    summary: dict[str, Any] = Field(
+        description="counts per outcome (fetched.page, error.http_5xx, skipped.robots, …), "
+        "up to 5 example URLs each, and the closing message"
+    )
+
+
+class RunList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[RunOut]
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_pages: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="page budget of this run (the plan's)"
+    )
+
+
+class FrontierUrl(BaseModel):
+    url: str
+    kind: str = Field(description="page, sitemap, media, hls or download")
+    depth: int
+    state: Literal["queued", "done", "failed", "skipped"]
+    status: int | None = Field(description="HTTP status, when a response came")
+    error: str | None
+    size: int
+    found_on: str | None
+
+
+class FrontierList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[FrontierUrl]
+
+
+def plan_out(p: Any) -> dict[str, Any]:
+    return _plain(asdict(p))
+
+
+def run_out(r: Any) -> dict[str, Any]:
+    return _plain(asdict(r))
+
+
+@router.get("/plans", response_model=PlanList, summary="List crawl plans")
+def list_plans(
+    jw: Jw,
+    user: Me,
+    enabled: bool | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Every key website's crawl plan, by site id; `enabled=false` lists deleted (disabled)
+    ones."""
+    plans = [p for p in jw.monitor.list_plans() if enabled is None or p.enabled == enabled]
+    page = plans[offset : offset + limit]
+    return {
+        "total": len(plans),
+        "limit": limit,
+        "offset": offset,
+        "items": [plan_out(p) for p in page],
+    }
+
+
+@router.get("/sites/{site_id}/plan", response_model=PlanOut, summary="A key website's crawl plan")
+def get_plan(jw: Jw, user: Me, site_id: SiteId) -> dict[str, Any]:
+    return plan_out(jw.monitor.get_plan(site_id))
+
+
+@router.put(
+    "/sites/{site_id}/plan",
+    response_model=PlanOut,
+    responses={201: {"model": PlanOut, "description": "plan created"}},
+    summary="Create or change a crawl plan",
+)
+def put_plan(jw: Jw, user: Me, site_id: SiteId, body: PlanIn, response: Response) -> dict[str, Any]:
+    """Creates the plan (201) or changes the fields given (200)."""
+    site = jw.sites.get(site_id)
+    try:
+        jw.monitor.get_plan(site.id)
+        created = False
+    except NotFound:
+        created = True
+    changes = body.model_dump(exclude_none=True)
+    plan = jw.monitor.set_plan(site.id, **changes)
+    action = "plan.create" if created else "plan.update"
+    jw.accounts.record(user, "api", action, site.id, {"fields": sorted(changes)})
+    response.status_code = 201 if created else 200
+    return plan_out(plan)
+
+
+@router.delete("/sites/{site_id}/plan", response_model=PlanOut, summary="Disable a crawl plan")
+def delete_plan(jw: Jw, user: Me, site_id: SiteId) -> dict[str, Any]:
+    """The plan stays (its runs point at it) but is disabled: never due again."""
+    jw.monitor.delete_plan(site_id)
+    plan = jw.monitor.get_plan(site_id)
+    jw.accounts.record(user, "api", "plan.disable", plan.site_id, {})
+    return plan_out(plan)
+
+
+@router.post(
+    "/sites/{site_id}/runs",
+    response_model=RunOut,
+    status_code=202,
+    summary="Start a crawl of a key website",
+)
+def start_run(
+    request: Request, jw: Jw, user: Me, site_id: SiteId, body: RunIn | None = None
+) -> dict[str, Any]:
+    """Starts (or resumes, when the last run was interrupted) a crawl under the site's plan in
+    the background and answers at once with the run; follow it with `GET /runs/{run_id}`.
+    409 when a run of the site is already in progress."""
+    max_pages = body.max_pages if body is not None else None
+    run = monitoring.start_run(jw, request.app.state, user, "api", site_id, max_pages)
+    return run_out(run)
+
+
+@router.get("/runs", response_model=RunList, summary="List crawl runs")
+def list_runs(
+    jw: Jw, user: Me, site: SiteFilter = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    """Newest first."""
+    runs = jw.monitor.runs(site, limit=offset + limit)[offset:] if offset < 100_000 else []
+    total = monitoring.count_runs(jw, site)
+    return {"total": total, "limit": limit, "offset": offset, "items": [run_out(r) for r in runs]}
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, summary="One crawl run")
+def get_run(jw: Jw, user: Me, run_id: RunId) -> dict[str, Any]:
+    """Its counters (live while it runs) and summary."""
+    return run_out(jw.monitor.get_run(run_id))
+
+
+@router.get("/runs/{run_id}/urls", response_model=FrontierList, summary="A run's URLs")
+def list_run_urls(
+    jw: Jw,
+    user: Me,
+    run_id: RunId,
+    state: Literal["queued", "done", "failed", "skipped"] | None = None,
+    limit: Limit = 200,
+    offset: Annotated[int, Query(ge=0, le=100_000, description="items skipped")] = 0,
+) -> dict[str, Any]:
+    """The run's frontier in the order URLs were found: `state=failed` for errors (with the
+    HTTP status and the error), `state=skipped` for robots.txt refusals. URLs skipped before
+    they were queued (off the site, excluded, too deep) are counted in the run's summary."""
+    run = jw.monitor.get_run(run_id)
+    items = jw.monitor.run_urls(run.id, state, limit=offset + limit)[offset:]
+    total = monitoring.count_urls(jw, run.id, state)
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+# ---------------------------------------------------------------- monitoring: hits
+
+
+class HitEventOut(BaseModel):
+    at: datetime
+    actor: str = Field(description="monitor, or the reviewer's username")
+    action: str = Field(
+        description="found, reupload, seen, removed, reappeared, confirmed, rejected, reopened"
+    )
+    reason: str | None
+    capture_id: str | None
+
+
+class HitOut(BaseModel):
+    id: str
+    site_id: str | None
+    site_name: str | None
+    work_id: str
+    title: str
+    owner: str
+    url: str
+    found_on: str | None
+    media: str
+    member: str | None = Field(description="path inside an archive, when the copy was in one")
+    score: float
+    verdict: str
+    method: str
+    segments: list[SegmentOut]
+    state: Literal["new", "confirmed", "rejected"]
+    reviewer: str | None
+    reason: str | None
+    reupload: bool = Field(description="a confirmed work back on the site after removal")
+    removed_at: datetime | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    seen_count: int
+    capture_id: str = Field(description="the capture it was found in")
+    last_capture_id: str
+
+
+class HitDetail(HitOut):
+    events: list[HitEventOut]
+
+
+class HitList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[HitOut]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000, description="needed to reject")
+
+
+def hit_out(h: Any, events: bool = False) -> dict[str, Any]:
+    d = _plain(asdict(h))
+    if not events:
+        d.pop("events", None)
+    return d
+
+
+@router.get("/hits", response_model=HitList, summary="List monitoring hits")
+def list_hits(
+    jw: Jw,
+    user: Me,
+    state: Literal["new", "confirmed", "rejected"] | None = None,
+    site: SiteFilter = None,
+    work: Annotated[
+        str | None, Query(pattern="^[Ww]?0{0,12}[1-9][0-9]{0,8}$", description="like W000001")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Newest first. A rights holder sees the hits of its own works, a site operator those
+    found on its own site; the regulator sees all."""
+    hits, total = monitoring.visible_hits(jw, user, state, site, work, limit, offset)
+    return {"total": total, "limit": limit, "offset": offset, "items": [hit_out(h) for h in hits]}
+
+
+@router.get("/hits/{hit_id}", response_model=HitDetail, summary="One hit, with its events")
+def get_hit(jw: Jw, user: Me, hit_id: HitId) -> dict[str, Any]:
+    return hit_out(monitoring.visible_hit(jw, user, hit_id), events=True)
+
+
+def _review_route(action: str, doc: str) -> None:
+    def route(jw: Jw, user: Me, hit_id: HitId, body: ReviewIn | None = None) -> dict[str, Any]:
+        reason = body.reason if body is not None else None
+        hit = monitoring.review(jw, user, "api", hit_id, action, reason)
+        return hit_out(hit, events=True)
+
+    route.__name__ = f"{action}_hit"
+    route.__doc__ = doc
+    router.post(
+        f"/hits/{{hit_id}}/{action}",
+        response_model=HitDetail,
+        summary=f"{action.capitalize()} a hit",
+    )(route)
+
+
+_review_route("confirm", "A new hit is a copy (409 when it was already reviewed: reopen it first).")
+_review_route("reject", "A new hit is not a copy; `reason` is required.")
+_review_route("reopen", "Back to new, to review it again.")
+
+
+# ---------------------------------------------------------------- monitoring: captures, leads
+
+
+class RedirectOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    url: str
+    status: int
+    location: str | None = None
+    ip: str | None = None
+
+
+class CaptureOut(BaseModel):
+    id: str
+    site_id: str | None
+    run_id: str | None
+    url: str = Field(description="the URL requested")
+    final_url: str = Field(description="after redirects")
+    found_on: str | None
+    redirects: list[RedirectOut]
+    fetched_at: datetime = Field(description="UTC")
+    ip: str = Field(description="the address the response came from")
+    status: int
+    headers: list[list[str]] = Field(description="[name, value] as received")
+    content_type: str
+    media: str
+    body_sha256: str
+    body_size: int
+    truncated: bool
+    screenshot_sha256: str | None
+    verified: bool = Field(description="the stored body still has its recorded SHA-256")
+    hits: list[str] = Field(description="hits of this capture that this user may see")
+
+
+class LeadOut(BaseModel):
+    id: int
+    site_id: str
+    provider: str
+    url: str
+    code: str | None = Field(description="the extraction code given beside the link")
+    page_url: str
+    context: str
+    capture_id: str
+    first_seen_at: datetime
+
+
+class LeadList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[LeadOut]
+
+
+def capture_out(c: Any, verified: bool, hits: list[str]) -> dict[str, Any]:
+    d = _plain(asdict(c))
+    d["headers"] = [list(h) for h in c.headers]
+    return {**d, "verified": verified, "hits": hits}
+
+
+#: a capture's body is whatever the site sent: never rendered by the browser
+HOSTILE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
+
+
+def capture_body(jw: Jianwang, user: User, capture_id: str) -> Response:
+    from fastapi.responses import FileResponse
+
+    cap, _ = monitoring.visible_capture(jw, user, capture_id)
+    if not jw.blobs.exists(cap.body_sha256):
+        raise NotFound(f"the body of {cap.id} is not in the blob store", capture_id=cap.id)
+    return FileResponse(
+        jw.blobs.path(cap.body_sha256),
+        media_type="application/octet-stream",
+        headers={
+            **HOSTILE_HEADERS,
+            "Content-Disposition": f'attachment; filename="{cap.id}.bin"',
+            "X-Content-SHA256": cap.body_sha256,
+        },
+    )
+
+
+def capture_screenshot(jw: Jianwang, user: User, capture_id: str) -> Response:
+    from fastapi.responses import FileResponse
+
+    cap, _ = monitoring.visible_capture(jw, user, capture_id)
+    sha = cap.screenshot_sha256
+    if not sha or not jw.blobs.exists(sha):
+        raise NotFound(f"{cap.id} has no screenshot", capture_id=cap.id)
+    return FileResponse(
+        jw.blobs.path(sha),
+        media_type="image/png",
+        headers={**HOSTILE_HEADERS, "X-Content-SHA256": sha},
+    )
+
+
+@router.get("/captures/{capture_id}", response_model=CaptureOut, summary="One evidence capture")
+def get_capture(jw: Jw, user: Me, capture_id: CaptureId) -> dict[str, Any]:
+    """Everything recorded of the response, and whether its stored body still has the
+    recorded SHA-256. Visible to the regulator, and to whoever may see one of its hits."""
+    cap, hits = monitoring.visible_capture(jw, user, capture_id)
+    return capture_out(cap, jw.monitor.verify_capture(cap.id), hits)
+
+
+@router.get(
+    "/captures/{capture_id}/body",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "the body exactly as received (an attachment, never rendered)",
+            "headers": {"X-Content-SHA256": {"description": "the recorded SHA-256 of the body"}},
+        }
+    },
+    summary="Download a capture's body",
+)
+def get_capture_body(jw: Jw, user: Me, capture_id: CaptureId) -> Response:
+    return capture_body(jw, user, capture_id)
+
+
+@router.get(
+    "/captures/{capture_id}/screenshot",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "the page as Chromium drew it"}},
+    summary="A capture's screenshot",
+)
+def get_capture_screenshot(jw: Jw, user: Me, capture_id: CaptureId) -> Response:
+    """404 when none was taken (no browser, or not a page)."""
+    return capture_screenshot(jw, user, capture_id)
+
+
+@router.get("/leads", response_model=LeadList, summary="Network-disk leads")
+def list_leads(
+    jw: Jw, user: Me, site: SiteFilter = None, limit: Limit = 50, offset: Offset = 0
+) -> dict[str, Any]:
+    """Share links (with their extraction codes) seen on key websites, newest first."""
+    leads = jw.monitor.leads(site, limit=offset + limit)[offset:] if offset < 100_000 else []
+    total = monitoring.count_leads(jw, site)
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [_plain(asdict(x)) for x in leads],
+    }

@@ -1,5 +1,5 @@
 """Server-rendered dashboard (Jinja2 + htmx): sign-in, overview, works, key websites,
-identify. Thin over the same helpers as the API; every page passes `policy.check_route`.
+identify, monitoring (plans and runs, hits with the capture viewer). Thin over the same helpers as the API; every page passes `policy.check_route`.
 
 Sessions live in a signed cookie (itsdangerous: user id, CSRF token, language), HttpOnly,
 SameSite=Lax, Secure when the request came over HTTPS. Every POST carries the session's CSRF
@@ -22,7 +22,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import media
 from ..domain import (
+    Capture,
+    Conflict,
     Forbidden,
+    Hit,
     Identification,
     InvalidInput,
     JianwangError,
@@ -34,7 +37,7 @@ from ..domain import (
     WorkType,
 )
 from ..services.passages import pieces, reference_text
-from . import api, i18n, policy
+from . import api, i18n, monitoring, policy
 from .errors import LoginRequired
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -471,3 +474,192 @@ def _clock(seconds: float) -> str:
     m, s = divmod(max(seconds, 0.0), 60)
     h, m = divmod(int(m), 60)
     return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+def monitor_page(request: Request, user: PageUser, page: int = 1) -> Response:
+    return _monitor(request, user, None, page)
+
+
+def _monitor(request: Request, user: User, error: str | None, page: int = 1) -> Response:
+    jw = api.platform(request)
+    every = jw.monitor.list_plans()
+    pages = max(1, math.ceil(len(every) / PAGE))
+    page = min(max(page, 1), pages)
+    plans = every[(page - 1) * PAGE : page * PAGE]
+    latest = {p.site_id: next(iter(jw.monitor.runs(p.site_id, limit=1)), None) for p in plans}
+    runs = jw.monitor.runs(limit=20)
+    leads = jw.monitor.leads(limit=20)
+    return render(
+        request,
+        "monitor.html",
+        status_code=409 if error else 200,
+        user=user,
+        plans=plans,
+        total=len(every),
+        page=page,
+        pages=pages,
+        latest=latest,
+        runs=runs,
+        leads=leads,
+        error=error,
+    )
+
+
+@router.post("/monitor/{site_id}/run")
+async def monitor_run(request: Request, user: PageUser, site_id: str) -> Response:
+    await check_csrf(request)
+    from starlette.concurrency import run_in_threadpool
+
+    jw = api.platform(request)
+    try:
+        run = await run_in_threadpool(
+            monitoring.start_run, jw, request.app.state, user, "dashboard", site_id, None
+        )
+    except Conflict as exc:
+        return await run_in_threadpool(_monitor, request, user, exc.message)
+    return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, user: PageUser, run_id: str) -> Response:
+    jw = api.platform(request)
+    run = jw.monitor.get_run(run_id)
+    ctx: dict[str, Any] = {"user": user, "run": run}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "run-live":
+        return render(request, "_run_live.html", **ctx)
+    ctx["failed"] = jw.monitor.run_urls(run.id, "failed", limit=200)
+    ctx["skipped"] = jw.monitor.run_urls(run.id, "skipped", limit=200)
+    return render(request, "run.html", **ctx)
+
+
+HIT_STATES = ("new", "confirmed", "rejected")
+
+
+@router.get("/hits", response_class=HTMLResponse)
+def hits_page(
+    request: Request, user: PageUser, state: str = "", site: str = "", page: int = 1
+) -> Response:
+    jw = api.platform(request)
+    st = state if state in HIT_STATES else None
+    page = max(page, 1)
+    sites, _ = jw.sites.list(limit=1000, only=policy.sites_scope(user))
+    site_ids = {s.id for s in sites}
+    chosen = site if site in site_ids else None
+    hits, total = monitoring.visible_hits(jw, user, st, chosen, None, PAGE, (page - 1) * PAGE)
+    ctx: dict[str, Any] = {
+        "user": user,
+        "hits": hits,
+        "total": total,
+        "state": st or "",
+        "site": chosen or "",
+        "sites": sites,
+        "states": HIT_STATES,
+        "page": page,
+        "pages": max(1, math.ceil(total / PAGE)),
+    }
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "hits-table":
+        return render(request, "_hits_table.html", **ctx)
+    return render(request, "hits.html", **ctx)
+
+
+@router.get("/hits/{hit_id}", response_class=HTMLResponse)
+def hit_page(request: Request, user: PageUser, hit_id: str, capture: str | None = None) -> Response:
+    return _hit(request, user, hit_id, capture, None, 200)
+
+
+def _hit(
+    request: Request,
+    user: User,
+    hit_id: str,
+    capture: str | None,
+    error: str | None,
+    status_code: int,
+) -> Response:
+    jw = api.platform(request)
+    hit = monitoring.visible_hit(jw, user, hit_id)
+    captures = list(
+        dict.fromkeys(
+            [
+                hit.capture_id,
+                *(e.capture_id for e in hit.events if e.capture_id),
+                hit.last_capture_id,
+            ]
+        )
+    )
+    shown = capture if capture in captures else hit.capture_id
+    cap = jw.monitor.get_capture(shown)
+    view = _hit_view(jw, hit, cap)
+    return render(
+        request,
+        "hit.html",
+        status_code=status_code,
+        user=user,
+        hit=hit,
+        cap=cap,
+        captures=captures,
+        verified=jw.monitor.verify_capture(cap.id),
+        view=view,
+        error=error,
+    )
+
+
+@router.post("/hits/{hit_id}/review", response_class=HTMLResponse)
+async def hit_review(
+    request: Request,
+    user: PageUser,
+    hit_id: str,
+    action: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    await check_csrf(request)
+    from starlette.concurrency import run_in_threadpool
+
+    jw = api.platform(request)
+    if action not in ("confirm", "reject", "reopen"):
+        raise InvalidInput(f"unknown review action {action!r}")
+    try:
+        hit = await run_in_threadpool(
+            monitoring.review, jw, user, "dashboard", hit_id, action, reason or None
+        )
+    except (Conflict, InvalidInput) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return await run_in_threadpool(_hit, request, user, hit_id, None, exc.message, status)
+    return RedirectResponse(f"/hits/{hit.id}", status_code=303)
+
+
+@router.get("/captures/{capture_id}/body")
+def capture_body_download(request: Request, user: PageUser, capture_id: str) -> Response:
+    return api.capture_body(api.platform(request), user, capture_id)
+
+
+@router.get("/captures/{capture_id}/screenshot")
+def capture_screenshot_image(request: Request, user: PageUser, capture_id: str) -> Response:
+    return api.capture_screenshot(api.platform(request), user, capture_id)
+
+
+def _hit_view(jw: Any, hit: Hit, cap: Capture) -> dict[str, Any]:
+    """The capture viewer's match: the capture's text with the matched passages and the
+    work's text beside it (text), or the matched time ranges (audio, video)."""
+    view: dict[str, Any] = {"pieces": None, "spans": [], "ranges": [], "note": None}
+    if hit.media == "text" and hit.member is None and cap.media == "text":
+        try:
+            data = jw.blobs.get(cap.body_sha256)
+            query_text = str(media.decode(data).signal)
+        except (OSError, JianwangError):
+            view["note"] = "capture.undecodable"
+            return view
+        qs = [(int(s.query[0]), int(s.query[1])) for s in hit.segments]
+        rs = [(int(s.reference[0]), int(s.reference[1])) for s in hit.segments]
+        ref = reference_text(jw.sessions, jw.blobs, hit.work_id)
+        view["spans"] = list(zip(qs, rs, strict=True))
+        view["pieces"] = (pieces(query_text, qs), pieces(ref, rs) if ref is not None else None)
+    elif hit.media in ("audio", "video"):
+        view["ranges"] = [
+            (_clock(s.query[0]), _clock(s.query[1]), _clock(s.reference[0]), _clock(s.reference[1]))
+            for s in hit.segments
+        ]
+    return view

@@ -8,8 +8,19 @@ holder's works, an operator's site) and answer 404 where existence must not leak
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from ..domain import Forbidden, Identification, NotFound, Role, Site, User, Work
+from ..domain import (
+    Forbidden,
+    Hit,
+    Identification,
+    NotFound,
+    Role,
+    Site,
+    User,
+    Work,
+    parse_id,
+)
 
 ADMIN = frozenset({Role.ADMIN})
 REGULATOR = frozenset({Role.ADMIN, Role.STAFF})
@@ -48,6 +59,23 @@ RULES: dict[str, frozenset[Role]] = {
     "POST /api/v1/index/compact": ADMIN,
     "POST /api/v1/index/rebuild": ADMIN,
     "GET /api/v1/config": ADMIN,
+    "GET /api/v1/plans": REGULATOR,
+    "GET /api/v1/sites/{site_id}/plan": REGULATOR,
+    "PUT /api/v1/sites/{site_id}/plan": REGULATOR,
+    "DELETE /api/v1/sites/{site_id}/plan": REGULATOR,
+    "POST /api/v1/sites/{site_id}/runs": REGULATOR,
+    "GET /api/v1/runs": REGULATOR,
+    "GET /api/v1/runs/{run_id}": REGULATOR,
+    "GET /api/v1/runs/{run_id}/urls": REGULATOR,
+    "GET /api/v1/hits": SIGNED_IN,
+    "GET /api/v1/hits/{hit_id}": SIGNED_IN,
+    "POST /api/v1/hits/{hit_id}/confirm": REGULATOR,
+    "POST /api/v1/hits/{hit_id}/reject": REGULATOR,
+    "POST /api/v1/hits/{hit_id}/reopen": REGULATOR,
+    "GET /api/v1/captures/{capture_id}": SIGNED_IN,
+    "GET /api/v1/captures/{capture_id}/body": SIGNED_IN,
+    "GET /api/v1/captures/{capture_id}/screenshot": SIGNED_IN,
+    "GET /api/v1/leads": REGULATOR,
     "GET /api/v1/openapi.json": PUBLIC,
     "GET /api/v1/docs": PUBLIC,
     # ---- dashboard
@@ -66,6 +94,14 @@ RULES: dict[str, frozenset[Role]] = {
     "GET /sites/{site_id}": SIGNED_IN,
     "GET /identify": SIGNED_IN,
     "POST /identify": SIGNED_IN,
+    "GET /monitor": REGULATOR,
+    "POST /monitor/{site_id}/run": REGULATOR,
+    "GET /runs/{run_id}": REGULATOR,
+    "GET /hits": SIGNED_IN,
+    "GET /hits/{hit_id}": SIGNED_IN,
+    "POST /hits/{hit_id}/review": REGULATOR,
+    "GET /captures/{capture_id}/body": SIGNED_IN,
+    "GET /captures/{capture_id}/screenshot": SIGNED_IN,
 }
 
 
@@ -158,6 +194,49 @@ def visible_matches(user: User, ident: Identification, owners: dict[str, str]) -
         return ident
     keep = tuple(m for m in ident.matches if owners.get(m.work_id) == user.holder_name)
     return Identification(ident.input, ident.media, keep)
+
+
+@dataclass(frozen=True)
+class HitScope:
+    """What a user's hit lists are limited to: the works of one rights holder (`owner_id`,
+    the holder's number) or one key website (`site`); `nothing` for a user tied to neither."""
+
+    owner_id: int | None = None
+    site: str | None = None
+    nothing: bool = False
+
+
+def hits_scope(user: User) -> HitScope:
+    """Monitoring hits: the regulator sees all; a rights holder those of its own works; a
+    site operator those found on its own site (read-only: reviewing is the regulator's)."""
+    if user.is_regulator:
+        return HitScope()
+    if user.role == Role.HOLDER:
+        if not user.holder_id:
+            return HitScope(nothing=True)
+        return HitScope(owner_id=parse_id("holder", user.holder_id))
+    if user.role == Role.OPERATOR:
+        return HitScope(site=user.site_id) if user.site_id else HitScope(nothing=True)
+    raise Forbidden("this role sees no monitoring hits")
+
+
+def check_hit(user: User, hit: Hit) -> Hit:
+    """Another holder's hit, or another site's, is "not found" (existence does not leak)."""
+    if user.is_regulator:
+        return hit
+    if user.role == Role.HOLDER and user.holder_name and hit.owner == user.holder_name:
+        return hit
+    if user.role == Role.OPERATOR and user.site_id and hit.site_id == user.site_id:
+        return hit
+    raise NotFound(f"no hit {hit.id}", hit_id=hit.id)
+
+
+def may_see_hit(user: User, hit: Hit) -> bool:
+    try:
+        check_hit(user, hit)
+    except NotFound:
+        return False
+    return True
 
 
 def may_manage_token(user: User, token_user_id: int) -> bool:
