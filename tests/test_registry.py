@@ -190,7 +190,7 @@ def test_schema_is_migrated_once(jw: Jianwang) -> None:
     from alembic.runtime.migration import MigrationContext
 
     with jw.db.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
     again = Jianwang.open(home=jw.settings.home, database_url=jw.settings.database_url)
     again.close()
 

@@ -3,7 +3,6 @@ identification methods find them), traps behave, the logs record what was served
 
 from __future__ import annotations
 
-import io
 import socket
 import time
 import zlib
@@ -247,8 +246,8 @@ def test_planted_copies_are_identified_and_clean_pages_are_not(
                 playlist = client.get(p.url).text
                 base = p.url.rsplit("/", 1)[0]
                 segs = [ln for ln in playlist.splitlines() if ln and not ln.startswith("#")]
-                data = _ts_to_mp4(b"".join(client.get(f"{base}/{s}").content for s in segs))
-                name = "stream.mp4"
+                data = b"".join(client.get(f"{base}/{s}").content for s in segs)
+                name = "stream.ts"
             else:
                 data = client.get(p.url).content
                 name = p.url.rsplit("/", 1)[1]
@@ -270,36 +269,18 @@ def test_planted_copies_are_identified_and_clean_pages_are_not(
             assert [m for m in ident.matches if m.verdict == Verdict.MATCH] == [], url
 
 
-def _ts_to_mp4(ts: bytes) -> bytes:
-    """Remux concatenated MPEG-TS segments into MP4 (no re-encoding): Jianwang's content
-    sniffing does not recognise raw MPEG-TS bytes (they are taken for a binary file)."""
-    import av
-
-    src = av.open(io.BytesIO(ts), "r")
-    buf = io.BytesIO()
-    out = av.open(buf, "w", format="mp4")
-    stream = src.streams.video[0]
-    copy = out.add_stream_from_template(stream)
-    for packet in src.demux(stream):
-        if packet.dts is None:
-            continue
-        packet.stream = copy
-        out.mux(packet)
-    out.close()
-    src.close()
-    return buf.getvalue()
-
-
-def test_raw_mpegts_is_not_sniffed_as_video(world: World, client: httpx.Client) -> None:
-    """Records a limitation of Jianwang that the crawler must work around (remux HLS to MP4
-    before identifying); when sniffing learns MPEG-TS this test should be inverted."""
+def test_raw_mpegts_is_sniffed_and_decoded_as_video(world: World, client: httpx.Client) -> None:
+    """HLS segments joined as they come (no remuxing) are video to Jianwang."""
+    from jianwang.media import decode
     from jianwang.media.sniff import sniff
 
     hls = next(p for p in world.planted if p.url.endswith(".m3u8"))
-    seg = client.get(hls.url.rsplit("/", 1)[0] + "/seg000.ts").content
-    assert seg[0] == 0x47 and seg[188] == 0x47
-    assert sniff(seg)[0].value == "file"
-    assert sniff(_ts_to_mp4(seg))[0].value == "video"
+    base = hls.url.rsplit("/", 1)[0]
+    joined = b"".join(client.get(f"{base}/seg{k:03d}.ts").content for k in range(2))
+    assert joined[0] == 0x47 and joined[188] == 0x47
+    assert sniff(joined) == (sniff(joined)[0], "ts") and sniff(joined)[0].value == "video"
+    frames = decode(joined, query=True).signal
+    assert len(frames.times) > 10 and frames.times[-1] > 4.0
 
 
 def test_a_second_world_on_the_same_root_is_fast(world: World) -> None:

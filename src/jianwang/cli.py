@@ -766,8 +766,6 @@ def _print_plan(p: Any) -> None:
         out.print(f"{k}: {v}", markup=False, highlight=False)
 
 
-
-
 @monitor_app.command("plan")
 def monitor_plan(
     site: Annotated[str, typer.Argument(help="Site id (S000001) or name.")],

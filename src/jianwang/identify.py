@@ -10,6 +10,7 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -122,6 +123,7 @@ class Identifier:
         #: methods whose every document `_info` holds (the catalogue was small enough)
         self._complete: set[str] = set()
         self._refs: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._refs_lock = threading.Lock()
         self._cache_size = cache_size
 
     def identify(self, data: bytes, name: str = "-") -> Identification:
@@ -285,9 +287,10 @@ class Identifier:
 
         def prepared(doc: int) -> Any:
             key = (method.name, doc)
-            if key in self._refs:
-                self._refs.move_to_end(key)
-                return self._refs[key]
+            with self._refs_lock:
+                if key in self._refs:
+                    self._refs.move_to_end(key)
+                    return self._refs[key]
             packed = store.get(doc)
             if packed is not None:
                 ref = method.unpack_reference(packed)
@@ -303,9 +306,10 @@ class Identifier:
                     if raw is None
                     else method.prepare_reference(media_mod.rendition_signal(method.media, raw))
                 )
-            self._refs[key] = ref
-            if len(self._refs) > self._cache_size:
-                self._refs.popitem(last=False)
+            with self._refs_lock:  # identify runs in several threads (crawls, the service)
+                self._refs[key] = ref
+                if len(self._refs) > self._cache_size:
+                    self._refs.popitem(last=False)
             return ref
 
         cands = method.score(fp, hits, prepared)

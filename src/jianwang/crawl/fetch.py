@@ -271,7 +271,7 @@ class Fetcher:
         out = open(to_file, "wb") if to_file is not None else None  # noqa: SIM115
         try:
             try:
-                for chunk in response.iter_bytes(_CHUNK):
+                for chunk in response.iter_bytes():  # as it arrives: a drip must reach the clock
                     if size + len(chunk) > limit:
                         if not allow_truncated:
                             what = "decompresses to" if encoded not in ("", "identity") else "is"

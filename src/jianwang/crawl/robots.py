@@ -23,6 +23,7 @@ class RobotsRules:
     parser: Protego | None  # None with `allow_all` decided below
     allow_all: bool
     problem: str | None = None  # why everything is disallowed
+    refused: bool = False  # the address guard refused the host: nothing there is fetched
 
     def allowed(self, url: str, agent: str) -> bool:
         if self.parser is None:
@@ -72,7 +73,7 @@ class Robots:
             )
         except FetchError as exc:
             if exc.kind in ("refused", "scheme"):
-                return RobotsRules(origin, None, False, exc.message)
+                return RobotsRules(origin, None, False, exc.message, refused=True)
             return RobotsRules(origin, None, False, f"robots.txt unreachable: {exc.message}")
         if got.status >= 500:
             return RobotsRules(origin, None, False, f"robots.txt answered HTTP {got.status}")

@@ -29,6 +29,7 @@ import fcntl
 import json
 import os
 import struct
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ import numpy.typing as npt
 
 from ..fingerprint.base import Hits
 from ..fingerprint.normalize import _core
+
+_RELOAD_LOCK = threading.Lock()
 
 _REC = struct.Struct("<II")  # doc, count
 
@@ -134,6 +137,14 @@ class ExactIndex:
             files += [shard.path / "manifest.json", shard.path / "delta.log"]
         return file_state(files)
 
+    def _reload(self) -> None:
+        """Re-open from disk without ever showing a half-built index: the new state is built
+        aside and swapped in attribute by attribute (lookups in other threads see the old
+        shards or the new ones, never empty ones)."""
+        with _RELOAD_LOCK:
+            fresh = ExactIndex(self.path, len(self.shards), self.delta_limit, self.key_bits)
+            self.__dict__.update(fresh.__dict__)
+
     def refresh(self, max_age: float = 1.0) -> bool:
         """Pick up what other processes wrote (new references, removals); True if reloaded.
         Looks at the files at most every `max_age` seconds (a few `stat` calls)."""
@@ -143,7 +154,7 @@ class ExactIndex:
         self._checked = now
         if self._disk_state() == self._seen:
             return False
-        self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
+        self._reload()
         return True
 
     def _open_shard(self, shard: _Shard) -> None:
@@ -169,7 +180,7 @@ class ExactIndex:
             return
         with writer_lock(self.path):
             # another writer may have flushed or added meanwhile: start from disk
-            self.__init__(self.path, len(self.shards), self.delta_limit, self.key_bits)  # type: ignore[misc]
+            self._reload()
             for shard in self.shards:
                 if shard.log_torn_at is not None and shard.path is not None:
                     os.truncate(shard.path / "delta.log", shard.log_torn_at)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import threading
 from pathlib import Path
 
 _REC = struct.Struct("<IQI")
@@ -32,8 +33,8 @@ class ReferenceStore:
         self._mem: dict[int, bytes] = {}
         self._where: dict[int, tuple[int, int]] = {}
         self._map: mmap.mmap | None = None
-        self._mapped = 0
         self._seen = -1
+        self._lock = threading.Lock()
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
             self.refresh()
@@ -51,7 +52,8 @@ class ReferenceStore:
             return
         data = offsets.read_bytes()
         whole = len(data) - len(data) % _REC.size
-        self._where = {doc: (off, length) for doc, off, length in _REC.iter_unpack(data[:whole])}
+        where = {doc: (off, length) for doc, off, length in _REC.iter_unpack(data[:whole])}
+        self._where = where  # swapped whole: readers see the old table or the new one
         self._seen = size
 
     def put(self, doc: int, packed: bytes) -> None:
@@ -83,18 +85,20 @@ class ReferenceStore:
             if where is None:
                 return None
         offset, length = where
-        if self._map is None or offset + length > self._mapped:
-            self._remap()
-            if self._map is None or offset + length > self._mapped:
+        m = self._map
+        if m is None or offset + length > len(m):
+            with self._lock:
+                self._remap()
+            m = self._map
+            if m is None or offset + length > len(m):
                 return None
-        return self._map[offset : offset + length]
+        return m[offset : offset + length]
 
     def _remap(self) -> None:
+        """Map the data file again (it grew). The old map is not closed: a reader in
+        another thread may still hold it; it closes when the last reference goes."""
         assert self.path is not None
         data = self.path / "data.bin"
-        if self._map is not None:
-            self._map.close()
-            self._map = None
         try:
             size = data.stat().st_size
         except FileNotFoundError:
@@ -103,7 +107,6 @@ class ReferenceStore:
             return
         with open(data, "rb") as fh:
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        self._mapped = size
 
     def bytes_on_disk(self) -> int:
         if self.path is None:

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import struct
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ import numpy.typing as npt
 
 from ..fingerprint.base import Hits
 from .exact import _atomic_write, file_state, writer_lock
+
+_RELOAD_LOCK = threading.Lock()
 
 _REC = struct.Struct("<II")  # doc, count
 
@@ -178,6 +181,14 @@ class HammingIndex:
             return ()
         return file_state(self.path / n for n in ("tombstones.json", "manifest.json", "delta.log"))
 
+    def _reload(self) -> None:
+        """Re-open from disk without ever showing a half-built index: the new state is built
+        aside and swapped in attribute by attribute (lookups in other threads see the old
+        shards or the new ones, never empty ones)."""
+        with _RELOAD_LOCK:
+            fresh = HammingIndex(self.path, self.delta_limit, self.bits)
+            self.__dict__.update(fresh.__dict__)
+
     def refresh(self, max_age: float = 1.0) -> bool:
         """Pick up what other processes wrote; True if reloaded."""
         now = time.monotonic()
@@ -186,7 +197,7 @@ class HammingIndex:
         self._checked = now
         if self._disk_state() == self._seen:
             return False
-        self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
+        self._reload()
         return True
 
     @contextlib.contextmanager
@@ -197,7 +208,7 @@ class HammingIndex:
             return
         with writer_lock(self.path):
             # another writer may have flushed or added meanwhile: start from disk
-            self.__init__(self.path, self.delta_limit, self.bits)  # type: ignore[misc]
+            self._reload()
             if self._log_torn_at is not None:
                 os.truncate(self.path / "delta.log", self._log_torn_at)
                 self._log_torn_at = None

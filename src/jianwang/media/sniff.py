@@ -27,6 +27,8 @@ def sniff(data: bytes) -> tuple[MediaType, str]:
     # start; deciding that first spares text (the common input) the magic-number search.
     if _looks_textual(head[:8192]) and not head.startswith(_TEXTUAL_MAGIC):
         return MediaType.TEXT, _text_kind(head)
+    if _mpeg_ts(head):  # HLS segments, DVB/IPTV recordings: no magic number, a sync pattern
+        return MediaType.VIDEO, "ts"
     kind = filetype.guess(head)
     if kind is not None:
         major = kind.mime.split("/")[0]
@@ -39,6 +41,13 @@ def sniff(data: bytes) -> tuple[MediaType, str]:
     if _looks_textual(head):
         return MediaType.TEXT, _text_kind(head)
     return MediaType.FILE, "binary"
+
+
+def _mpeg_ts(head: bytes) -> bool:
+    """An MPEG transport stream: the sync byte 0x47 every 188 bytes (7 packets in a row)."""
+    if len(head) < 188 * 7:
+        return False
+    return all(head[i * 188] == 0x47 for i in range(7))
 
 
 def _text_kind(head: bytes) -> str:

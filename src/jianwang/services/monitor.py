@@ -758,6 +758,9 @@ class _Crawl:
         out = Outcome(item)
         if self.plan.obey_robots:
             rules = self.robots.rules(item.url)
+            if rules.refused:  # the host itself is refused: an error, not a robots skip
+                out.error, out.error_kind = rules.problem, "refused"
+                return out
             if rules.problem and rules.parser is None and not rules.allow_all:
                 out.skipped = "robots"
                 out.error = rules.problem
@@ -831,9 +834,14 @@ class _Crawl:
         for u in links.downloads:
             out.found.append((u, "download", item.depth + 1))
         out.leads = links.leads
-        ident = self.m.identify_bytes(body, got.final_url)
-        out.media = ident.media.value
-        out.matches = ident.matches
+        try:
+            ident = self.m.identify_bytes(body, got.final_url)
+        except JianwangError:
+            # a page without text (a bare player, an image map) still has its links and media
+            out.media = "text"
+        else:
+            out.media = ident.media.value
+            out.matches = ident.matches
         if (out.matches or out.leads) and self.m.screenshotter is not None:
             out.screenshot_sha256 = self.m.screenshotter.take(body, self.m.blobs)
 
