@@ -73,7 +73,12 @@ def dashboard_client(svc: Service, role: str | None) -> tuple[TestClient, str]:
         username = ACCOUNT[role]
         r = client.post(
             "/login",
-            data={"username": username, "password": svc.passwords[username], "csrf": token, "next": "/"},
+            data={
+                "username": username,
+                "password": svc.passwords[username],
+                "csrf": token,
+                "next": "/",
+            },
         )
         assert r.status_code == 303, r.text[:500]
         token = csrf_of(client.get("/").text)

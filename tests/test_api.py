@@ -166,7 +166,9 @@ def test_identify_hides_other_holders_works_from_a_rights_holder(svc: Service) -
     own = svc.client.post(
         "/api/v1/identify", headers=svc.auth("holder"), files={"file": ("p.html", page)}
     ).json()
-    assert own["matches"] and own["matches"][0]["work_id"] == svc.jw.identify(page).matches[0].work_id
+    assert (
+        own["matches"] and own["matches"][0]["work_id"] == svc.jw.identify(page).matches[0].work_id
+    )
     other = svc.client.post(
         "/api/v1/identify", headers=svc.auth("other_holder"), files={"file": ("p.html", page)}
     ).json()
@@ -200,18 +202,31 @@ def test_users_and_tokens(svc: Service) -> None:
     r = c.post(
         "/api/v1/users",
         headers=h,
-        json={"username": "reader", "password": "correct horse battery", "role": "holder", "holder": "H000001"},
+        json={
+            "username": "reader",
+            "password": "correct horse battery",
+            "role": "holder",
+            "holder": "H000001",
+        },
     )
     assert r.status_code == 201, r.text
     reader = r.json()
     assert reader["holder_name"] == "Tang Poetry Press" and reader["role"] == "holder"
     _error(
-        c.post("/api/v1/users", headers=h, json={"username": "reader", "password": "x" * 10, "role": "staff"}),
+        c.post(
+            "/api/v1/users",
+            headers=h,
+            json={"username": "reader", "password": "x" * 10, "role": "staff"},
+        ),
         409,
         "duplicate",
     )
     _error(
-        c.post("/api/v1/users", headers=h, json={"username": "op", "password": "x" * 10, "role": "operator"}),
+        c.post(
+            "/api/v1/users",
+            headers=h,
+            json={"username": "op", "password": "x" * 10, "role": "operator"},
+        ),
         422,
         "invalid_input",
     )
@@ -230,13 +245,20 @@ def test_users_and_tokens(svc: Service) -> None:
     _error(c.delete(f"/api/v1/tokens/{token.id}", headers=svc.auth("holder")), 404, "not_found")
     revoked = c.delete(f"/api/v1/tokens/{created.json()['id']}", headers=rh)
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
-    _error(c.get("/api/v1/me", headers={"Authorization": f"Bearer {created.json()['token']}"}), 401, "unauthenticated")
+    _error(
+        c.get("/api/v1/me", headers={"Authorization": f"Bearer {created.json()['token']}"}),
+        401,
+        "unauthenticated",
+    )
     off = c.patch(f"/api/v1/users/{reader['id']}", headers=h, json={"active": False})
     assert off.status_code == 200 and off.json()["active"] is False
     _error(c.get("/api/v1/me", headers=rh), 401, "unauthenticated")
     me = c.get("/api/v1/me", headers=h).json()
     _error(c.patch(f"/api/v1/users/{me['id']}", headers=h, json={"active": False}), 409, "conflict")
-    actions = [e["action"] for e in c.get("/api/v1/audit", params={"actor": "admin"}, headers=h).json()["items"]]
+    actions = [
+        e["action"]
+        for e in c.get("/api/v1/audit", params={"actor": "admin"}, headers=h).json()["items"]
+    ]
     assert "user.create" in actions and "user.disable" in actions
 
 
@@ -276,12 +298,17 @@ def test_api_on_both_databases(any_svc: Service) -> None:
     svc = any_svc
     c = svc.client
     assert c.get("/api/v1/works", headers=svc.auth("holder")).json()["total"] == 8
-    text = "\n".join(f"第{i}行：{'春眠不觉晓处处闻啼鸟'[i % 10:]}{i * 7919}" for i in range(300))
+    text = "\n".join(f"第{i}行：{'春眠不觉晓处处闻啼鸟'[i % 10 :]}{i * 7919}" for i in range(300))
     r = c.post(
         "/api/v1/works",
         headers=svc.auth("admin"),
         files=[("files", ("new.txt", text.encode()))],
-        data={"type": "literature", "title": "新作", "owner": "新权利人", "release_date": "2024-05-01"},
+        data={
+            "type": "literature",
+            "title": "新作",
+            "owner": "新权利人",
+            "release_date": "2024-05-01",
+        },
     )
     assert r.status_code == 201, r.text
     assert r.json()["release_date"] == "2024-05-01"
@@ -298,18 +325,23 @@ def test_bulk_imports_and_config(svc: Service) -> None:
     c = svc.client
     chapters = demo_chapters()
     manifest = (
-        "file,type,title,owner,isbn\n"
-        "a.txt;b.txt,literature,合集（导入）,Tang Poetry Press,\n"
+        "file,type,title,owner,isbn\na.txt;b.txt,literature,合集（导入）,Tang Poetry Press,\n"
     )
     a = chapters[0].read_text(encoding="utf-8")[::-1].encode()
     b = chapters[1].read_text(encoding="utf-8")[::-1].encode()
-    files = [("manifest", ("m.csv", manifest.encode())), ("files", ("a.txt", a)), ("files", ("b.txt", b))]
+    files = [
+        ("manifest", ("m.csv", manifest.encode())),
+        ("files", ("a.txt", a)),
+        ("files", ("b.txt", b)),
+    ]
     r = c.post("/api/v1/imports/works", headers=svc.auth("holder"), files=files)
     assert r.status_code == 200, r.text
     [wid] = r.json()["added"]
     assert len(svc.jw.registry.get_work(wid).assets) == 2
     listed = c.get(
-        f"/api/v1/works/{wid}/assets", params={"sort": "-filename", "limit": 1}, headers=svc.auth("holder")
+        f"/api/v1/works/{wid}/assets",
+        params={"sort": "-filename", "limit": 1},
+        headers=svc.auth("holder"),
     ).json()
     assert listed["total"] == 2 and [x["filename"] for x in listed["items"]] == ["b.txt"]
     again = c.post("/api/v1/imports/works", headers=svc.auth("holder"), files=files).json()
@@ -323,7 +355,11 @@ def test_bulk_imports_and_config(svc: Service) -> None:
     )
     _error(r, 422, "invalid_input")
     sites = "name,domains,category,tier,province\n导入站,import.example.cn,video,provincial,江苏\n"
-    r = c.post("/api/v1/imports/sites", headers=svc.auth("staff"), files={"csv_file": ("s.csv", sites.encode())})
+    r = c.post(
+        "/api/v1/imports/sites",
+        headers=svc.auth("staff"),
+        files={"csv_file": ("s.csv", sites.encode())},
+    )
     assert r.status_code == 200 and len(r.json()["added"]) == 1
     config = {e["variable"]: e for e in c.get("/api/v1/config", headers=svc.auth("admin")).json()}
     assert config["JIANWANG_MAX_MATCHES"]["value"] == "10"
@@ -341,10 +377,16 @@ def test_the_api_reference_page_lists_every_operation_offline(svc: Service) -> N
 
 @pytest.mark.parametrize(
     "body",
-    [b"name,domains\r\n\"unclosed,x\r\n", b"name,domains,category,tier\na,b.example.com,video,national,extra\n", b"\xff\xfe\x00"],
+    [
+        b'name,domains\r\n"unclosed,x\r\n',
+        b"name,domains,category,tier\na,b.example.com,video,national,extra\n",
+        b"\xff\xfe\x00",
+    ],
 )
 def test_malformed_csv_is_a_422(svc: Service, body: bytes) -> None:
-    r = svc.client.post("/api/v1/imports/sites", headers=svc.auth("admin"), files={"csv_file": ("s.csv", body)})
+    r = svc.client.post(
+        "/api/v1/imports/sites", headers=svc.auth("admin"), files={"csv_file": ("s.csv", body)}
+    )
     _error(r, 422, "invalid_input")
     r = svc.client.post(
         "/api/v1/imports/works",

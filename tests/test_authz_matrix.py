@@ -46,18 +46,37 @@ EXAMPLES: dict[str, Example] = {
         "/api/v1/works",
         {
             "files": {"files": ("c.txt", b"matrix " * 50 + str(next(_seq)).encode() * 300)},
-            "data": {"type": "literature", "title": f"matrix {next(_seq)}", "owner": "Tang Poetry Press"},
+            "data": {
+                "type": "literature",
+                "title": f"matrix {next(_seq)}",
+                "owner": "Tang Poetry Press",
+            },
         },
     ),
     "POST /api/v1/imports/works": lambda s: _import_example(),
     "POST /api/v1/imports/sites": lambda s: (
         "POST",
         "/api/v1/imports/sites",
-        {"files": {"csv_file": ("s.csv", f"name,domains,category,tier\nimp {next(_seq)},imp{next(_seq)}.example.com,video,national\n".encode())}},
+        {
+            "files": {
+                "csv_file": (
+                    "s.csv",
+                    f"name,domains,category,tier\nimp {next(_seq)},imp{next(_seq)}.example.com,video,national\n".encode(),
+                )
+            }
+        },
     ),
     "GET /api/v1/config": lambda s: ("GET", "/api/v1/config", {}),
-    "GET /api/v1/works/{work_id}": lambda s: ("GET", f"/api/v1/works/{s.work_of('Tang Poetry Press')}", {}),
-    "POST /api/v1/works/{work_id}/withdraw": lambda s: ("POST", "/api/v1/works/W999999/withdraw", {}),
+    "GET /api/v1/works/{work_id}": lambda s: (
+        "GET",
+        f"/api/v1/works/{s.work_of('Tang Poetry Press')}",
+        {},
+    ),
+    "POST /api/v1/works/{work_id}/withdraw": lambda s: (
+        "POST",
+        "/api/v1/works/W999999/withdraw",
+        {},
+    ),
     "GET /api/v1/works/{work_id}/assets": lambda s: (
         "GET",
         f"/api/v1/works/{s.work_of('Tang Poetry Press')}/assets",
@@ -70,22 +89,46 @@ EXAMPLES: dict[str, Example] = {
         {},
     ),
     "GET /api/v1/holders": lambda s: ("GET", "/api/v1/holders", {}),
-    "POST /api/v1/holders": lambda s: ("POST", "/api/v1/holders", {"json": {"name": f"Holder {next(_seq)}"}}),
+    "POST /api/v1/holders": lambda s: (
+        "POST",
+        "/api/v1/holders",
+        {"json": {"name": f"Holder {next(_seq)}"}},
+    ),
     "GET /api/v1/sites": lambda s: ("GET", "/api/v1/sites", {}),
     "POST /api/v1/sites": lambda s: (
         "POST",
         "/api/v1/sites",
-        {"json": {"name": f"site {next(_seq)}", "domains": [f"m{next(_seq)}.example.com"], "category": "video"}},
+        {
+            "json": {
+                "name": f"site {next(_seq)}",
+                "domains": [f"m{next(_seq)}.example.com"],
+                "category": "video",
+            }
+        },
     ),
     "GET /api/v1/sites/{site_id}": lambda s: ("GET", "/api/v1/sites/S000002", {}),
-    "POST /api/v1/identify": lambda s: ("POST", "/api/v1/identify", {"data": {"text": "床前明月光，疑是地上霜。"}}),
+    "POST /api/v1/identify": lambda s: (
+        "POST",
+        "/api/v1/identify",
+        {"data": {"text": "床前明月光，疑是地上霜。"}},
+    ),
     "GET /api/v1/users": lambda s: ("GET", "/api/v1/users", {}),
     "POST /api/v1/users": lambda s: (
         "POST",
         "/api/v1/users",
-        {"json": {"username": f"u{next(_seq)}", "password": "long enough password", "role": "staff"}},
+        {
+            "json": {
+                "username": f"u{next(_seq)}",
+                "password": "long enough password",
+                "role": "staff",
+            }
+        },
     ),
-    "PATCH /api/v1/users/{user_id}": lambda s: ("PATCH", "/api/v1/users/2", {"json": {"active": True}}),
+    "PATCH /api/v1/users/{user_id}": lambda s: (
+        "PATCH",
+        "/api/v1/users/2",
+        {"json": {"active": True}},
+    ),
     "GET /api/v1/tokens": lambda s: ("GET", "/api/v1/tokens", {}),
     "POST /api/v1/tokens": lambda s: ("POST", "/api/v1/tokens", {"json": {"name": "matrix"}}),
     "DELETE /api/v1/tokens/{token_id}": lambda s: ("DELETE", "/api/v1/tokens/999999", {}),
@@ -117,7 +160,11 @@ EXAMPLES: dict[str, Example] = {
     ),
     "POST /api/v1/hits/{hit_id}/reopen": lambda s: ("POST", "/api/v1/hits/HIT999999/reopen", {}),
     "GET /api/v1/captures/{capture_id}": lambda s: ("GET", "/api/v1/captures/C999999", {}),
-    "GET /api/v1/captures/{capture_id}/body": lambda s: ("GET", "/api/v1/captures/C999999/body", {}),
+    "GET /api/v1/captures/{capture_id}/body": lambda s: (
+        "GET",
+        "/api/v1/captures/C999999/body",
+        {},
+    ),
     "GET /api/v1/captures/{capture_id}/screenshot": lambda s: (
         "GET",
         "/api/v1/captures/C999999/screenshot",
@@ -139,7 +186,11 @@ EXAMPLES: dict[str, Example] = {
         "/works/new",
         {
             "files": {"files": ("d.txt", b"dashboard " * 50 + str(next(_seq)).encode() * 300)},
-            "data": {"type": "literature", "title": f"dash {next(_seq)}", "owner": "Tang Poetry Press"},
+            "data": {
+                "type": "literature",
+                "title": f"dash {next(_seq)}",
+                "owner": "Tang Poetry Press",
+            },
         },
     ),
     "GET /works/{work_id}": lambda s: ("GET", f"/works/{s.work_of('Tang Poetry Press')}", {}),
@@ -147,7 +198,11 @@ EXAMPLES: dict[str, Example] = {
     "GET /sites": lambda s: ("GET", "/sites", {}),
     "GET /sites/{site_id}": lambda s: ("GET", "/sites/S000002", {}),
     "GET /identify": lambda s: ("GET", "/identify", {}),
-    "POST /identify": lambda s: ("POST", "/identify", {"data": {"text": "床前明月光，疑是地上霜。"}}),
+    "POST /identify": lambda s: (
+        "POST",
+        "/identify",
+        {"data": {"text": "床前明月光，疑是地上霜。"}},
+    ),
     "GET /monitor": lambda s: ("GET", "/monitor", {}),
     "POST /monitor/{site_id}/run": lambda s: ("POST", "/monitor/S000001/run", {}),
     "GET /runs/{run_id}": lambda s: ("GET", "/runs/R999999", {}),
@@ -218,7 +273,9 @@ def test_matrix(svc: Service, role: str | None) -> None:
         api = url.startswith("/api/")
         if role is not None and (role, key) in OBJECT_RULES:
             if r.status_code != OBJECT_RULES[role, key]:
-                failures.append(f"{role} {key}: expected {OBJECT_RULES[role, key]}, got {r.status_code}")
+                failures.append(
+                    f"{role} {key}: expected {OBJECT_RULES[role, key]}, got {r.status_code}"
+                )
             continue
         to_login = r.status_code == 303 and r.headers["location"].startswith("/login?next=")
         if expected == "allowed":
@@ -230,11 +287,15 @@ def test_matrix(svc: Service, role: str | None) -> None:
             if ok and api:
                 ok = r.json()["error"]["code"] == "forbidden"
         else:
-            ok = (r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated") if api else (
-                to_login
+            ok = (
+                (r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated")
+                if api
+                else (to_login)
             )
         if not ok:
-            failures.append(f"{role} {key}: expected {expected}, got {r.status_code} {r.text[:200]}")
+            failures.append(
+                f"{role} {key}: expected {expected}, got {r.status_code} {r.text[:200]}"
+            )
     assert not failures, "\n".join(failures)
 
 

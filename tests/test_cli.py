@@ -426,14 +426,40 @@ def test_cli_on_postgresql(home: Path, pg_url: str) -> None:
 def test_users_and_tokens_commands(home: Path) -> None:
     """The first administrator from the command line, then a token the API accepts."""
     added = json.loads(
-        run(home, "users", "add", "chief", "--role", "admin", "--password-stdin", "--json", stdin=b"a long password\n").stdout
+        run(
+            home,
+            "users",
+            "add",
+            "chief",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--json",
+            stdin=b"a long password\n",
+        ).stdout
     )
     assert added["username"] == "chief" and added["role"] == "admin"
-    run(home, "users", "add", "pub", "--role", "holder", "--holder", "Some Press", "--password-stdin", stdin=b"another password\n")
-    short = run(home, "users", "add", "x", "--role", "staff", "--password-stdin", stdin=b"short\n", ok=False)
+    run(
+        home,
+        "users",
+        "add",
+        "pub",
+        "--role",
+        "holder",
+        "--holder",
+        "Some Press",
+        "--password-stdin",
+        stdin=b"another password\n",
+    )
+    short = run(
+        home, "users", "add", "x", "--role", "staff", "--password-stdin", stdin=b"short\n", ok=False
+    )
     assert "username" in one_line_error(short) or "password" in short.stderr
     listed = json.loads(run(home, "users", "list", "--json").stdout)
-    assert [(u["username"], u["holder_name"]) for u in listed["items"]] == [("chief", None), ("pub", "Some Press")]
+    assert [(u["username"], u["holder_name"]) for u in listed["items"]] == [
+        ("chief", None),
+        ("pub", "Some Press"),
+    ]
     token = run(home, "tokens", "create", "chief", "--name", "ci").stdout.strip()
     assert token.startswith("jw_")
     from jianwang import Jianwang
@@ -449,4 +475,7 @@ def test_users_and_tokens_commands(home: Path) -> None:
     assert "no user" in one_line_error(missing)
     with Jianwang.open(home=home) as jw:
         entries, _ = jw.accounts.audit_log(sort="id")
-    assert [(e.action, e.via) for e in entries][-2:] == [("token.revoke", "cli"), ("user.disable", "cli")]
+    assert [(e.action, e.via) for e in entries][-2:] == [
+        ("token.revoke", "cli"),
+        ("user.disable", "cli"),
+    ]

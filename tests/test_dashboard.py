@@ -51,11 +51,17 @@ def test_pages_need_a_session(svc: Service) -> None:
 def test_sign_in_pages_and_sign_out(svc: Service) -> None:
     client, csrf = dashboard_client(svc, "holder")
     home = client.get("/")
-    assert home.status_code == 200 and "Tang Poetry Press" in home.text and 'id="count-works">8<' in home.text
+    assert (
+        home.status_code == 200
+        and "Tang Poetry Press" in home.text
+        and 'id="count-works">8<' in home.text
+    )
     works = client.get("/works")
     assert works.text.count('href="/works/W') == 16  # 8 works, id and title links
     assert "Genesis" not in works.text
-    search = client.get("/works", params={"q": "唐诗"}, headers={"HX-Request": "true", "HX-Target": "works-table"})
+    search = client.get(
+        "/works", params={"q": "唐诗"}, headers={"HX-Request": "true", "HX-Target": "works-table"}
+    )
     assert "<html" not in search.text and search.text.count("<tr>") == 7  # header + 6
     other = svc.work_of("Old Light Scripture Society")
     assert client.get(f"/works/{other}").status_code == 404
@@ -85,11 +91,15 @@ def test_login_failures_are_throttled(svc: Service) -> None:
     csrf = csrf_of(client.get("/login").text)
     svc.jw.accounts.add_user("victim", "the right password", "staff")
     statuses = [
-        client.post("/login", data={"username": "victim", "password": f"guess {i}", "csrf": csrf}).status_code
+        client.post(
+            "/login", data={"username": "victim", "password": f"guess {i}", "csrf": csrf}
+        ).status_code
         for i in range(svc.jw.settings.login_max_failures)
     ]
     assert statuses == [401] * svc.jw.settings.login_max_failures
-    locked = client.post("/login", data={"username": "victim", "password": "the right password", "csrf": csrf})
+    locked = client.post(
+        "/login", data={"username": "victim", "password": "the right password", "csrf": csrf}
+    )
     assert locked.status_code == 429
 
 
@@ -115,7 +125,11 @@ def test_identify_shows_aligned_passages_side_by_side(svc: Service) -> None:
     assert r.status_code == 200
     ident = svc.jw.identify(page)
     m = ident.matches[0]
-    assert m.work_id in r.text and 'class="passage query"' in r.text and 'class="passage reference"' in r.text
+    assert (
+        m.work_id in r.text
+        and 'class="passage query"' in r.text
+        and 'class="passage reference"' in r.text
+    )
     marks = re.findall(r'<mark class="s\d" data-segment="(\d+)">', r.text)
     # every aligned passage is highlighted on both sides
     assert sorted(set(marks)) == sorted(str(i + 1) for i in range(len(m.segments)))
@@ -136,7 +150,9 @@ def test_register_by_upload(svc: Service) -> None:
     detail = client.get(f"/works/{wid}")
     assert "light.txt" in detail.text and 'id="assets"' in detail.text
     entries, _ = svc.jw.accounts.audit_log(target=wid)
-    assert [(e.action, e.actor, e.via) for e in entries] == [("work.create", "scripture", "dashboard")]
+    assert [(e.action, e.actor, e.via) for e in entries] == [
+        ("work.create", "scripture", "dashboard")
+    ]
 
 
 def test_identify_shows_matched_time_ranges_of_a_recording(svc: Service) -> None:
@@ -153,7 +169,9 @@ def test_identify_shows_matched_time_ranges_of_a_recording(svc: Service) -> None
     client, csrf = dashboard_client(svc, "holder")
     r = client.post("/identify", files={"file": ("clip.mp3", excerpt)}, data={"csrf": csrf})
     assert r.status_code == 200 and work.id in r.text
-    ranges = re.findall(r"<td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td><td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td>", r.text)
+    ranges = re.findall(
+        r"<td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td><td>(\d+:\d\d\.\d)–(\d+:\d\d\.\d)</td>", r.text
+    )
     assert ranges, r.text[-2000:]
     # the excerpt starts 10 s into the work
     assert abs(_clock_seconds(ranges[0][2]) - 10.0 - _clock_seconds(ranges[0][0])) < 1.0

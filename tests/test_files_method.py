@@ -242,7 +242,11 @@ def test_game_found_by_share_of_its_files(tmp_path: Path) -> None:
               "--owner", "Studio", "--json")  # fmt: skip
     work = json.loads(res.stdout)
     names = {a["filename"] for a in work["assets"]}
-    assert {"game-1.0.zip", "game-1.0.zip/game/bin/game", "game-1.0.zip/game/data/title.png"} <= names
+    assert {
+        "game-1.0.zip",
+        "game-1.0.zip/game/bin/game",
+        "game-1.0.zip/game/data/title.png",
+    } <= names
     repack = tmp_path / "repack.tar.gz"
     with tarfile.open(repack, "w:gz") as t:
         for name in ("game/bin/game", "game/data/level1.pak", "game/data/title.png"):

@@ -146,9 +146,11 @@ def test_every_trap_is_a_clear_error_or_skip(world: World, crawled: dict[str, An
         assert pattern in row["error"], (name, row["error"])
 
     failed("slow", "not complete within 3 s")
-    failed("hang", "timed out")
+    failed("hang", "stalled for 2 s")
+    failed("hang_no_headers", "timed out after 2 s")
     failed("error_500", "HTTP 500")
     failed("oversized", "over the 1,048,576-byte limit")
+    failed("oversized_chunked", "over the 1,048,576-byte limit")
     failed("gzip_bomb", "decompresses to over")
     failed("redirect_metadata", "169.254.169.254 is a cloud metadata address")
     failed("redirect_private", "127.0.0.2 is a loopback address")

@@ -116,6 +116,17 @@ def _print_json(value: Any) -> None:
 
 
 @contextmanager
+def _resumable() -> Iterator[None]:
+    """Ctrl-C ends a resumable command with a hint and exit code 130 (Typer would otherwise
+    swallow the interrupt silently)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("interrupted; re-run the same command to resume", markup=False)
+        raise typer.Exit(130) from None
+
+
+@contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     with Progress(
         TextColumn(label),
@@ -288,7 +299,7 @@ def works_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Register works in bulk. Re-running skips what is already registered (resumable)."""
-    with _platform() as jw, jw.writer(), _progress("importing works") as progress:
+    with _resumable(), _platform() as jw, jw.writer(), _progress("importing works") as progress:
         report = jw.registry.import_manifest(manifest, progress)
     _report(report, as_json, "works")
 
@@ -969,7 +980,7 @@ def monitor_run(
     (Ctrl-C, a crash, the page budget) is resumed by running the same command again."""
     failed = 0
     runs = []
-    with _platform() as jw:
+    with _resumable(), _platform() as jw:
         sites = (
             [jw.sites.get(site).id]
             if site

@@ -252,6 +252,8 @@ class Fetcher:
     ) -> tuple[bytes | None, Path | None, int, str, bool]:
         if to_file is not None and textual(response.headers.get("content-type", "")):
             to_file, limit = None, min(limit, self.page_max_bytes)
+        if to_file is None:  # a page: the page's bounds, whatever a media fetch would allow
+            budget = min(budget, self.deadline)
         declared = response.headers.get("content-length", "")
         encoded = response.headers.get("content-encoding", "").strip().lower()
         if (

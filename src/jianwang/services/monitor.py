@@ -1049,7 +1049,8 @@ class _Crawl:
                 if o.error:
                     row.state, row.error = "failed", o.error
                     run.errors += 1
-                    self._count(f"error.{o.error_kind}", f"{item.url}: {o.error}")
+                    said = o.error if item.url in o.error else f"{item.url}: {o.error}"
+                    self._count(f"error.{o.error_kind}", said)
                 else:
                     row.state = "done"
                     self._count(f"fetched.{item.kind}", item.url)
