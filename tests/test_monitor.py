@@ -5,6 +5,7 @@ real kill, reviews and re-uploads."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -329,6 +330,8 @@ def test_ctrl_c_leaves_an_interrupted_run_that_the_cli_resumes(
     proc = _cli(home, "monitor", "run", "--site", site, "--json")
     out, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
+    [printed] = json.loads(out)
+    assert printed["state"] == "finished" and printed["resumed"] == 1
     with _open(home) as jw:
         [run] = jw.monitor.runs(site)
         assert run.state == RunState.FINISHED and run.resumed == 1

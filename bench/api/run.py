@@ -71,7 +71,9 @@ async def load(url: str, token: str, clients: int, seconds: float) -> dict[str, 
     out: dict[str, Any] = {"latencies": [], "errors": 0, "error_samples": []}
     # one warm-up request (the first identify loads the catalogue)
     async with httpx.AsyncClient(timeout=60) as c:
-        await c.post(url, files={"file": ("p.html", page)}, headers={"Authorization": f"Bearer {token}"})
+        await c.post(
+            url, files={"file": ("p.html", page)}, headers={"Authorization": f"Bearer {token}"}
+        )
     start = time.perf_counter()
     until = start + seconds
     await asyncio.gather(*(_client(url, token, page, work_id, until, out) for _ in range(clients)))

@@ -162,7 +162,9 @@ def build(cache: Path, smoke: bool, log: Callable[[str], None], n_negatives: int
         )
     game_root, _ = fetch(GAME_PACKAGE, cache, log)
     game = sorted(
-        p for p in game_root.rglob("*") if p.is_file() and p.stat().st_size >= 64 and "doc" not in p.parts
+        p
+        for p in game_root.rglob("*")
+        if p.is_file() and p.stat().st_size >= 64 and "doc" not in p.parts
     )
     album_root, _ = fetch(ALBUM_PACKAGE, cache, log)
     tracks = sorted(p for p in album_root.rglob("*.ogg") if p.stat().st_size > 500_000)
@@ -204,7 +206,7 @@ def _gcc_build(work: Path, version: int) -> Path:
     calls = "\n".join(f"  acc ^= f{i}(acc);" for i in range(300))
     src = work / f"prog{version}.c"
     src.write_text(
-        f'#include <stdio.h>\n{funcs}\nint main(int c, char **v) {{ unsigned long acc = c;\n'
+        f"#include <stdio.h>\n{funcs}\nint main(int c, char **v) {{ unsigned long acc = c;\n"
         f'{calls}\n  printf("prog 1.{version} %lu\\n", acc); return 0; }}\n'
     )
     out = work / f"prog{version}"

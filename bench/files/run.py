@@ -251,9 +251,7 @@ def run_baseline(corpus: Corpus, queries: list[Query], threshold: int) -> dict[s
             for w, _, rh in refs:
                 if ppdeep.compare(h, rh) > threshold:
                     matched.add(w)
-        results.append(
-            {"kind": q.kind, "hit": q.work in matched, "matched": sorted(matched)}
-        )
+        results.append({"kind": q.kind, "hit": q.work in matched, "matched": sorted(matched)})
     return {"results": results}
 
 

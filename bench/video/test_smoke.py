@@ -14,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 @pytest.mark.parametrize(("method", "name"), [("ours", "jianwang"), ("pdq-naive", "pdq-naive")])
 def test_video_benchmark_smoke(tmp_path: Path, method: str, name: str) -> None:
     out = tmp_path / "r.json"

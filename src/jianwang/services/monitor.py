@@ -1372,7 +1372,7 @@ def _to_hit(row: HitRow, events: Sequence[HitEventRow] = ()) -> Hit:
         verdict=row.verdict,
         method=row.method,
         segments=tuple(
-            Segment(tuple(g["query"]), tuple(g["reference"]))  # type: ignore[arg-type]
+            Segment(tuple(g["query"]), tuple(g["reference"]))
             for g in row.segments or ()
         ),
         state=HitState(row.state),
