@@ -70,3 +70,18 @@ def test_api_load_check_smoke(tmp_path: Path) -> None:
     assert "requests/s" in res.stdout and "p99" in res.stdout
     assert r["requests"] > 0 and r["errors"] == 0, r["error_samples"]
     assert r["requests_per_second"] > 0 and r["p50_ms"] <= r["p99_ms"]
+
+
+def test_monitor_benchmark_smoke(tmp_path: Path) -> None:
+    """A small local pirate web crawled at per-host concurrency 1 and 2 beside the bare
+    crawler (the full run, 1,000+ pages and concurrency 4, is `scripts/bench-monitor`)."""
+    res, r = _smoke("bench.monitor.run", tmp_path / "m.json")
+    assert "pages/s" in res.stdout and "scaling" in res.stdout
+    for level in ("1", "2"):
+        m = r["monitor"][level]
+        assert m["accuracy"]["recall"] == 1.0, m["accuracy"]
+        assert m["accuracy"]["clean_false_positives"] == 0
+        assert m["forbidden_requests"] == 0 and m["captures_verified"]
+        assert r["pages_per_second"][level] > 0 and m["peak_mb"] > 0
+    assert r["baseline_pages_per_second"] > 0
+    assert r["traps"]["forbidden_requests"] == 0 and r["traps"]["summary"]["error.refused"] == 3

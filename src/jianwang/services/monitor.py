@@ -23,10 +23,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..crawl import extract as ex
@@ -118,6 +118,7 @@ class Item:
     etag: str | None = None
     last_modified: str | None = None
     cached_body: str | None = None  # blob of the last 200 body, for a 304
+    page_known: bool = False  # the site's crawl_pages has a row for this URL
 
 
 @dataclass
@@ -636,7 +637,9 @@ class _Crawl:
                     c = ex.canonical(template.replace("{title}", quote(title)))
                     if c:
                         seeds.append((c, "page", 0))
-            self._insert(s, run.id, seeds, None)
+            rows = self._fresh(run.id, seeds, None)
+            if rows:
+                s.execute(insert(FrontierRow), rows)
             return run.id
 
     def _load_counts(self) -> None:
@@ -678,6 +681,7 @@ class _Crawl:
                 }
                 for i in items:
                     p = pages.get(url_key(i.url))
+                    i.page_known = p is not None
                     if p is not None and p.status == 200 and p.body_sha256:
                         i.etag, i.last_modified, i.cached_body = (
                             p.etag,
@@ -714,6 +718,7 @@ class _Crawl:
                         exhausted = True
                     break
                 done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
+                batch: list[Outcome] = []
                 for fut in done:
                     item = inflight.pop(fut)
                     try:
@@ -726,8 +731,10 @@ class _Crawl:
                         outcome = Outcome(
                             item, error=f"{type(exc).__name__}: {exc}", error_kind="bug"
                         )
-                    self._record(outcome)
+                    batch.append(outcome)
                     taken.discard(item.id)
+                if batch:
+                    self._record(batch)
             if exhausted:
                 return (
                     RunState.INTERRUPTED,
@@ -817,7 +824,7 @@ class _Crawl:
         if got.status >= 400:
             out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
             return
-        sha, _ = self.m.blobs.put_bytes(body)
+        sha, _ = self.m.blobs.put_bytes(body, sync=False)  # synced if it becomes evidence
         out.body_sha256 = sha
         kind_ct = got.content_type
         if kind_ct in ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl"):
@@ -993,10 +1000,11 @@ class _Crawl:
                 return "not_included"
         return None
 
-    def _insert(
-        self, s: Session, run_id: int, found: Sequence[tuple[str, str, int]], found_on: str | None
-    ) -> int:
-        added = 0
+    def _fresh(
+        self, run_id: int, found: Sequence[tuple[str, str, int]], found_on: str | None
+    ) -> list[dict[str, Any]]:
+        """Frontier rows for the URLs not seen in this run and in scope; skips are counted."""
+        rows = []
         for url, kind, depth in found:
             key = url_key(url)
             if key in self.seen:
@@ -1009,19 +1017,19 @@ class _Crawl:
                 self._count(f"skipped.{why}", url)
                 continue
             self.seen.add(key)
-            s.add(
-                FrontierRow(
-                    run_id=run_id,
-                    url_key=key,
-                    url=url,
-                    kind=kind,
-                    depth=depth,
-                    found_on=found_on,
-                    state="queued",
-                )
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "url_key": key,
+                    "url": url,
+                    "kind": kind,
+                    "depth": depth,
+                    "found_on": found_on,
+                    "state": "queued",
+                    "size": 0,
+                }
             )
-            added += 1
-        return added
+        return rows
 
     def _count(self, what: str, example: str) -> None:
         self.counts[what] += 1
@@ -1029,74 +1037,115 @@ class _Crawl:
         if len(ex_list) < 5 and example not in ex_list:
             ex_list.append(example)
 
-    def _record(self, o: Outcome) -> None:
-        item = o.item
-        f = o.fetched
+    def _record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write what workers finished, in one transaction: until it commits, those URLs are
+        still queued (a crash refetches them), after it they are never fetched again."""
         now = _now()
+        p = self.prog
+        fresh: list[dict[str, Any]] = []
+        finished: list[dict[str, Any]] = []
         with self.m.sessions.begin() as s:
-            row = s.get(FrontierRow, item.id)
-            assert row is not None
-            run = s.get(RunRow, self.run_id)
-            assert run is not None
-            if o.skipped:
-                row.state, row.error = "skipped", o.error
-                run.skipped += 1
-                self._count(f"skipped.{o.skipped}", item.url)
-            else:
-                self.pages += 1
-                run.pages += 1
-                run.fetched_bytes += o.size
-                if o.error:
-                    row.state, row.error = "failed", o.error
-                    run.errors += 1
-                    said = o.error if item.url in o.error else f"{item.url}: {o.error}"
-                    self._count(f"error.{o.error_kind}", said)
+            for o in outcomes:
+                item = o.item
+                f = o.fetched
+                if o.skipped:
+                    state = "skipped"
+                    p.skipped += 1
+                    self._count(f"skipped.{o.skipped}", item.url)
                 else:
-                    row.state = "done"
-                    self._count(f"fetched.{item.kind}", item.url)
-            row.status = f.status if f is not None else None
-            row.size = o.size
-            row.done_at = now
-            if f is not None and item.kind == "page" and f.status in (200, 304) and o.body_sha256:
-                self._remember_page(s, item.url, f, o.body_sha256)
-            if f is not None and f.status in REMOVED_STATUSES:
-                self._removed(s, item.url, now)
-            if o.matches or o.leads:
-                capture = self._capture(s, o)
-                run.hits += self._hits(s, o, capture, now)
-                run.leads += self._leads(s, o, capture)
-            self._insert(s, self.run_id, o.found, item.url)
-            run.summary = {
-                **(run.summary or {}),
-                "counts": dict(self.counts),
-                "examples": self.examples,
-            }
-            self.prog.pages, self.prog.fetched_bytes = run.pages, run.fetched_bytes
-            self.prog.hits, self.prog.leads = run.hits, run.leads
-            self.prog.errors, self.prog.skipped = run.errors, run.skipped
-            self.prog.last_url = item.url
+                    self.pages += 1
+                    p.pages += 1
+                    p.fetched_bytes += o.size
+                    if o.error:
+                        state = "failed"
+                        p.errors += 1
+                        said = o.error if item.url in o.error else f"{item.url}: {o.error}"
+                        self._count(f"error.{o.error_kind}", said)
+                    else:
+                        state = "done"
+                        self._count(f"fetched.{item.kind}", item.url)
+                finished.append(
+                    {
+                        "row": item.id,
+                        "state": state,
+                        "error": o.error,
+                        "status": f.status if f is not None else None,
+                        "size": o.size,
+                        "done_at": now,
+                    }
+                )
+                if (
+                    f is not None
+                    and item.kind == "page"
+                    and f.status in (200, 304)
+                    and o.body_sha256
+                ):
+                    self._remember_page(s, item, f, o.body_sha256)
+                if f is not None and f.status in REMOVED_STATUSES:
+                    self._removed(s, item.url, now)
+                if o.matches or o.leads:
+                    capture = self._capture(s, o)
+                    p.hits += self._hits(s, o, capture, now)
+                    p.leads += self._leads(s, o, capture)
+                fresh += self._fresh(self.run_id, o.found, item.url)
+                p.last_url = item.url
+            table = cast(Table, FrontierRow.__table__)
+            s.connection().execute(  # one executemany, not an ORM update per URL
+                update(table)
+                .where(table.c.id == bindparam("row"))
+                .values(
+                    state=bindparam("state"),
+                    error=bindparam("error"),
+                    status=bindparam("status"),
+                    size=bindparam("size"),
+                    done_at=bindparam("done_at"),
+                ),
+                finished,
+            )
+            if fresh:
+                s.connection().execute(insert(table), fresh)
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == self.run_id)
+                .values(
+                    pages=p.pages,
+                    fetched_bytes=p.fetched_bytes,
+                    hits=p.hits,
+                    leads=p.leads,
+                    errors=p.errors,
+                    skipped=p.skipped,
+                    summary={"counts": dict(self.counts), "examples": self.examples},
+                )
+            )
         if self.progress_cb is not None:
-            self.progress_cb(self.prog)
+            self.progress_cb(p)
 
-    def _remember_page(self, s: Session, url: str, f: Fetched, body_sha: str) -> None:
-        key = url_key(url)
-        page = s.scalar(
-            select(PageRow).where(PageRow.site_id == self.site_id, PageRow.url_key == key)
-        )
-        if page is None:
-            page = PageRow(site_id=self.site_id, url_key=key, url=url, status=200)
-            s.add(page)
+    def _remember_page(self, s: Session, item: Item, f: Fetched, body_sha: str) -> None:
+        values: dict[str, Any] = {"status": 200, "fetched_at": f.fetched_at}
         if f.status == 200:
-            page.etag = f.header("etag") or None
-            page.last_modified = f.header("last-modified") or None
-            page.body_sha256 = body_sha
-        page.status = 200
-        page.fetched_at = f.fetched_at
+            values.update(
+                etag=f.header("etag") or None,
+                last_modified=f.header("last-modified") or None,
+                body_sha256=body_sha,
+            )
+        key = url_key(item.url)
+        if item.page_known:
+            s.execute(
+                update(PageRow)
+                .where(PageRow.site_id == self.site_id, PageRow.url_key == key)
+                .values(**values)
+            )
+        else:
+            s.execute(
+                insert(PageRow),
+                [{"site_id": self.site_id, "url_key": key, "url": item.url, **values}],
+            )
 
     def _capture(self, s: Session, o: Outcome) -> CaptureRow:
         f = o.fetched
         assert f is not None
         sha = o.body_sha256 or f.sha256
+        self.m.blobs.sync(sha)  # evidence is durable before its record is
         cap = CaptureRow(
             site_id=self.site_id,
             run_id=self.run_id,
@@ -1372,8 +1421,7 @@ def _to_hit(row: HitRow, events: Sequence[HitEventRow] = ()) -> Hit:
         verdict=row.verdict,
         method=row.method,
         segments=tuple(
-            Segment(tuple(g["query"]), tuple(g["reference"]))
-            for g in row.segments or ()
+            Segment(tuple(g["query"]), tuple(g["reference"])) for g in row.segments or ()
         ),
         state=HitState(row.state),
         reviewer=row.reviewer,

@@ -23,13 +23,23 @@ class BlobStore:
             raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
 
-    def put_bytes(self, data: bytes) -> tuple[str, int]:
-        """Store `data`; return (sha256, size). Storing the same bytes twice is a no-op."""
+    def put_bytes(self, data: bytes, sync: bool = True) -> tuple[str, int]:
+        """Store `data`; return (sha256, size). Storing the same bytes twice is a no-op.
+        `sync=False` skips the fsync (a cache, e.g. crawled pages; `sync` them later when
+        they become evidence)."""
         sha = hashlib.sha256(data).hexdigest()
         dest = self.path(sha)
         if not dest.exists():
-            self._write(dest, lambda fh: fh.write(data))
+            self._write(dest, lambda fh: fh.write(data), sync)
         return sha, len(data)
+
+    def sync(self, sha256: str) -> None:
+        """Make a blob stored with `sync=False` durable."""
+        fd = os.open(self.path(sha256), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def put_file(self, src: BinaryIO, limit: int | None = None) -> tuple[str, int]:
         """Stream a file into the store (bounded by `limit` bytes); return (sha256, size)."""
@@ -60,7 +70,7 @@ class BlobStore:
             raise
         return h.hexdigest(), size
 
-    def _write(self, dest: Path, writer: object) -> None:
+    def _write(self, dest: Path, writer: object, sync: bool = True) -> None:
         dest.parent.mkdir(exist_ok=True)
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(exist_ok=True)
@@ -69,7 +79,8 @@ class BlobStore:
             with os.fdopen(fd, "wb") as fh:
                 writer(fh)  # type: ignore[operator]
                 fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    os.fsync(fh.fileno())
             os.replace(tmp, dest)
         except BaseException:
             if os.path.exists(tmp):
