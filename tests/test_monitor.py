@@ -383,3 +383,45 @@ def test_the_monitor_on_postgresql(world: World, tmp_path: Path, pg_url: str) ->
         for p in world.planted:
             if p.site == "downloads":
                 assert ids[p.work] in found[canonical(p.url) or ""]
+
+
+def _jianwang(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JIANWANG_HOME": str(home), "COLUMNS": "200"}
+    env.update({f"JIANWANG_{k.upper()}": str(v) for k, v in SETTINGS.items()})
+    code = "import sys; from jianwang.cli import main; sys.argv[0] = 'jianwang'; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_command_line_shows_and_reviews(crawled: dict[str, Any]) -> None:
+    home = crawled["home"]
+    novels = crawled["sites"]["novels"]
+    plans = json.loads(_jianwang(home, "monitor", "plans", "--json").stdout)
+    assert {p["site_id"] for p in plans} == set(crawled["sites"].values())
+    runs = json.loads(_jianwang(home, "monitor", "runs", "--site", novels, "--json").stdout)
+    assert runs and runs[-1]["state"] == "finished"
+    shown = _jianwang(home, "monitor", "show", crawled["runs"]["traps"].id, "--urls", "failed")
+    assert shown.returncode == 0 and "169.254.169.254 is a cloud metadata address" in shown.stdout
+    listed = json.loads(_jianwang(home, "hits", "list", "--site", novels, "--json").stdout)
+    assert listed["total"] == len(listed["items"]) >= 7
+    hit = listed["items"][-1]
+    detail = _jianwang(home, "hits", "show", hit["id"])
+    assert "SHA-256" in detail.stdout and "segment: copy" in detail.stdout
+    done = json.loads(
+        _jianwang(
+            home, "hits", "reject", hit["id"], "--reason", "授权转载", "--by", "inspector", "--json"
+        ).stdout
+    )
+    assert done["state"] == "rejected" and done["reason"] == "授权转载"
+    again = _jianwang(home, "hits", "confirm", hit["id"])
+    assert again.returncode == 1 and again.stderr.startswith("error: hit ")
+    assert _jianwang(home, "hits", "show", "HIT999999").stderr.strip() == "error: no hit HIT999999"
+    bad = _jianwang(home, "hits", "show", "W12")
+    assert bad.returncode == 1 and "invalid hit id" in bad.stderr
+    verified = _jianwang(home, "captures", "verify", hit["capture_id"])
+    assert verified.returncode == 0 and "body matches SHA-256" in verified.stdout
+    leads = json.loads(_jianwang(home, "monitor", "leads", "--json").stdout)
+    assert any(x["code"] for x in leads)
+    plan = _jianwang(home, "monitor", "plan", novels, "--max-pages", "50", "--exclude", "(")
+    assert plan.returncode == 1 and "bad exclude pattern" in plan.stderr

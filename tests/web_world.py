@@ -271,6 +271,13 @@ class _Server(ThreadingHTTPServer):
         self.world = world
         super().__init__((host, 0), _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (what a crawler does to a trap) is not an error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -309,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         self._log()
+        if self.server.world.latency:  # a remote site's round trip (the benchmark sets it)
+            time.sleep(self.server.world.latency)
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -1215,7 +1224,9 @@ class _Forbidden(_Site):
 class World:
     """The servers, what they plant, and their logs. Use as a context manager."""
 
-    def __init__(self, root: Path, filler_pages: int = 40) -> None:
+    def __init__(self, root: Path, filler_pages: int = 40, latency: float = 0.0) -> None:
+        #: seconds every response waits before it starts, like a remote site's round trip
+        self.latency = latency
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.filler_pages = filler_pages

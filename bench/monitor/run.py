@@ -5,10 +5,11 @@
 Starts the local world of tests/web_world.py (a pirate literature site, a video site with
 MP4/HLS/iframe players, a download site with archives; `--filler 330` gives 1,000+ pages) and
 crawls its three content sites with the monitor at per-host concurrency 1, 2 and 4, each in a
-fresh process and a fresh data home (so peak memory is that crawl's). The baseline, in the
-same run and on the same pages, is a bare crawler: sequential httpx, breadth-first over the
-same seeds, links from selectolax, `identify` on every page and file; no robots.txt, no
-address guard, no database, no evidence, no HLS. Then the trap site is crawled once to report
+fresh process and a fresh data home (so peak memory is that crawl's), with no latency (the
+cost of the work itself) and with 50 ms before every response (a remote site's round trip:
+what per-host concurrency is for). The baseline, in the same run, fetches the URLs the monitor
+fetched, sequentially with httpx, and identifies each body: no link extraction, robots.txt,
+address guard, politeness, database, evidence or HLS. Then the trap site is crawled once to report
 each trap's outcome. Prints pages/s, MB/s, peak memory, recall of the planted copies, hits on
 clean pages, and ratios against the baseline. Not a test; `--smoke` is run by the suite.
 """
@@ -23,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,14 @@ def child_monitor(job: dict[str, Any]) -> dict[str, Any]:
         verified = all(
             jw.monitor.verify_capture(h.capture_id) for h in jw.monitor.hits(limit=100_000)
         )
+        fetched = [
+            u["url"]
+            for r in runs.values()
+            for u in jw.monitor.run_urls(r.id, limit=1_000_000)
+            if u["state"] in ("done", "failed")
+        ]
         return {
+            "fetched": fetched,
             "seconds": seconds,
             "cpu_seconds": cpu,
             "pages": sum(r.pages for r in runs.values()),
@@ -116,11 +123,9 @@ def child_monitor(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_baseline(job: dict[str, Any]) -> dict[str, Any]:
-    """A bare crawler over the same seeds: no robots, guard, DB, evidence or HLS."""
-    from urllib.parse import urljoin, urlsplit
-
+    """A bare crawler given the URLs the monitor fetched: sequential httpx GETs and
+    `identify` on each body; no robots.txt, guard, politeness, database, evidence or HLS."""
     import httpx
-    from selectolax.lexbor import LexborHTMLParser
 
     from jianwang import Jianwang
     from jianwang.domain import JianwangError
@@ -136,39 +141,18 @@ def child_baseline(job: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         cpu0 = time.process_time()
         with httpx.Client(timeout=3.0) as client:
-            for spec in job["sites"].values():
-                host = urlsplit(spec["seeds"][0]).netloc
-                queue = deque((u, 0) for u in spec["seeds"])
-                seen = set(spec["seeds"])
-                while queue and pages < job["max_pages"] * len(job["sites"]):
-                    url, depth = queue.popleft()
-                    try:
-                        r = client.get(url)
-                    except httpx.HTTPError:
-                        continue
-                    pages += 1
-                    size += len(r.content)
-                    ctype = r.headers.get("content-type", "")
-                    if "html" in ctype:
-                        tree = LexborHTMLParser(r.text)
-                        links = [n.attributes.get("href") for n in tree.css("a[href]")]
-                        links += [n.attributes.get("src") for n in tree.css("[src]")]
-                        for link in links:
-                            if not link:
-                                continue
-                            nxt = urljoin(url, link).split("#")[0]
-                            media = not nxt.endswith((".html", "/")) and "?" not in nxt
-                            if nxt in seen or depth >= 8:
-                                continue
-                            if urlsplit(nxt).netloc != host and not media:
-                                continue
-                            seen.add(nxt)
-                            queue.append((nxt, depth + 1))
-                    try:
-                        ident = jw.identify(r.content, url)
-                    except JianwangError:
-                        continue
-                    hits += [(url, m.work_id) for m in ident.matches]
+            for url in job["urls"]:
+                try:
+                    r = client.get(url)
+                except httpx.HTTPError:
+                    continue
+                pages += 1
+                size += len(r.content)
+                try:
+                    ident = jw.identify(r.content, url)
+                except JianwangError:
+                    continue
+                hits += [(url, m.work_id) for m in ident.matches]
         return {
             "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu0,
@@ -231,6 +215,9 @@ def main() -> None:
         "--filler", type=int, default=330, help="clean pages per site (330: 1,000+ pages)"
     )
     ap.add_argument("--concurrency", default="1,2,4")
+    ap.add_argument(
+        "--latency", default="0,0.05", help="seconds each response waits (a remote round trip)"
+    )
     ap.add_argument("--no-screenshots", action="store_true")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -247,8 +234,9 @@ def main() -> None:
 
     filler = 12 if args.smoke else args.filler
     levels = [1, 2] if args.smoke else [int(x) for x in args.concurrency.split(",")]
+    latencies = [0.0] if args.smoke else [float(x) for x in args.latency.split(",")]
     root = CACHE / "monitor-world"
-    report: dict[str, Any] = {"filler": filler}
+    report: dict[str, Any] = {"filler": filler, "by_latency": {}}
     with World(root, filler_pages=filler) as world:
         pages = world.page_count()
         content_pages = sum(pages[k] for k in CONTENT_SITES)
@@ -278,23 +266,32 @@ def main() -> None:
             "max_pages": 100_000,
             "screenshots": not args.no_screenshots,
         }
-
-        world.reset_logs()
-        base = _spawn("baseline", job)
-        base["accuracy"] = _accuracy(base, planted, clean)
-        report["baseline"] = {k: v for k, v in base.items() if k not in ("hits", "ids")}
-        mon: dict[int, dict[str, Any]] = {}
-        for c in levels:
+        for latency in latencies:
+            world.latency = latency
+            mon: dict[int, dict[str, Any]] = {}
+            for c in levels:
+                world.reset_logs()
+                r = _spawn("monitor", {**job, "concurrency": c})
+                r["accuracy"] = _accuracy(r, planted, clean)
+                r["requests"] = len(world.requests())
+                r["forbidden_requests"] = len(world.forbidden_requests())
+                mon[c] = r
             world.reset_logs()
-            r = _spawn("monitor", {**job, "concurrency": c})
-            r["accuracy"] = _accuracy(r, planted, clean)
-            r["requests"] = len(world.requests())
-            r["forbidden_requests"] = len(world.forbidden_requests())
-            mon[c] = r
-        report["monitor"] = {
-            str(c): {k: v for k, v in r.items() if k not in ("hits", "ids")} for c, r in mon.items()
-        }
+            base = _spawn("baseline", {**job, "urls": mon[levels[0]]["fetched"]})
+            base["accuracy"] = _accuracy(base, planted, clean)
+            _print(latency, base, mon, levels)
+            report["by_latency"][str(latency)] = {
+                "baseline": {k: v for k, v in base.items() if k not in ("hits", "ids")},
+                "monitor": {
+                    str(c): {k: v for k, v in r.items() if k not in ("hits", "ids", "fetched")}
+                    for c, r in mon.items()
+                },
+                "pages_per_second": {str(c): _rate(r)[0] for c, r in mon.items()},
+                "mb_per_second": {str(c): _rate(r)[1] for c, r in mon.items()},
+                "baseline_pages_per_second": _rate(base)[0],
+            }
 
+        world.latency = 0.0
         world.reset_logs()
         traps = _spawn(
             "monitor",
@@ -305,34 +302,52 @@ def main() -> None:
             "forbidden_requests": len(world.forbidden_requests()),
             "seconds": traps["seconds"],
         }
-
-    def rate(r: dict[str, Any]) -> tuple[float, float]:
-        return r["pages"] / r["seconds"], r["bytes"] / 1e6 / r["seconds"]
-
-    bp, _ = rate(base)
-    print("\nthroughput (wall clock; the machine's cores are shared with the local servers)")
+    t = report["traps"]
     print(
-        f"{'crawler':24} {'pages':>6} {'MB':>7} {'s':>7} {'pages/s':>8} {'MB/s':>6} "
+        f"\ntrap site: {t['seconds']:.1f} s, outcomes {json.dumps(t['summary'])}, "
+        f"{t['forbidden_requests']} requests to the forbidden server"
+    )
+    first = report["by_latency"][str(latencies[0])]
+    report["monitor"] = first["monitor"]
+    report["pages_per_second"] = first["pages_per_second"]
+    report["baseline_pages_per_second"] = first["baseline_pages_per_second"]
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+
+
+def _rate(r: dict[str, Any]) -> tuple[float, float]:
+    return r["pages"] / r["seconds"], r["bytes"] / 1e6 / r["seconds"]
+
+
+def _print(
+    latency: float, base: dict[str, Any], mon: dict[int, dict[str, Any]], levels: list[int]
+) -> None:
+    bp, _ = _rate(base)
+    print(
+        f"\nlatency {latency * 1000:.0f} ms per response (wall clock; the machine's cores are "
+        "shared with the local servers)"
+    )
+    print(
+        f"{'crawler':26} {'pages':>6} {'MB':>7} {'s':>7} {'pages/s':>8} {'MB/s':>6} "
         f"{'x base':>6} {'peak MB':>8} {'recall':>7} {'clean FP':>8}"
     )
 
     def row(name: str, r: dict[str, Any], ratio: str) -> None:
-        p, m = rate(r)
+        p, m = _rate(r)
         a = r["accuracy"]
         print(
-            f"{name:24} {r['pages']:>6} {r['bytes'] / 1e6:>7.1f} {r['seconds']:>7.1f} "
+            f"{name:26} {r['pages']:>6} {r['bytes'] / 1e6:>7.1f} {r['seconds']:>7.1f} "
             f"{p:>8.1f} {m:>6.2f} {ratio:>6} {r['peak_mb']:>8.0f} {a['recall']:>7.3f} "
             f"{a['clean_false_positives']:>8}"
         )
 
-    row("baseline (bare, seq.)", base, "1.00")
+    row("baseline (same URLs, seq.)", base, "1.00")
     for c, r in mon.items():
-        row(f"monitor, {c} per host", r, f"{rate(r)[0] / bp:.2f}")
+        row(f"monitor, {c} per host", r, f"{_rate(r)[0] / bp:.2f}")
     c1 = mon[levels[0]]
     print(
-        "\nscaling with per-host concurrency (pages/s relative to concurrency "
-        f"{levels[0]}): "
-        + ", ".join(f"{c}: {rate(r)[0] / rate(c1)[0]:.2f}x" for c, r in mon.items())
+        f"scaling with per-host concurrency (pages/s relative to {levels[0]}): "
+        + ", ".join(f"{c}: {_rate(r)[0] / _rate(c1)[0]:.2f}x" for c, r in mon.items())
     )
     for c, r in mon.items():
         a = r["accuracy"]
@@ -347,18 +362,8 @@ def main() -> None:
     print(
         f"baseline: found {ba['found']}/{ba['planted']} "
         f"({', '.join(f'{k} {v}' for k, v in ba['by_media'].items())}), "
-        f"{ba['clean_false_positives']} hits on clean URLs"
+        f"{ba['clean_false_positives']} hits on clean URLs, CPU {base['cpu_seconds']:.1f} s"
     )
-    t = report["traps"]
-    print(
-        f"trap site: {t['seconds']:.1f} s, outcomes {json.dumps(t['summary'])}, "
-        f"{t['forbidden_requests']} requests to the forbidden server"
-    )
-    report["pages_per_second"] = {str(c): rate(r)[0] for c, r in mon.items()}
-    report["mb_per_second"] = {str(c): rate(r)[1] for c, r in mon.items()}
-    report["baseline_pages_per_second"] = bp
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -430,6 +430,46 @@ class Monitor:
                 )
             return int(s.scalar(q) or 0)
 
+    def count_runs(self, site: str | None = None) -> int:
+        with self.sessions() as s:
+            q = select(func.count()).select_from(RunRow)
+            if site:
+                q = q.where(RunRow.site_id == parse_id("site", self.sites.get(site).id))
+            return int(s.scalar(q) or 0)
+
+    def count_run_urls(self, run_id: str, state: str | None = None) -> int:
+        with self.sessions() as s:
+            q = (
+                select(func.count())
+                .select_from(FrontierRow)
+                .where(FrontierRow.run_id == parse_id("run", run_id))
+            )
+            if state:
+                q = q.where(FrontierRow.state == state)
+            return int(s.scalar(q) or 0)
+
+    def count_leads(self, site: str | None = None) -> int:
+        with self.sessions() as s:
+            q = select(func.count()).select_from(LeadRow)
+            if site:
+                q = q.where(LeadRow.site_id == parse_id("site", self.sites.get(site).id))
+            return int(s.scalar(q) or 0)
+
+    def hits_of_capture(self, capture_id: str) -> list[str]:
+        """Ids of the hits that point at a capture: found with it, last seen with it, or
+        seen again with it (an event)."""
+        cid = parse_id("capture", capture_id)
+        with self.sessions() as s:
+            ids = set(
+                s.scalars(
+                    select(HitRow.id).where(
+                        (HitRow.capture_id == cid) | (HitRow.last_capture_id == cid)
+                    )
+                )
+            )
+            ids |= set(s.scalars(select(HitEventRow.hit_id).where(HitEventRow.capture_id == cid)))
+        return [format_id("hit", i) for i in sorted(ids)]
+
     def get_hit(self, hit_id: str, owner_id: int | None = None) -> Hit:
         with self.sessions() as s:
             row = s.get(HitRow, parse_id("hit", hit_id))

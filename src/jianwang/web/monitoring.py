@@ -10,11 +10,8 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
 from ..app import Jianwang
-from ..domain import Capture, Conflict, Hit, NotFound, Run, User, format_id, parse_id
-from ..store.models import FrontierRow, HitEventRow, HitRow, LeadRow, RunRow
+from ..domain import Capture, Conflict, Hit, NotFound, Run, User
 from . import policy
 
 log = logging.getLogger("jianwang.web.monitor")
@@ -106,47 +103,19 @@ def runner(app_state: Any) -> Runner:
 
 
 def count_runs(jw: Jianwang, site: str | None) -> int:
-    with jw.sessions() as s:
-        q = select(func.count()).select_from(RunRow)
-        if site:
-            q = q.where(RunRow.site_id == parse_id("site", jw.sites.get(site).id))
-        return int(s.scalar(q) or 0)
+    return jw.monitor.count_runs(site)
 
 
 def count_urls(jw: Jianwang, run_id: str, state: str | None) -> int:
-    with jw.sessions() as s:
-        q = (
-            select(func.count())
-            .select_from(FrontierRow)
-            .where(FrontierRow.run_id == parse_id("run", run_id))
-        )
-        if state:
-            q = q.where(FrontierRow.state == state)
-        return int(s.scalar(q) or 0)
+    return jw.monitor.count_run_urls(run_id, state)
 
 
 def count_leads(jw: Jianwang, site: str | None) -> int:
-    with jw.sessions() as s:
-        q = select(func.count()).select_from(LeadRow)
-        if site:
-            q = q.where(LeadRow.site_id == parse_id("site", jw.sites.get(site).id))
-        return int(s.scalar(q) or 0)
+    return jw.monitor.count_leads(site)
 
 
 def hits_of_capture(jw: Jianwang, capture_id: str) -> list[str]:
-    """Ids of the hits that point at a capture: found with it, last seen with it, or seen
-    again with it (an event)."""
-    cid = parse_id("capture", capture_id)
-    with jw.sessions() as s:
-        ids = set(
-            s.scalars(
-                select(HitRow.id).where(
-                    or_(HitRow.capture_id == cid, HitRow.last_capture_id == cid)
-                )
-            )
-        )
-        ids |= set(s.scalars(select(HitEventRow.hit_id).where(HitEventRow.capture_id == cid)))
-    return [format_id("hit", i) for i in sorted(ids)]
+    return jw.monitor.hits_of_capture(capture_id)
 
 
 # ---------------------------------------------------------------- visibility
