@@ -425,3 +425,25 @@ def test_the_command_line_shows_and_reviews(crawled: dict[str, Any]) -> None:
     assert any(x["code"] for x in leads)
     plan = _jianwang(home, "monitor", "plan", novels, "--max-pages", "50", "--exclude", "(")
     assert plan.returncode == 1 and "bad exclude pattern" in plan.stderr
+
+
+def test_hls_is_read_for_its_first_seconds_only(world: World, tmp_path: Path) -> None:
+    with _open(tmp_path / "home", crawl_media_max_seconds=5) as jw:
+        ids = world.register(jw)
+        site = _add_site(jw, world.sites["videos"])
+        world.reset_logs()
+        jw.monitor.run(site)
+        stream = next(p for p in world.planted if p.url.endswith(".m3u8"))
+        [hit] = [h for h in jw.monitor.hits() if h.url == canonical(stream.url)]
+        assert hit.work_id == ids[stream.work]
+        cap = jw.monitor.get_capture(hit.capture_id)
+        assert cap.truncated and cap.media == "video"
+        segments = [r.path for r in world.requests("videos") if r.path.endswith(".ts")]
+        assert len(segments) == 2  # 3 s segments: two reach 5 s, the rest are never fetched
+        assert jw.monitor.verify_capture(cap.id)
+
+
+def test_schedule_once_runs_nothing_before_it_is_due(crawled: dict[str, Any]) -> None:
+    res = _jianwang(crawled["home"], "monitor", "schedule", "--once")
+    assert res.returncode == 0, res.stderr
+    assert "R0" not in res.stdout  # every plan ran minutes ago; none is due for a day

@@ -84,6 +84,9 @@ PLAN_FIELDS = (
 MAX_CONCURRENCY = 16
 MAX_DELAY = 120.0
 REMOVED_STATUSES = frozenset({404, 410, 451})
+#: finished URLs are written together: at most this many, at most this long after the first
+BATCH_MAX = 64
+BATCH_SECONDS = 0.1
 
 
 def url_key(url: str) -> str:
@@ -735,35 +738,57 @@ class _Crawl:
     def _loop(self) -> tuple[RunState, str]:
         workers = max(1, min(MAX_CONCURRENCY, self.plan.concurrency * max(1, len(self.hosts)) + 2))
         inflight: dict[Future[Outcome], Item] = {}
-        taken: set[int] = set()
+        taken: set[int] = set()  # queued in the database, but in a worker or in `batch`
         pending: list[Item] = []
+        batch: list[Outcome] = []
+        first_at = 0.0
         exhausted = False
+
+        def flush() -> None:
+            # finished URLs are written together, at most BATCH_SECONDS after the first of
+            # them finished: one transaction per URL cost more than the crawl's other work
+            if batch:
+                self._record(batch)
+                for o in batch:
+                    taken.discard(o.item.id)
+                batch.clear()
+
         pool = ThreadPoolExecutor(workers, thread_name_prefix="crawl")
         try:
             while True:
                 if self.stop.is_set():
+                    flush()
                     return RunState.INTERRUPTED, "stopped"
                 room = workers * 2 - len(inflight)
                 if room > 0 and not pending:
+                    flush()  # the URLs it found must be in the database to be queued
                     pending = [
                         i for i in self._queued(workers * 4 + len(taken)) if i.id not in taken
                     ]
-                while room > 0 and pending and self.pages + len(inflight) < self.budget:
+                while (
+                    room > 0 and pending and self.pages + len(batch) + len(inflight) < self.budget
+                ):
                     item = pending.pop(0)
                     taken.add(item.id)
                     inflight[pool.submit(self._work, item)] = item
                     room -= 1
                 if not inflight:
+                    if batch:
+                        flush()
+                        continue
                     if pending or self._queued(1):
                         exhausted = True
                     break
-                done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
-                batch: list[Outcome] = []
+                timeout = (
+                    0.5 if not batch else max(0.0, first_at + BATCH_SECONDS - time.monotonic())
+                )
+                done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in done:
                     item = inflight.pop(fut)
                     try:
                         outcome = fut.result()
                     except _Stopped:
+                        taken.discard(item.id)
                         continue
                     except JianwangError as exc:
                         outcome = Outcome(item, error=exc.message, error_kind="error")
@@ -771,10 +796,13 @@ class _Crawl:
                         outcome = Outcome(
                             item, error=f"{type(exc).__name__}: {exc}", error_kind="bug"
                         )
+                    if not batch:
+                        first_at = time.monotonic()
                     batch.append(outcome)
-                    taken.discard(item.id)
-                if batch:
-                    self._record(batch)
+                if batch and (
+                    len(batch) >= BATCH_MAX or time.monotonic() - first_at >= BATCH_SECONDS
+                ):
+                    flush()
             if exhausted:
                 return (
                     RunState.INTERRUPTED,
@@ -783,6 +811,8 @@ class _Crawl:
             return RunState.FINISHED, "crawl complete"
         except KeyboardInterrupt:
             self.stop.set()
+            with contextlib.suppress(Exception):
+                flush()  # what finished before Ctrl-C is kept
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
