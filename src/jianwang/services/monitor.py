@@ -398,18 +398,9 @@ class Monitor:
         limit: int = 100,
         offset: int = 0,
     ) -> list[Hit]:
+        q = select(HitRow).order_by(HitRow.id.desc()).limit(limit).offset(offset)
+        q = self._hit_filters(q, state, site, work, owner_id)
         with self.sessions() as s:
-            q = select(HitRow).order_by(HitRow.id.desc()).limit(limit).offset(offset)
-            if state:
-                q = q.where(HitRow.state == HitState(state).value)
-            if site:
-                q = q.where(HitRow.site_id == parse_id("site", self.sites.get(site).id))
-            if work:
-                q = q.where(HitRow.work_id == parse_id("work", work))
-            if owner_id is not None:
-                q = q.join(WorkRow, WorkRow.id == HitRow.work_id).where(
-                    WorkRow.owner_id == owner_id
-                )
             return [_to_hit(r) for r in s.scalars(q).unique().all()]
 
     def count_hits(
@@ -419,19 +410,27 @@ class Monitor:
         work: str | None = None,
         owner_id: int | None = None,
     ) -> int:
+        q = self._hit_filters(select(func.count()).select_from(HitRow), state, site, work, owner_id)
         with self.sessions() as s:
-            q = select(func.count()).select_from(HitRow)
-            if state:
-                q = q.where(HitRow.state == HitState(state).value)
-            if site:
-                q = q.where(HitRow.site_id == parse_id("site", self.sites.get(site).id))
-            if work:
-                q = q.where(HitRow.work_id == parse_id("work", work))
-            if owner_id is not None:
-                q = q.join(WorkRow, WorkRow.id == HitRow.work_id).where(
-                    WorkRow.owner_id == owner_id
-                )
             return int(s.scalar(q) or 0)
+
+    def _hit_filters(
+        self,
+        q: Any,
+        state: str | None,
+        site: str | None,
+        work: str | None,
+        owner_id: int | None,
+    ) -> Any:
+        if state:
+            q = q.where(HitRow.state == HitState(state).value)
+        if site:
+            q = q.where(HitRow.site_id == parse_id("site", self.sites.get(site).id))
+        if work:
+            q = q.where(HitRow.work_id == parse_id("work", work))
+        if owner_id is not None:
+            q = q.join(WorkRow, WorkRow.id == HitRow.work_id).where(WorkRow.owner_id == owner_id)
+        return q
 
     def count_runs(self, site: str | None = None) -> int:
         with self.sessions() as s:
