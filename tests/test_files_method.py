@@ -106,7 +106,10 @@ def test_pack_round_trip() -> None:
     assert m.unpack_reference(m.pack_reference(facts)) == facts
     assert fp.data.sections and fp.data.whole
     kinds = set((fp.positions >> 24).tolist())
-    assert kinds == {F.KIND_SHA, F.KIND_CHUNK, F.KIND_TLSH, F.KIND_SECTION}
+    assert kinds == {
+        F.KIND_SHA, F.KIND_CHUNK, F.KIND_TLSH, F.KIND_SECTION, F.KIND_CODE, F.KIND_STRING
+    }  # fmt: skip
+    assert fp.data.code >= F.MIN_SET_KEYS and fp.data.strings > 0
 
 
 C_SOURCE = r"""

@@ -3,9 +3,11 @@
 
 * several released versions of the same programs from Debian's pool (``apt-get download
   pkg=version`` through `bench.debian`): ``openssl`` (the program), ``libssl3``
-  (``libssl.so.3``, ``libcrypto.so.3``), ``libcurl4`` and ``curl``;
+  (``libssl.so.3``, ``libcrypto.so.3``), ``libcurl4``, ``curl``, ``libxml2``, ``liblzma5``,
+  ``libexpat1`` and ``libpng16-16`` (security updates of one upstream version);
 * per-version native extensions shipped in PyPI wheels (``pip download --no-deps``):
-  ``orjson`` and ``msgpack``;
+  ``orjson``, ``msgpack``, ``ujson``, ``PyYAML``, ``xxhash`` and ``MarkupSafe`` (other
+  upstream versions, often built by another Cython or Rust);
 * real game data: ``lbreakout2-data`` (levels, pictures, sounds), registered as a game;
 * a soundtrack for "an archive of a registered album": ``singularity-music``;
 * negatives: ELF files of this machine (``/usr/bin``, ``/usr/sbin``, ``/usr/lib``,
@@ -42,17 +44,34 @@ DEBIAN: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("libcurl", "libcurl4", "usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0",
      ("7.88.1-10+deb12u5", "7.88.1-10+deb12u15")),
     ("curl", "curl", "usr/bin/curl", ("7.88.1-10+deb12u5", "7.88.1-10+deb12u15")),
+    ("libxml2", "libxml2", "usr/lib/x86_64-linux-gnu/libxml2.so.2.9.14",
+     ("2.9.14+dfsg-1.3~deb12u4", "2.9.14+dfsg-1.3~deb12u6")),
+    ("liblzma", "liblzma5", "lib/x86_64-linux-gnu/liblzma.so.5.4.1",
+     ("5.4.1-1+deb12u1", "5.4.1-1+deb12u2")),
+    ("libexpat", "libexpat1", "lib/x86_64-linux-gnu/libexpat.so.1.8.10",
+     ("2.5.0-1+deb12u2", "2.5.0-1+deb12u5")),
+    ("libpng", "libpng16-16", "usr/lib/x86_64-linux-gnu/libpng16.so.16.39.0",
+     ("1.6.39-2+deb12u5", "1.6.39-2+deb12u6")),
 )  # fmt: skip
 
-#: (program, PyPI project, member suffix in the wheel, versions oldest first)
+#: (program, PyPI project, member suffix in the wheel, versions oldest first); other
+#: upstream releases, built by other toolchains (Cython, Rust) than the registered one
 PYPI: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("orjson", "orjson", ".so", ("3.10.0", "3.10.1", "3.10.2", "3.10.3")),
-    ("msgpack", "msgpack", ".so", ("1.0.5", "1.0.6", "1.0.7", "1.0.8")),
+    ("orjson", "orjson", ".so", ("3.10.0", "3.10.1", "3.10.2", "3.10.3", "3.10.4", "3.10.5")),
+    ("msgpack", "msgpack", ".so", ("1.0.5", "1.0.6", "1.0.7", "1.0.8", "1.1.0")),
+    ("ujson", "ujson", ".so", ("5.8.0", "5.9.0", "5.10.0")),
+    ("pyyaml", "PyYAML", ".so", ("6.0.1", "6.0.2")),
+    ("xxhash", "xxhash", ".so", ("3.4.1", "3.5.0")),
+    ("markupsafe", "MarkupSafe", ".so", ("2.1.5", "3.0.2")),
 )
 
 GAME_PACKAGE = "lbreakout2-data"
 ALBUM_PACKAGE = "singularity-music"
-EXCLUDE = re.compile(r"ssl|crypto|curl|orjson|msgpack|lbreakout", re.IGNORECASE)
+EXCLUDE = re.compile(
+    r"ssl|crypto|curl|orjson|msgpack|ujson|yaml|xxhash|markupsafe|xml2|lzma|expat|png"
+    r"|lbreakout",
+    re.IGNORECASE,
+)
 
 
 @dataclass
