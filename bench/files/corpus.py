@@ -79,6 +79,9 @@ class Program:
     name: str
     #: (version, file) oldest first: the first is registered, the others are other releases
     releases: list[tuple[str, Path]]
+    #: where the releases come from: "debian" (security updates of one upstream version),
+    #: "pypi" (other upstream versions), "gcc" (the smoke run's builds), "system"
+    source: str = "system"
 
 
 @dataclass
@@ -130,6 +133,12 @@ def _wheel_member(cache: Path, project: str, version: str, suffix: str) -> Path:
     return dest / "native.so"
 
 
+def half(path: Path) -> str:
+    """The half of the negatives a file falls in, by its path: "A" (the method's thresholds
+    were chosen on it) or "B" (held out, to measure them)."""
+    return "AB"[hashlib.sha256(str(path).encode()).digest()[0] & 1]
+
+
 def negatives(
     count: int,
     exclude: set[str],
@@ -174,10 +183,12 @@ def build(cache: Path, smoke: bool, log: Callable[[str], None], n_negatives: int
         for v in versions:
             root, _ = fetch(package, cache, log, v)
             rel.append((v, root / member))
-        programs.append(Program(name, rel))
+        programs.append(Program(name, rel, "debian"))
     for name, project, suffix, versions in PYPI:
         programs.append(
-            Program(name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions])
+            Program(
+                name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions], "pypi"
+            )
         )
     game_root, _ = fetch(GAME_PACKAGE, cache, log)
     game = sorted(
@@ -201,7 +212,9 @@ def _smoke(cache: Path, log: Callable[[str], None], n_negatives: int) -> Corpus:
     work = cache / "smoke"
     work.mkdir(parents=True, exist_ok=True)
     if shutil.which("gcc"):
-        programs.append(Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)]))
+        programs.append(
+            Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)], "gcc")
+        )
     rng = random.Random(5)
     game_dir = work / "game"
     game_dir.mkdir(exist_ok=True)
