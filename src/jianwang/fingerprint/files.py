@@ -95,9 +95,9 @@ STRING_SAMPLE_BITS = 2
 MIN_STRING = 8
 MIN_SET_KEYS = 64
 #: twice the highest rebuild similarity of an unrelated pair in the tuning half of the
-#: benchmark's negatives (0.081: a JDK's splash-screen library that bundles another libpng;
+#: benchmark's negatives (0.075: a JDK's splash-screen library that bundles another libpng;
 #: docs/benchmarks.md)
-MATCH_REBUILD = 0.17
+MATCH_REBUILD = 0.15
 
 _TLSH_PIECE = 4 * 1024 * 1024
 
@@ -410,10 +410,8 @@ def code_grams(code: Buffer) -> npt.NDArray[np.uint64]:
 
 def string_keys(data: Buffer, skip: list[tuple[int, int]]) -> npt.NDArray[np.uint64]:
     """The kept strings of an executable outside its code and dynamic symbol names
-    (`skip`): runs of >= MIN_STRING
-    printable bytes, each hashed by its length, first 8 and last 8 bytes (vectorised; two
-    strings alike in all three count as one), boilerplate left out, one in
-    2**STRING_SAMPLE_BITS kept by the hash; unique 60-bit keys."""
+    (`skip`): runs of >= MIN_STRING printable bytes, each hashed whole, boilerplate left
+    out, one in 2**STRING_SAMPLE_BITS kept by the hash; unique 60-bit keys."""
     mv = memoryview(data)
     out: list[npt.NDArray[np.uint64]] = []
     at = 0
@@ -431,18 +429,31 @@ def _piece_strings(piece: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     long = ends - starts >= MIN_STRING
     starts, ends = starts[long], ends[long]
-    span = np.arange(8)
-    head = piece[starts[:, None] + span].view(np.uint64)[:, 0]
-    tail = piece[ends[:, None] - 8 + span].view(np.uint64)[:, 0]
+    if len(starts) == 0:
+        return np.zeros(0, np.uint64)
+    head = piece[starts[:, None] + np.arange(8)].view(np.uint64)[:, 0]
     keep = (piece[starts] != ord(".")) & ~np.isin(head, _BOILERPLATE)
+    # every byte of every string, keyed by its place in the string, mixed and summed per
+    # string (wrapping): a hash of the whole string, computed for all strings at once
+    lengths = ends - starts
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    total = int(offsets[-1] + lengths[-1])
+    place = np.arange(total, dtype=np.int64) - np.repeat(offsets, lengths)
+    at = np.repeat(starts, lengths) + place
     with np.errstate(over="ignore"):
-        h = (head * np.uint64(0x9E3779B97F4A7C15)) ^ tail
-        h = (h ^ (h >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
-        h += (ends - starts).astype(np.uint64)
-        h = (h ^ (h >> np.uint64(32))) * np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(29)
+        x = _splitmix(piece[at].astype(np.uint64) | (place.astype(np.uint64) << np.uint64(8)))
+        h = _splitmix(np.add.reduceat(x, offsets) ^ lengths.astype(np.uint64))
     keep &= (h & np.uint64((1 << STRING_SAMPLE_BITS) - 1)) == 0
     return (h[keep] >> np.uint64(STRING_SAMPLE_BITS)) & np.uint64(_KEY_MASK)
+
+
+def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser on an array (wrapping)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _keyed(
