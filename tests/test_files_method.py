@@ -195,7 +195,7 @@ def test_dynamic_symbol_names_are_not_strings() -> None:
     assert b"\0malloc\0" in data[start:end] or b"\0free\0" in data[start:end]
     assert data[start:end].count(b"\0") > 20  # a table of names
     code = F.executable_ranges(data)
-    kept = set(F.string_keys(data, code + [(start, end)]).tolist())
+    kept = set(F.string_keys(data, [*code, (start, end)]).tolist())
     every = set(F.string_keys(data, code).tolist())
     assert kept < every  # the imported names are left out, the rest stays
     assert F.elf_dynstr(b"MZ" + bytes(100)) == [] and F.elf_dynstr(data[:64]) == []
@@ -210,8 +210,8 @@ def test_rebuild_with_moved_code_matches_by_code_and_strings(
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc to build two releases")
     funcs = "".join(
-        f"int f{i}(int x) {{ if (x > {i}) printf(\"tool message {i}: value %d of %s\\n\", "
-        f"x * {i + 3} + helper(x), \"unit{i}\"); return x ^ {i * 7919}; }}\n"
+        f'int f{i}(int x) {{ if (x > {i}) printf("tool message {i}: value %d of %s\\n", '
+        f'x * {i + 3} + helper(x), "unit{i}"); return x ^ {i * 7919}; }}\n'
         for i in range(800)
     )
     calls = "".join(f"  acc += f{i}(acc + argc);\n" for i in range(800))
@@ -260,7 +260,7 @@ def test_unrelated_programs_stay_below_the_rebuild_threshold() -> None:
         for y in facts:
             if x >= y:
                 continue
-            (fx, cx, sx), (fy, cy, sy) = facts[x], facts[y]
+            (_, cx, sx), (_, cy, sy) = facts[x], facts[y]
             vals = [
                 j
                 for j in (

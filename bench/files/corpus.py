@@ -186,9 +186,7 @@ def build(cache: Path, smoke: bool, log: Callable[[str], None], n_negatives: int
         programs.append(Program(name, rel, "debian"))
     for name, project, suffix, versions in PYPI:
         programs.append(
-            Program(
-                name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions], "pypi"
-            )
+            Program(name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions], "pypi")
         )
     game_root, _ = fetch(GAME_PACKAGE, cache, log)
     game = sorted(
@@ -212,9 +210,7 @@ def _smoke(cache: Path, log: Callable[[str], None], n_negatives: int) -> Corpus:
     work = cache / "smoke"
     work.mkdir(parents=True, exist_ok=True)
     if shutil.which("gcc"):
-        programs.append(
-            Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)], "gcc")
-        )
+        programs.append(Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)], "gcc"))
     rng = random.Random(5)
     game_dir = work / "game"
     game_dir.mkdir(exist_ok=True)

@@ -324,9 +324,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="this machine's binaries, seconds")
-    ap.add_argument(
-        "--negatives", type=int, default=None, help="unrelated binaries (default 1000)"
-    )
+    ap.add_argument("--negatives", type=int, default=None, help="unrelated binaries (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ssdeep-threshold", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=None)

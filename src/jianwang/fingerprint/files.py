@@ -443,7 +443,8 @@ def _piece_strings(piece: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     at = np.repeat(starts, lengths) + place
     with np.errstate(over="ignore"):
         x = _splitmix(piece[at].astype(np.uint64) | (place.astype(np.uint64) << np.uint64(8)))
-        h = _splitmix(np.add.reduceat(x, offsets) ^ lengths.astype(np.uint64))
+        sums: npt.NDArray[np.uint64] = np.add.reduceat(x, offsets)
+        h = _splitmix(sums ^ lengths.astype(np.uint64))
     keep &= (h & np.uint64((1 << STRING_SAMPLE_BITS) - 1)) == 0
     return (h[keep] >> np.uint64(STRING_SAMPLE_BITS)) & np.uint64(_KEY_MASK)
 
@@ -502,12 +503,10 @@ def analyse(data: Buffer) -> tuple[FileFacts, npt.NDArray[np.uint64], npt.NDArra
         strings = string_keys(data, ranges + elf_dynstr(data))
         n_code, n_strings = len(grams), len(strings)
         for values, kind in ((grams, KIND_CODE), (strings, KIND_STRING)):
-            k, p = _keyed(values, kind)
-            extra_keys.append(k)
-            extra_pos.append(p)
-    facts = FileFacts(
-        sha, len(data), len(uniq), whole, tuple(sections[:16]), n_code, n_strings
-    )
+            kind_keys, kind_pos = _keyed(values, kind)
+            extra_keys.append(kind_keys)
+            extra_pos.append(kind_pos)
+    facts = FileFacts(sha, len(data), len(uniq), whole, tuple(sections[:16]), n_code, n_strings)
     codes = np.concatenate([np.asarray(keys, dtype=np.uint64), ch_keys, *extra_keys])
     positions = np.concatenate([np.asarray(pos, dtype=np.uint32), ch_pos, *extra_pos])
     return facts, codes, positions
@@ -547,9 +546,7 @@ class FileMethod:
 
     def unpack_reference(self, data: bytes) -> FileFacts:
         sha, size, chunks, whole, sections, code, strings = json.loads(bytes(data))
-        return FileFacts(
-            bytes.fromhex(sha), size, chunks, whole, tuple(sections), code, strings
-        )
+        return FileFacts(bytes.fromhex(sha), size, chunks, whole, tuple(sections), code, strings)
 
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
@@ -605,9 +602,7 @@ def _judge(
         evidence["section_tlsh"] = float(section)
     dists = [d for d in (whole, section) if d is not None]
     by_tlsh = min(dists) if dists else None
-    score = max(
-        coverage, rebuild, 0.0 if by_tlsh is None else max(0.0, 1.0 - by_tlsh / 200.0)
-    )
+    score = max(coverage, rebuild, 0.0 if by_tlsh is None else max(0.0, 1.0 - by_tlsh / 200.0))
     if (coverage >= MATCH_COVERAGE and found >= MIN_CHUNK_HITS) or (found == ref.chunks > 0):
         return Candidate(doc, score, Verdict.MATCH, (), evidence)
     if rebuild >= MATCH_REBUILD:
