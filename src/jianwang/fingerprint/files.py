@@ -1,6 +1,6 @@
 """The file method: software, game data and any other file, by its bytes.
 
-Three kinds of evidence, all as 64-bit keys in the exact-key index (the kind in the key's
+Four kinds of evidence, all as 64-bit keys in the exact-key index (the kind in the key's
 top 4 bits and in the position's top 8 bits):
 
 * **SHA-256** of the whole file (its first 60 bits as the key, the whole digest verified
@@ -15,7 +15,12 @@ top 4 bits and in the position's top 8 bits):
   for candidate generation each digest is cut into 21 bands of 12 bits, each band a key (a
   digest within a few dozen of another shares some band). A rebuild from the same source
   (another release) moves code and data around so that few chunks survive, but its TLSH
-  distance stays small.
+  distance often stays small.
+* **Code grams and strings** of an executable: 16-byte windows of its code with the
+  displacements a rebuild changes zeroed, and its printable strings outside the code and
+  the dynamic symbol names, each sampled by content; the mean of their Jaccard similarities
+  ("rebuild") finds another release built by another compiler generation, where TLSH does
+  not.
 
 The gear hash runs in the compiled core; its numpy twin computes it for a whole block at
 once by doubling (a window of 2w bytes is a window of w plus the previous window of w
