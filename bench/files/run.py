@@ -359,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     s_ours, s_base = summarise(ours["results"]), summarise(base["results"])
     print(f"\n{'distortion':<22}{'queries':>8}{'jianwang':>10}{'ssdeep+sha':>12}")
-    for kind, k in s_ours["by_distortion"].items():
-        b = s_base["by_distortion"][kind]
+    first = list(s_ours["by_distortion"])
+    for kind in sorted(first, key=lambda k: first.index(k.split("/")[0])):  # sources: after
+        k, b = s_ours["by_distortion"][kind], s_base["by_distortion"][kind]
         print(f"{kind:<22}{k['queries']:>8}{k['rate']:>10.3f}{b['rate']:>12.3f}")
     print(
         f"{'false positives':<22}{s_ours['negatives']:>8}"
