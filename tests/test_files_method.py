@@ -188,6 +188,23 @@ def test_code_grams_compiled_and_numpy_agree(monkeypatch: pytest.MonkeyPatch) ->
     assert (b - a) / 256 * 0.3 < len(compiled) < (b - a) / 256 * 2
 
 
+def test_code_grams_and_strings_are_the_same_read_in_small_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (target,) = _system_binaries(1)
+    data = target.read_bytes()
+    code = F.executable_ranges(data)
+    skip = code + F.elf_dynstr(data)
+    grams = [F.code_grams(memoryview(data)[a:b]) for a, b in code]
+    strings = F.string_keys(data, skip)
+    assert len(strings) >= 20 and all(len(g) >= 20 for g in grams)
+    for block in (1000, 4096):
+        monkeypatch.setattr(F, "_SCAN_BLOCK", block)
+        again = [F.code_grams(memoryview(data)[a:b]) for a, b in code]
+        assert all(np.array_equal(x, y) for x, y in zip(grams, again, strict=True)), block
+        assert np.array_equal(F.string_keys(data, skip), strings), block
+
+
 def test_dynamic_symbol_names_are_not_strings() -> None:
     (target,) = _system_binaries(1)
     data = target.read_bytes()

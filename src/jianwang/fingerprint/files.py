@@ -361,6 +361,8 @@ _RIP_OPS[[0x01, 0x03, 0x09, 0x0B, 0x21, 0x23, 0x29, 0x2B, 0x31, 0x33, 0x39, 0x3B
 #: the code grams' sampler: the gear hash's bits 8-15 zero. Bit j of the gear hash depends
 #: on the last j + 1 bytes only, so this depends on the last 16 bytes (one window in 256)
 _GRAM_MASK = np.uint32(0x0000FF00)
+#: code grams and strings are read in blocks of this many bytes (memory stays bounded)
+_SCAN_BLOCK = 8 << 20
 #: strings every ELF file has (besides section names, which start with "."), by their
 #: first 8 bytes: symbol versions and toolchain symbols
 _BOILERPLATE_HEADS = (
@@ -393,36 +395,52 @@ def normalise_code(code: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def code_grams(code: Buffer) -> npt.NDArray[np.uint64]:
-    """The kept code grams of an executable section: 60-bit BLAKE2b-free hashes of the
-    16-byte windows of its `normalise_code` form where the gear hash has bits 8-15 zero (one
-    in 256, decided by the window itself, so two copies keep the same windows), unique."""
-    buf = normalise_code(np.frombuffer(code, dtype=np.uint8))
-    if len(buf) < CODE_GRAM:
-        return np.zeros(0, np.uint64)
-    if _core is not None:
-        ends = _core.gear_candidates(buf, _GEAR, int(_GRAM_MASK))
-    else:
-        ends = gear_candidates(buf, _GRAM_MASK)
-    ends = ends[ends >= CODE_GRAM]
-    windows = buf[ends[:, None] + np.arange(-CODE_GRAM, 0)].view(np.uint64)
-    with np.errstate(over="ignore"):
-        h = windows[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ windows[:, 1]
-        h ^= h >> np.uint64(31)
-        h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(29)
-    return np.unique(h & np.uint64(_KEY_MASK))
+    """The kept code grams of an executable section: 60-bit hashes of the 16-byte windows
+    of its `normalise_code` form where the gear hash has bits 8-15 zero (one in 256, decided
+    by the window itself, so two copies keep the same windows), unique. Read in blocks of
+    _SCAN_BLOCK (each with the 20 bytes before it: a window's first byte needs the 5 before
+    it), so memory stays bounded."""
+    buf = np.frombuffer(code, dtype=np.uint8)
+    out: list[npt.NDArray[np.uint64]] = []
+    for start in range(0, len(buf), _SCAN_BLOCK):
+        lo = max(0, start - CODE_GRAM - 4)
+        block = normalise_code(buf[lo : start + _SCAN_BLOCK])
+        if len(block) < CODE_GRAM:
+            break
+        if _core is not None:
+            ends = _core.gear_candidates(block, _GEAR, int(_GRAM_MASK))
+        else:
+            ends = gear_candidates(block, _GRAM_MASK)
+        ends = ends[(ends >= CODE_GRAM) & (ends + lo > start)]
+        windows = block[ends[:, None] + np.arange(-CODE_GRAM, 0)].view(np.uint64)
+        with np.errstate(over="ignore"):
+            h = windows[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ windows[:, 1]
+            h ^= h >> np.uint64(31)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(29)
+        out.append(h & np.uint64(_KEY_MASK))
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
 
 
 def string_keys(data: Buffer, skip: list[tuple[int, int]]) -> npt.NDArray[np.uint64]:
     """The kept strings of an executable outside its code and dynamic symbol names
     (`skip`): runs of >= MIN_STRING printable bytes, each hashed whole, boilerplate left
-    out, one in 2**STRING_SAMPLE_BITS kept by the hash; unique 60-bit keys."""
+    out, one in 2**STRING_SAMPLE_BITS kept by the hash; unique 60-bit keys. Read in blocks
+    of about _SCAN_BLOCK that end at a byte that is not printable (a string longer than
+    64 KiB may be cut in two), so memory stays bounded."""
     mv = memoryview(data)
     out: list[npt.NDArray[np.uint64]] = []
     at = 0
     for start, end in [*sorted(skip), (len(data), len(data))]:
-        if start - at >= MIN_STRING:
-            out.append(_piece_strings(np.frombuffer(mv[at:start], dtype=np.uint8)))
+        pos = at
+        while start - pos >= MIN_STRING:
+            stop = min(start, pos + _SCAN_BLOCK)
+            if stop < start:
+                tail = np.frombuffer(mv[stop : min(start, stop + 65536)], dtype=np.uint8)
+                cut = np.flatnonzero((tail < 0x20) | (tail > 0x7E))
+                stop += int(cut[0]) if len(cut) else len(tail)
+            out.append(_piece_strings(np.frombuffer(mv[pos:stop], dtype=np.uint8)))
+            pos = stop
         at = max(at, end)
     return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
 
