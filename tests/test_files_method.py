@@ -106,7 +106,10 @@ def test_pack_round_trip() -> None:
     assert m.unpack_reference(m.pack_reference(facts)) == facts
     assert fp.data.sections and fp.data.whole
     kinds = set((fp.positions >> 24).tolist())
-    assert kinds == {F.KIND_SHA, F.KIND_CHUNK, F.KIND_TLSH, F.KIND_SECTION}
+    assert kinds == {
+        F.KIND_SHA, F.KIND_CHUNK, F.KIND_TLSH, F.KIND_SECTION, F.KIND_CODE, F.KIND_STRING
+    }  # fmt: skip
+    assert fp.data.code >= F.MIN_SET_KEYS and fp.data.strings > 0
 
 
 C_SOURCE = r"""
@@ -151,6 +154,139 @@ def test_another_release_matches_by_tlsh(tmp_path: Path) -> None:
         assert m.work_id == work.id and m.verdict == Verdict.MATCH, m.evidence
         assert m.evidence["coverage"] < 0.5  # a rebuild moves code: found by TLSH
         assert min(m.evidence.get("tlsh", 999), m.evidence.get("section_tlsh", 999)) <= 40
+
+
+def test_normalise_code_zeroes_displacements_like_a_byte_loop() -> None:
+    (target,) = _system_binaries(1)
+    data = target.read_bytes()
+    (a, _b), *_ = F.executable_ranges(data)
+    code = np.frombuffer(data[a : a + 40_000], dtype=np.uint8)
+    want = code.copy()
+    zero = np.zeros(len(code) + 8, dtype=bool)
+    for i, b in enumerate(code.tolist()):
+        if b in (0xE8, 0xE9):
+            zero[i + 1 : i + 5] = True
+        if b == 0x0F and i + 1 < len(code) and code[i + 1] & 0xF0 == 0x80:
+            zero[i + 2 : i + 6] = True
+        if i and b & 0xC7 == 0x05 and F._RIP_OPS[code[i - 1]]:
+            zero[i + 1 : i + 5] = True
+    want[zero[: len(code)]] = 0
+    got = F.normalise_code(code)
+    assert np.array_equal(got, want)
+    assert 0.05 < float(np.mean(zero[: len(code)])) < 0.5  # real code has many to zero
+    assert np.array_equal(code, np.frombuffer(data[a : a + 40_000], dtype=np.uint8))
+
+
+def test_code_grams_compiled_and_numpy_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    (target,) = _system_binaries(1)
+    data = target.read_bytes()
+    a, b = F.executable_ranges(data)[0]
+    compiled = F.code_grams(memoryview(data)[a:b])
+    monkeypatch.setattr(F, "_core", None)
+    assert np.array_equal(F.code_grams(memoryview(data)[a:b]), compiled)
+    # about one 16-byte window in 256, most of them distinct
+    assert (b - a) / 256 * 0.3 < len(compiled) < (b - a) / 256 * 2
+
+
+def test_code_grams_and_strings_are_the_same_read_in_small_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (target,) = _system_binaries(1)
+    data = target.read_bytes()
+    code = F.executable_ranges(data)
+    skip = code + F.elf_dynstr(data)
+    grams = [F.code_grams(memoryview(data)[a:b]) for a, b in code]
+    strings = F.string_keys(data, skip)
+    assert len(strings) >= 20 and all(len(g) >= 20 for g in grams)
+    for block in (1000, 4096):
+        monkeypatch.setattr(F, "_SCAN_BLOCK", block)
+        again = [F.code_grams(memoryview(data)[a:b]) for a, b in code]
+        assert all(np.array_equal(x, y) for x, y in zip(grams, again, strict=True)), block
+        assert np.array_equal(F.string_keys(data, skip), strings), block
+
+
+def test_dynamic_symbol_names_are_not_strings() -> None:
+    (target,) = _system_binaries(1)
+    data = target.read_bytes()
+    ((start, end),) = F.elf_dynstr(data)
+    assert b"\0malloc\0" in data[start:end] or b"\0free\0" in data[start:end]
+    assert data[start:end].count(b"\0") > 20  # a table of names
+    code = F.executable_ranges(data)
+    kept = set(F.string_keys(data, [*code, (start, end)]).tolist())
+    every = set(F.string_keys(data, code).tolist())
+    assert kept < every  # the imported names are left out, the rest stays
+    assert F.elf_dynstr(b"MZ" + bytes(100)) == [] and F.elf_dynstr(data[:64]) == []
+
+
+def test_rebuild_with_moved_code_matches_by_code_and_strings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release that adds a function in front moves every call target and every address:
+    its chunks and raw code windows are lost, its normalised code windows and strings
+    are not."""
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc to build two releases")
+    funcs = "".join(
+        f'int f{i}(int x) {{ if (x > {i}) printf("tool message {i}: value %d of %s\\n", '
+        f'x * {i + 3} + helper(x), "unit{i}"); return x ^ {i * 7919}; }}\n'
+        for i in range(800)
+    )
+    calls = "".join(f"  acc += f{i}(acc + argc);\n" for i in range(800))
+    body = f"{funcs}int main(int argc, char **argv) {{\n  int acc = 0;\n{calls}  return acc;\n}}\n"
+    helper = "int helper(int x) { return x * 3 + 1; }\n"
+    extra = "".join(f"int pad{i}(int x) {{ return x * {i + 7} + {i}; }}\n" for i in range(40))
+    builds = []
+    for version, src in ((1, helper + body), (2, extra + helper + body)):
+        c = tmp_path / f"tool{version}.c"
+        c.write_text("#include <stdio.h>\n" + src)
+        out = tmp_path / f"tool{version}"
+        subprocess.run(["gcc", "-O1", "-o", str(out), str(c)], check=True, capture_output=True)
+        builds.append(out.read_bytes())
+    v1, v2 = builds
+    with Jianwang.open(home=tmp_path / "home") as jw:
+        work = jw.registry.add_work(WorkInput([("tool", v1)], "software", "Tool", "Dev"))
+        m = jw.identify(v2, "tool-2").matches[0]
+        assert m.work_id == work.id and m.verdict == Verdict.MATCH, m.evidence
+        assert m.evidence["rebuild"] >= F.MATCH_REBUILD, m.evidence
+        assert m.evidence["strings"] > 0.9  # the same messages
+    # without the normalisation the code windows around calls are lost
+    a1, b1 = F.executable_ranges(v1)[0]
+    a2, b2 = F.executable_ranges(v2)[0]
+    norm = _jaccard(F.code_grams(v1[a1:b1]), F.code_grams(v2[a2:b2]))
+    monkeypatch.setattr(F, "normalise_code", lambda code: code)
+    raw = _jaccard(F.code_grams(v1[a1:b1]), F.code_grams(v2[a2:b2]))
+    assert norm > raw + 0.1, (norm, raw)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = set(a.tolist()), set(b.tolist())
+    return len(x & y) / len(x | y)
+
+
+def test_unrelated_programs_stay_below_the_rebuild_threshold() -> None:
+    """Programs of one package share static library code (coreutils and gnulib), so code
+    windows alone would call them releases of each other; their own strings do not agree."""
+    picks = _system_binaries(5)
+    facts = {}
+    for p in picks:
+        f, keys, _ = F.analyse(p.read_bytes())
+        kind = keys >> np.uint64(60)
+        facts[p.name] = (f, set(keys[kind == F.KIND_CODE].tolist()),
+                         set(keys[kind == F.KIND_STRING].tolist()))  # fmt: skip
+    for x in facts:
+        for y in facts:
+            if x >= y:
+                continue
+            (_, cx, sx), (_, cy, sy) = facts[x], facts[y]
+            vals = [
+                j
+                for j in (
+                    F._jaccard(len(cx & cy), len(cx), len(cy)),
+                    F._jaccard(len(sx & sy), len(sx), len(sy)),
+                )
+                if j is not None
+            ]
+            assert vals and sum(vals) / len(vals) < F.MATCH_REBUILD, (x, y, vals)
 
 
 # ---------------------------------------------------------------- through the CLI

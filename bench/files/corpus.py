@@ -3,9 +3,11 @@
 
 * several released versions of the same programs from Debian's pool (``apt-get download
   pkg=version`` through `bench.debian`): ``openssl`` (the program), ``libssl3``
-  (``libssl.so.3``, ``libcrypto.so.3``), ``libcurl4`` and ``curl``;
+  (``libssl.so.3``, ``libcrypto.so.3``), ``libcurl4``, ``curl``, ``libxml2``, ``liblzma5``,
+  ``libexpat1`` and ``libpng16-16`` (security updates of one upstream version);
 * per-version native extensions shipped in PyPI wheels (``pip download --no-deps``):
-  ``orjson`` and ``msgpack``;
+  ``orjson``, ``msgpack``, ``ujson``, ``PyYAML``, ``xxhash`` and ``MarkupSafe`` (other
+  upstream versions, often built by another Cython or Rust);
 * real game data: ``lbreakout2-data`` (levels, pictures, sounds), registered as a game;
 * a soundtrack for "an archive of a registered album": ``singularity-music``;
 * negatives: ELF files of this machine (``/usr/bin``, ``/usr/sbin``, ``/usr/lib``,
@@ -42,17 +44,34 @@ DEBIAN: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("libcurl", "libcurl4", "usr/lib/x86_64-linux-gnu/libcurl.so.4.8.0",
      ("7.88.1-10+deb12u5", "7.88.1-10+deb12u15")),
     ("curl", "curl", "usr/bin/curl", ("7.88.1-10+deb12u5", "7.88.1-10+deb12u15")),
+    ("libxml2", "libxml2", "usr/lib/x86_64-linux-gnu/libxml2.so.2.9.14",
+     ("2.9.14+dfsg-1.3~deb12u4", "2.9.14+dfsg-1.3~deb12u6")),
+    ("liblzma", "liblzma5", "lib/x86_64-linux-gnu/liblzma.so.5.4.1",
+     ("5.4.1-1+deb12u1", "5.4.1-1+deb12u2")),
+    ("libexpat", "libexpat1", "lib/x86_64-linux-gnu/libexpat.so.1.8.10",
+     ("2.5.0-1+deb12u2", "2.5.0-1+deb12u5")),
+    ("libpng", "libpng16-16", "usr/lib/x86_64-linux-gnu/libpng16.so.16.39.0",
+     ("1.6.39-2+deb12u5", "1.6.39-2+deb12u6")),
 )  # fmt: skip
 
-#: (program, PyPI project, member suffix in the wheel, versions oldest first)
+#: (program, PyPI project, member suffix in the wheel, versions oldest first); other
+#: upstream releases, built by other toolchains (Cython, Rust) than the registered one
 PYPI: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("orjson", "orjson", ".so", ("3.10.0", "3.10.1", "3.10.2", "3.10.3")),
-    ("msgpack", "msgpack", ".so", ("1.0.5", "1.0.6", "1.0.7", "1.0.8")),
+    ("orjson", "orjson", ".so", ("3.10.0", "3.10.1", "3.10.2", "3.10.3", "3.10.4", "3.10.5")),
+    ("msgpack", "msgpack", ".so", ("1.0.5", "1.0.6", "1.0.7", "1.0.8", "1.1.0")),
+    ("ujson", "ujson", ".so", ("5.8.0", "5.9.0", "5.10.0")),
+    ("pyyaml", "PyYAML", ".so", ("6.0.1", "6.0.2")),
+    ("xxhash", "xxhash", ".so", ("3.4.1", "3.5.0")),
+    ("markupsafe", "MarkupSafe", ".so", ("2.1.5", "3.0.2")),
 )
 
 GAME_PACKAGE = "lbreakout2-data"
 ALBUM_PACKAGE = "singularity-music"
-EXCLUDE = re.compile(r"ssl|crypto|curl|orjson|msgpack|lbreakout", re.IGNORECASE)
+EXCLUDE = re.compile(
+    r"ssl|crypto|curl|orjson|msgpack|ujson|yaml|xxhash|markupsafe|xml2|lzma|expat|png"
+    r"|lbreakout",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -60,6 +79,9 @@ class Program:
     name: str
     #: (version, file) oldest first: the first is registered, the others are other releases
     releases: list[tuple[str, Path]]
+    #: where the releases come from: "debian" (security updates of one upstream version),
+    #: "pypi" (other upstream versions), "gcc" (the smoke run's builds), "system"
+    source: str = "system"
 
 
 @dataclass
@@ -111,6 +133,12 @@ def _wheel_member(cache: Path, project: str, version: str, suffix: str) -> Path:
     return dest / "native.so"
 
 
+def half(path: Path) -> str:
+    """The half of the negatives a file falls in, by its path: "A" (the method's thresholds
+    were chosen on it) or "B" (held out, to measure them)."""
+    return "AB"[hashlib.sha256(str(path).encode()).digest()[0] & 1]
+
+
 def negatives(
     count: int,
     exclude: set[str],
@@ -155,10 +183,10 @@ def build(cache: Path, smoke: bool, log: Callable[[str], None], n_negatives: int
         for v in versions:
             root, _ = fetch(package, cache, log, v)
             rel.append((v, root / member))
-        programs.append(Program(name, rel))
+        programs.append(Program(name, rel, "debian"))
     for name, project, suffix, versions in PYPI:
         programs.append(
-            Program(name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions])
+            Program(name, [(v, _wheel_member(cache, project, v, suffix)) for v in versions], "pypi")
         )
     game_root, _ = fetch(GAME_PACKAGE, cache, log)
     game = sorted(
@@ -182,7 +210,7 @@ def _smoke(cache: Path, log: Callable[[str], None], n_negatives: int) -> Corpus:
     work = cache / "smoke"
     work.mkdir(parents=True, exist_ok=True)
     if shutil.which("gcc"):
-        programs.append(Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)]))
+        programs.append(Program("prog", [(f"1.{v}", _gcc_build(work, v)) for v in (1, 2)], "gcc"))
     rng = random.Random(5)
     game_dir = work / "game"
     game_dir.mkdir(exist_ok=True)

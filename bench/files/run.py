@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.files.corpus import Corpus, build, default_cache_dir
+from bench.files.corpus import Corpus, build, default_cache_dir, half
 
 
 @dataclass
@@ -51,6 +51,8 @@ class Query:
     path: Path
     work: str | None  # expected work title; None for a negative
     member: str | None = None  # expected member path inside an archive
+    #: other releases: where they come from; negatives: their half ("A" tuning, "B" held out)
+    group: str = ""
 
 
 def _rebrand(data: bytes, rng: random.Random, n: int = 24) -> bytes:
@@ -124,7 +126,9 @@ def make_queries(corpus: Corpus, qdir: Path, seed: int) -> list[Query]:
             cut = data[: int(len(data) * frac)]
             qs.append(Query("truncated", put(f"{t}-truncated{int(frac * 100)}", cut), t))
         for version, path in prog.releases[1:]:
-            qs.append(Query("other_release", put(f"{t}-{version}", path.read_bytes()), t))
+            q = Query("other_release", put(f"{t}-{version}", path.read_bytes()), t)
+            q.group = prog.source
+            qs.append(q)
         member = f"app/bin/{t}-cracked"
         others = {f"app/lib/{f.name}": f.read_bytes() for f in rng.sample(fillers, 2)}
         content = {member: data, **others}
@@ -150,7 +154,8 @@ def make_queries(corpus: Corpus, qdir: Path, seed: int) -> list[Query]:
             )
         )
     for i, p in enumerate(negs):
-        qs.append(Query("negative", put(f"neg{i:04d}-{p.name}", p.read_bytes()), None))
+        q = Query("negative", put(f"neg{i:04d}-{p.name}", p.read_bytes()), None, group=half(p))
+        qs.append(q)
     return qs
 
 
@@ -177,6 +182,8 @@ def run_jianwang(corpus: Corpus, queries: list[Query], home: Path, log: Any) -> 
         for q in queries:
             qbytes += q.path.stat().st_size
             ident = jw.identify_path(q.path, q.path.name)
+            # the closest reference seen (any verdict): how near the thresholds it came
+            near = [dict(m.evidence) for m in ident.matches if m.method == "file"]
             matches = [m for m in ident.matches if m.verdict.value == "match"]
             titles = [m.title for m in matches]
             hit = False
@@ -187,11 +194,25 @@ def run_jianwang(corpus: Corpus, queries: list[Query], home: Path, log: Any) -> 
                     evidence = dict(m.evidence)
             results.append(
                 {"kind": q.kind, "query": q.path.name, "expected": q.work, "hit": hit,
-                 "matched": titles, "evidence": evidence}
+                 "matched": titles, "evidence": evidence, "group": q.group,
+                 "closest": _closest(near)}
             )  # fmt: skip
         seconds = time.perf_counter() - t0
     out["identify_mb_per_s"] = round(qbytes / 1e6 / seconds, 2)
     out["results"] = results
+    return out
+
+
+def _closest(evidence: list[dict[str, float]]) -> dict[str, float]:
+    """The highest similarities and lowest TLSH distances among a query's candidates."""
+    out: dict[str, float] = {}
+    for e in evidence:
+        for k in ("rebuild", "code", "strings", "coverage"):
+            if k in e:
+                out[k] = max(out.get(k, 0.0), e[k])
+        for k in ("tlsh", "section_tlsh"):
+            if k in e:
+                out[k] = min(out.get(k, 999.0), e[k])
     return out
 
 
@@ -220,6 +241,46 @@ def throughput(files: list[Path]) -> dict[str, float]:
         "jianwang_mb_per_s_per_core": round(mb / ours, 1),
         "baseline_mb_per_s_per_core": round(mb / base, 1),
     }
+
+
+def pair_margins(corpus: Corpus, queries: list[Query]) -> dict[str, dict[str, list[Any]]]:
+    """Every negative against every reference file, by the method's measures directly (not
+    only the candidates the index returns): per half, the highest rebuild similarity and the
+    lowest TLSH distances, with the pair. The thresholds come from half A's."""
+    import numpy as np
+
+    from jianwang.fingerprint import files as F
+
+    def facts(path: Path) -> tuple[Any, set[int], set[int]]:
+        f, keys, _ = F.analyse(path.read_bytes())
+        kind = keys >> np.uint64(60)
+        return (f, set(keys[kind == F.KIND_CODE].tolist()),
+                set(keys[kind == F.KIND_STRING].tolist()))  # fmt: skip
+
+    refs = [(p.name, facts(p.releases[0][1])) for p in corpus.programs]
+    refs += [("game", facts(p)) for p in corpus.game_files]
+    out: dict[str, dict[str, list[Any]]] = {}
+    for q in queries:
+        if q.kind != "negative":
+            continue
+        qf, qc, qs = facts(q.path)
+        best = out.setdefault(q.group, {})
+        for name, (rf, rc, rs) in refs:
+            pair = f"{q.path.name} / {name}"
+            js = [F._jaccard(len(qc & rc), len(qc), len(rc)),
+                  F._jaccard(len(qs & rs), len(qs), len(rs))]  # fmt: skip
+            got = [j for j in js if j is not None]
+            if got and sum(got) / len(got) > best.get("rebuild", [0.0])[0]:
+                best["rebuild"] = [round(sum(got) / len(got), 4), pair]
+            if qf.whole and rf.whole:
+                d = F.tlsh_distance(qf.whole, rf.whole)
+                if d < best.get("tlsh", [999])[0]:
+                    best["tlsh"] = [d, pair]
+            if qf.sections and rf.sections:
+                d = min(F.tlsh_distance(a, b) for a in qf.sections for b in rf.sections)
+                if d < best.get("section_tlsh", [999])[0]:
+                    best["section_tlsh"] = [d, pair]
+    return out
 
 
 # ---------------------------------------------------------------- baseline
@@ -251,7 +312,10 @@ def run_baseline(corpus: Corpus, queries: list[Query], threshold: int) -> dict[s
             for w, _, rh in refs:
                 if ppdeep.compare(h, rh) > threshold:
                     matched.add(w)
-        results.append({"kind": q.kind, "hit": q.work in matched, "matched": sorted(matched)})
+        results.append(
+            {"kind": q.kind, "hit": q.work in matched, "matched": sorted(matched),
+             "group": q.group}
+        )  # fmt: skip
     return {"results": results}
 
 
@@ -263,25 +327,44 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     for r in results:
         if r["kind"] == "negative":
             continue
-        k = kinds.setdefault(r["kind"], {"queries": 0, "hits": 0})
-        k["queries"] += 1
-        k["hits"] += int(r["hit"])
+        names = [r["kind"]]
+        if r["kind"] == "other_release" and r.get("group"):
+            names.append(f"other_release/{r['group']}")
+        for name in names:
+            k = kinds.setdefault(name, {"queries": 0, "hits": 0})
+            k["queries"] += 1
+            k["hits"] += int(r["hit"])
     for k in kinds.values():
         k["rate"] = round(k["hits"] / k["queries"], 4)
     neg = [r for r in results if r["kind"] == "negative"]
     fp = sum(1 for r in neg if r["matched"])
+    halves = {}
+    for h in sorted({r.get("group", "") for r in neg}):
+        sub = [r for r in neg if r.get("group", "") == h]
+        closest: dict[str, Any] = {}
+        for key, better in (("rebuild", max), ("code", max), ("strings", max),
+                            ("tlsh", min), ("section_tlsh", min)):  # fmt: skip
+            seen = [(r["closest"][key], r["query"]) for r in sub if key in r.get("closest", {})]
+            if seen:
+                closest[key] = list(better(seen))
+        halves[h or "all"] = {
+            "negatives": len(sub),
+            "false_positives": sum(1 for r in sub if r["matched"]),
+            "closest": closest,
+        }
     return {
         "by_distortion": kinds,
         "negatives": len(neg),
         "false_positives": fp,
         "false_positive_rate": round(fp / max(len(neg), 1), 5),
+        "negative_halves": halves,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="this machine's binaries, seconds")
-    ap.add_argument("--negatives", type=int, default=None, help="unrelated binaries (default 480)")
+    ap.add_argument("--negatives", type=int, default=None, help="unrelated binaries (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ssdeep-threshold", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=None)
@@ -289,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cache = args.cache or default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    n_neg = args.negatives or (24 if args.smoke else 520)
+    n_neg = (args.negatives or (20 if args.smoke else 1000)) + (4 if args.smoke else 40)
 
     def log(msg: str) -> None:
         print(f"  {msg}", file=sys.stderr, flush=True)
@@ -312,17 +395,35 @@ def main(argv: list[str] | None = None) -> int:
         big = [p for prog in corpus.programs for _, p in prog.releases if p.stat().st_size >= 1e6]
         big += [p for p in corpus.negatives if p.stat().st_size >= 1e6][:20]
         speed = throughput(big or [p for prog in corpus.programs for _, p in prog.releases])
+        margins = pair_margins(corpus, queries)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     s_ours, s_base = summarise(ours["results"]), summarise(base["results"])
-    print(f"\n{'distortion':<15}{'queries':>8}{'jianwang':>10}{'ssdeep+sha':>12}")
-    for kind, k in s_ours["by_distortion"].items():
-        b = s_base["by_distortion"][kind]
-        print(f"{kind:<15}{k['queries']:>8}{k['rate']:>10.3f}{b['rate']:>12.3f}")
+    print(f"\n{'distortion':<22}{'queries':>8}{'jianwang':>10}{'ssdeep+sha':>12}")
+    first = list(s_ours["by_distortion"])
+    for kind in sorted(first, key=lambda k: first.index(k.split("/")[0])):  # sources: after
+        k, b = s_ours["by_distortion"][kind], s_base["by_distortion"][kind]
+        print(f"{kind:<22}{k['queries']:>8}{k['rate']:>10.3f}{b['rate']:>12.3f}")
     print(
-        f"{'false positives':<15}{s_ours['negatives']:>8}"
+        f"{'false positives':<22}{s_ours['negatives']:>8}"
         f"{s_ours['false_positive_rate']:>10.4f}{s_base['false_positive_rate']:>12.4f}"
     )
+    for h, v in s_ours["negative_halves"].items():
+        bh = s_base["negative_halves"][h]
+        label = {"A": "tuning", "B": "held out"}.get(h, h)
+        print(
+            f"  half {h} ({label}): {v['false_positives']}/{v['negatives']} "
+            f"(baseline {bh['false_positives']}); closest {v['closest']}"
+        )
+    for h, m in sorted(margins.items()):
+        print(f"  half {h}, every negative x reference file: {m}")
+    print("\nother releases (registered: the oldest):")
+    for r in ours["results"]:
+        if r["kind"] == "other_release":
+            e = r["evidence"] or r["closest"]
+            shown = {k: e[k] for k in ("rebuild", "code", "strings", "tlsh", "section_tlsh",
+                                       "coverage") if k in e}  # fmt: skip
+            print(f"  {'hit ' if r['hit'] else 'MISS'} {r['group']:<7}{r['query']:<36}{shown}")
     print(
         f"\nthroughput (one core, {speed['files']} large files, {speed['mb']} MB): "
         f"jianwang {speed['jianwang_mb_per_s_per_core']} MB/s, "
@@ -330,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         f"identify end to end {ours['identify_mb_per_s']} MB/s"
     )
     missed = [r for r in ours["results"] if r["kind"] != "negative" and not r["hit"]]
+
     fps = [r for r in ours["results"] if r["kind"] == "negative" and r["matched"]]
-    for r in missed[:20]:
+    for r in [r for r in missed if r["kind"] != "other_release"][:20]:  # those: above
         print(f"  missed {r['kind']}: {r['query']} matched={r['matched']} {r['evidence']}")
     for r in fps[:20]:
         print(f"  false positive: {r['query']} -> {r['matched']}")
@@ -340,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                      "register_seconds": ours["register_seconds"]},
         "baseline": {**s_base, "ssdeep_threshold": args.ssdeep_threshold},
         "throughput": speed,
+        "pair_margins": margins,
         "smoke": args.smoke,
         "seconds": round(time.perf_counter() - t_start, 1),
         "missed": missed,

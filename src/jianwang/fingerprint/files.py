@@ -1,6 +1,6 @@
 """The file method: software, game data and any other file, by its bytes.
 
-Three kinds of evidence, all as 64-bit keys in the exact-key index (the kind in the key's
+Four kinds of evidence, all as 64-bit keys in the exact-key index (the kind in the key's
 top 4 bits and in the position's top 8 bits):
 
 * **SHA-256** of the whole file (its first 60 bits as the key, the whole digest verified
@@ -15,7 +15,12 @@ top 4 bits and in the position's top 8 bits):
   for candidate generation each digest is cut into 21 bands of 12 bits, each band a key (a
   digest within a few dozen of another shares some band). A rebuild from the same source
   (another release) moves code and data around so that few chunks survive, but its TLSH
-  distance stays small.
+  distance often stays small.
+* **Code grams and strings** of an executable: 16-byte windows of its code with the
+  displacements a rebuild changes zeroed, and its printable strings outside the code and
+  the dynamic symbol names, each sampled by content; the mean of their Jaccard similarities
+  ("rebuild") finds another release built by another compiler generation, where TLSH does
+  not.
 
 The gear hash runs in the compiled core; its numpy twin computes it for a whole block at
 once by doubling (a window of 2w bytes is a window of w plus the previous window of w
@@ -43,6 +48,8 @@ KIND_SHA = 1
 KIND_CHUNK = 2
 KIND_TLSH = 3
 KIND_SECTION = 4
+KIND_CODE = 5
+KIND_STRING = 6
 
 _KEY_MASK = (1 << 60) - 1
 _POS_MASK = (1 << 24) - 1
@@ -70,14 +77,32 @@ MATCH_COVERAGE = 0.5
 REVIEW_COVERAGE = 0.2
 MIN_CHUNK_HITS = 3
 #: TLSH distance of the file outside its code (the whole file when it has none) / of the
-#: closest executable section. On the benchmark the closest unrelated pair (480 binaries of
-#: this machine against 271 reference files) was 105 outside code and 53 in code; later
-#: releases of the same program were 16-96 and 62-113 (docs/benchmarks.md)
-MATCH_TLSH = 80
+#: closest executable section. Chosen on the tuning half of the benchmark's unrelated
+#: binaries (500 of this machine's ELF files against 15 programs): two thirds of the
+#: closest unrelated pair, 84 outside code and 53 in code (docs/benchmarks.md)
+MATCH_TLSH = 55
 REVIEW_TLSH = 100
-MATCH_SECTION_TLSH = 40
+MATCH_SECTION_TLSH = 35
 #: candidates scored in full per query (the most key hits first)
 MAX_CANDIDATES = 64
+
+#: executables (ELF, PE) only: code grams — 16-byte windows of the executable sections with
+#: branch and RIP-relative displacements zeroed, one window in 256 kept by its content — and
+#: strings — runs of >= 8 printable bytes outside the code and the dynamic symbol names, one
+#: in 4 kept by its hash. A rebuild moves code and data, so few chunks survive, but many of
+#: its code windows and most of its strings do. Each is compared as the Jaccard similarity
+#: of the kept sets, when the reference has enough of them to estimate it (MIN_SET_KEYS),
+#: and the "rebuild" similarity is the mean of the measurable ones: code alone is shared by
+#: programs linked with the same static library (gnulib, a language runtime), strings alone
+#: by a program that bundles a library, an other release shares both.
+CODE_GRAM = 16
+STRING_SAMPLE_BITS = 2
+MIN_STRING = 8
+MIN_SET_KEYS = 64
+#: twice the highest rebuild similarity of an unrelated pair in the tuning half of the
+#: benchmark's negatives (0.075: a JDK's splash-screen library that bundles another libpng;
+#: docs/benchmarks.md)
+MATCH_REBUILD = 0.15
 
 _TLSH_PIECE = 4 * 1024 * 1024
 
@@ -97,6 +122,9 @@ class FileFacts:
     chunks: int
     whole: str | None
     sections: tuple[str, ...]
+    #: kept code grams and strings (0 for anything but an executable)
+    code: int = 0
+    strings: int = 0
 
 
 def gear_cuts(data: Buffer) -> npt.NDArray[np.int64]:
@@ -111,8 +139,10 @@ def gear_cuts(data: Buffer) -> npt.NDArray[np.int64]:
     return _enforce_sizes(gear_candidates(buf), n)
 
 
-def gear_candidates(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """Where the gear hash has its top 12 bits zero (numpy twin of the compiled
+def gear_candidates(
+    buf: npt.NDArray[np.uint8], mask: np.uint32 = _CUT_MASK
+) -> npt.NDArray[np.int64]:
+    """Where the gear hash has the bits of `mask` zero (numpy twin of the compiled
     `_core.gear_candidates`)."""
     n = len(buf)
     cands: list[npt.NDArray[np.int64]] = []
@@ -126,7 +156,7 @@ def gear_candidates(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
             # first `shift` positions of the file see zeros before it
             h[shift:] += h[:-shift] << np.uint32(shift)
             shift *= 2
-        hit = np.flatnonzero((h & _CUT_MASK) == 0)
+        hit = np.flatnonzero((h & mask) == 0)
         hit = hit[hit >= start - lo] + lo + 1  # a cut after byte i
         cands.append(hit.astype(np.int64))
     return np.concatenate(cands) if cands else np.zeros(0, np.int64)
@@ -250,6 +280,42 @@ def _elf_exec(data: Buffer) -> list[tuple[int, int]]:
         return []
 
 
+def elf_dynstr(data: Buffer) -> list[tuple[int, int]]:
+    """The (start, end) range of an ELF file's dynamic string table (the names of the
+    symbols it exports and imports), from the section headers; empty when there is none.
+    A program that calls a library has the library's function names there: the strings
+    measure leaves them out."""
+    try:
+        if bytes(data[:4]) != b"\x7fELF":
+            return []
+        cls, end = data[4], "<" if data[5] == 1 else ">"
+        if cls == 2:
+            shoff = struct.unpack_from(end + "Q", data, 0x28)[0]
+            shentsize, shnum = struct.unpack_from(end + "HH", data, 0x3A)
+        else:
+            shoff = struct.unpack_from(end + "I", data, 0x20)[0]
+            shentsize, shnum = struct.unpack_from(end + "HH", data, 0x2E)
+
+        def header(i: int) -> tuple[int, int, int, int]:
+            at = shoff + i * shentsize
+            sh_type = struct.unpack_from(end + "I", data, at + 4)[0]
+            if cls == 2:
+                off, size = struct.unpack_from(end + "QQ", data, at + 0x18)
+                link = struct.unpack_from(end + "I", data, at + 0x28)[0]
+            else:
+                off, size, link = struct.unpack_from(end + "III", data, at + 0x10)
+            return sh_type, off, size, link
+
+        for i in range(min(shnum, 256)):
+            sh_type, _, _, link = header(i)
+            if sh_type == 11 and 0 < link < shnum:  # SHT_DYNSYM, linked to its strings
+                _, off, size, _ = header(link)
+                return [(off, min(off + size, len(data)))]
+        return []
+    except (struct.error, IndexError):
+        return []
+
+
 def _pe_exec(data: Buffer) -> list[tuple[int, int]]:
     import pefile
 
@@ -284,6 +350,144 @@ def tlsh_bands(digest: str) -> list[int]:
     ]
 
 
+#: x86 opcodes (one-byte, and the second byte after 0F) that take a ModRM byte and are
+#: common with a RIP-relative operand (mov, lea, cmp, add, sub, xor, or, and, test, call/jmp
+#: indirect, SSE moves and arithmetic, movzx/movsx)
+_RIP_OPS = np.zeros(256, dtype=bool)
+_RIP_OPS[[0x01, 0x03, 0x09, 0x0B, 0x21, 0x23, 0x29, 0x2B, 0x31, 0x33, 0x39, 0x3B, 0x80,
+          0x81, 0x83, 0x84, 0x85, 0x88, 0x89, 0x8A, 0x8B, 0x8D, 0xC6, 0xC7, 0xF6, 0xF7, 0xFF,
+          0x10, 0x11, 0x28, 0x29, 0x2E, 0x2F, 0x54, 0x57, 0x58, 0x59, 0x5C, 0x5E, 0x6F, 0x7F,
+          0xB6, 0xB7, 0xBE, 0xBF]] = True  # fmt: skip
+#: the code grams' sampler: the gear hash's bits 8-15 zero. Bit j of the gear hash depends
+#: on the last j + 1 bytes only, so this depends on the last 16 bytes (one window in 256)
+_GRAM_MASK = np.uint32(0x0000FF00)
+#: code grams and strings are read in blocks of this many bytes (memory stays bounded)
+_SCAN_BLOCK = 8 << 20
+#: strings every ELF file has (besides section names, which start with "."), by their
+#: first 8 bytes: symbol versions and toolchain symbols
+_BOILERPLATE_HEADS = (
+    b"GLIBC_2.", b"GLIBCXX_", b"CXXABI_1", b"GCC_4.2.", b"_ITM_der", b"_ITM_reg",
+    b"__gmon_s", b"__cxa_fi", b"GCC: (De", b"GCC: (GN", b"__stack_", b"__libc_s",
+)  # fmt: skip
+_BOILERPLATE = np.frombuffer(b"".join(_BOILERPLATE_HEADS), dtype=np.uint64)
+
+
+def normalise_code(code: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """x86 code with the 4 bytes that a rebuild moves zeroed: the displacement of relative
+    calls and jumps (E8, E9, 0F 8x) and of RIP-relative operands (ModRM mod 00, r/m 101,
+    after a common opcode). Read without disassembly, so some other bytes are zeroed too,
+    the same way in every copy of the same code."""
+    n = len(code)
+    a = code.copy()
+    if n < 6:
+        return a
+    first = np.zeros(n + 3, dtype=bool)  # where a displacement starts
+    first[1 : n + 1] = (a == 0xE8) | (a == 0xE9)
+    first[2 : n + 1] |= (a[:-1] == 0x0F) & ((a[1:] & 0xF0) == 0x80)
+    rip = np.flatnonzero((a[1:] & 0xC7) == 0x05) + 1
+    first[rip[_RIP_OPS[a[rip - 1]]] + 1] = True
+    mask = first[:n].copy()
+    mask[1:] |= first[: n - 1]
+    mask[2:] |= first[: n - 2]
+    mask[3:] |= first[: n - 3]
+    a[mask] = 0
+    return a
+
+
+def code_grams(code: Buffer) -> npt.NDArray[np.uint64]:
+    """The kept code grams of an executable section: 60-bit hashes of the 16-byte windows
+    of its `normalise_code` form where the gear hash has bits 8-15 zero (one in 256, decided
+    by the window itself, so two copies keep the same windows), unique. Read in blocks of
+    _SCAN_BLOCK (each with the 20 bytes before it: a window's first byte needs the 5 before
+    it), so memory stays bounded."""
+    buf = np.frombuffer(code, dtype=np.uint8)
+    out: list[npt.NDArray[np.uint64]] = []
+    for start in range(0, len(buf), _SCAN_BLOCK):
+        lo = max(0, start - CODE_GRAM - 4)
+        block = normalise_code(buf[lo : start + _SCAN_BLOCK])
+        if len(block) < CODE_GRAM:
+            break
+        if _core is not None:
+            ends = _core.gear_candidates(block, _GEAR, int(_GRAM_MASK))
+        else:
+            ends = gear_candidates(block, _GRAM_MASK)
+        ends = ends[(ends >= CODE_GRAM) & (ends + lo > start)]
+        windows = block[ends[:, None] + np.arange(-CODE_GRAM, 0)].view(np.uint64)
+        with np.errstate(over="ignore"):
+            h = windows[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ windows[:, 1]
+            h ^= h >> np.uint64(31)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(29)
+        out.append(h & np.uint64(_KEY_MASK))
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
+
+
+def string_keys(data: Buffer, skip: list[tuple[int, int]]) -> npt.NDArray[np.uint64]:
+    """The kept strings of an executable outside its code and dynamic symbol names
+    (`skip`): runs of >= MIN_STRING printable bytes, each hashed whole, boilerplate left
+    out, one in 2**STRING_SAMPLE_BITS kept by the hash; unique 60-bit keys. Read in blocks
+    of about _SCAN_BLOCK that end at a byte that is not printable (a string longer than
+    64 KiB may be cut in two), so memory stays bounded."""
+    mv = memoryview(data)
+    out: list[npt.NDArray[np.uint64]] = []
+    at = 0
+    for start, end in [*sorted(skip), (len(data), len(data))]:
+        pos = at
+        while start - pos >= MIN_STRING:
+            stop = min(start, pos + _SCAN_BLOCK)
+            if stop < start:
+                tail = np.frombuffer(mv[stop : min(start, stop + 65536)], dtype=np.uint8)
+                cut = np.flatnonzero((tail < 0x20) | (tail > 0x7E))
+                stop += int(cut[0]) if len(cut) else len(tail)
+            out.append(_piece_strings(np.frombuffer(mv[pos:stop], dtype=np.uint8)))
+            pos = stop
+        at = max(at, end)
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
+
+
+def _piece_strings(piece: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    printable = np.zeros(len(piece) + 2, dtype=np.int8)
+    printable[1:-1] = (piece >= 0x20) & (piece <= 0x7E)
+    edges = np.diff(printable)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long = ends - starts >= MIN_STRING
+    starts, ends = starts[long], ends[long]
+    if len(starts) == 0:
+        return np.zeros(0, np.uint64)
+    head = piece[starts[:, None] + np.arange(8)].view(np.uint64)[:, 0]
+    keep = (piece[starts] != ord(".")) & ~np.isin(head, _BOILERPLATE)
+    # every byte of every string, keyed by its place in the string, mixed and summed per
+    # string (wrapping): a hash of the whole string, computed for all strings at once
+    lengths = ends - starts
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    total = int(offsets[-1] + lengths[-1])
+    place = np.arange(total, dtype=np.int64) - np.repeat(offsets, lengths)
+    at = np.repeat(starts, lengths) + place
+    with np.errstate(over="ignore"):
+        x = _splitmix(piece[at].astype(np.uint64) | (place.astype(np.uint64) << np.uint64(8)))
+        sums: npt.NDArray[np.uint64] = np.add.reduceat(x, offsets)
+        h = _splitmix(sums ^ lengths.astype(np.uint64))
+    keep &= (h & np.uint64((1 << STRING_SAMPLE_BITS) - 1)) == 0
+    return (h[keep] >> np.uint64(STRING_SAMPLE_BITS)) & np.uint64(_KEY_MASK)
+
+
+def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser on an array (wrapping)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _keyed(
+    values: npt.NDArray[np.uint64], kind: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    keys = (values | np.uint64(kind << 60)).astype(np.uint64)
+    pos = (np.arange(len(values), dtype=np.uint32) | np.uint32(kind << 24)).astype(np.uint32)
+    return keys, pos
+
+
 def analyse(data: Buffer) -> tuple[FileFacts, npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
     """A file's facts and its keys with positions (kind << 24 | ordinal)."""
     sha = hashlib.sha256(data).digest()
@@ -314,9 +518,20 @@ def analyse(data: Buffer) -> tuple[FileFacts, npt.NDArray[np.uint64], npt.NDArra
             keys.append((KIND_SECTION << 60) | k)
             pos.append((KIND_SECTION << 24) | (len(sections) * _BANDS + i))
         sections.append(d)
-    facts = FileFacts(sha, len(data), len(uniq), whole, tuple(sections[:16]))
-    codes = np.concatenate([np.asarray(keys, dtype=np.uint64), ch_keys])
-    positions = np.concatenate([np.asarray(pos, dtype=np.uint32), ch_pos])
+    extra_keys: list[npt.NDArray[np.uint64]] = []
+    extra_pos: list[npt.NDArray[np.uint32]] = []
+    n_code = n_strings = 0
+    if ranges:
+        grams = np.unique(np.concatenate([code_grams(mv[a:b]) for a, b in ranges]))
+        strings = string_keys(data, ranges + elf_dynstr(data))
+        n_code, n_strings = len(grams), len(strings)
+        for values, kind in ((grams, KIND_CODE), (strings, KIND_STRING)):
+            kind_keys, kind_pos = _keyed(values, kind)
+            extra_keys.append(kind_keys)
+            extra_pos.append(kind_pos)
+    facts = FileFacts(sha, len(data), len(uniq), whole, tuple(sections[:16]), n_code, n_strings)
+    codes = np.concatenate([np.asarray(keys, dtype=np.uint64), ch_keys, *extra_keys])
+    positions = np.concatenate([np.asarray(pos, dtype=np.uint32), ch_pos, *extra_pos])
     return facts, codes, positions
 
 
@@ -328,7 +543,7 @@ def _as_bytes(signal: Any) -> Buffer:
 
 class FileMethod:
     name = "file"
-    version = 1
+    version = 2
     media = MediaType.FILE
     hash_kind = HashKind.EXACT64
 
@@ -348,12 +563,13 @@ class FileMethod:
     def pack_reference(self, prepared: Any) -> bytes:
         f: FileFacts = prepared
         return json.dumps(
-            [f.sha256.hex(), f.size, f.chunks, f.whole, list(f.sections)], separators=(",", ":")
+            [f.sha256.hex(), f.size, f.chunks, f.whole, list(f.sections), f.code, f.strings],
+            separators=(",", ":"),
         ).encode()
 
     def unpack_reference(self, data: bytes) -> FileFacts:
-        sha, size, chunks, whole, sections = json.loads(bytes(data))
-        return FileFacts(bytes.fromhex(sha), size, chunks, whole, tuple(sections))
+        sha, size, chunks, whole, sections, code, strings = json.loads(bytes(data))
+        return FileFacts(bytes.fromhex(sha), size, chunks, whole, tuple(sections), code, strings)
 
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
@@ -385,10 +601,20 @@ def _judge(
 ) -> Candidate | None:
     if q.sha256 == ref.sha256:
         return Candidate(doc, 1.0, Verdict.MATCH, (), {"exact": 1.0})
-    mine = (hits.doc == doc) & (kinds == KIND_CHUNK)
-    found = len(np.unique(hits.ref_pos[mine] & np.uint32(_POS_MASK)))
+    of_doc = hits.doc == doc
+    found = _shared(hits, of_doc & (kinds == KIND_CHUNK))
     coverage = found / max(ref.chunks, 1)
     evidence: dict[str, float] = {"coverage": round(coverage, 4), "chunks": float(found)}
+    code_j = _jaccard(_shared(hits, of_doc & (kinds == KIND_CODE)), q.code, ref.code)
+    strings_j = _jaccard(_shared(hits, of_doc & (kinds == KIND_STRING)), q.strings, ref.strings)
+    measured = [j for j in (code_j, strings_j) if j is not None]
+    rebuild = sum(measured) / len(measured) if measured else 0.0
+    if code_j is not None:
+        evidence["code"] = round(code_j, 4)
+    if strings_j is not None:
+        evidence["strings"] = round(strings_j, 4)
+    if measured:
+        evidence["rebuild"] = round(rebuild, 4)
     whole = None
     if q.whole is not None and ref.whole is not None:
         whole = tlsh_distance(q.whole, ref.whole)
@@ -399,16 +625,35 @@ def _judge(
         evidence["section_tlsh"] = float(section)
     dists = [d for d in (whole, section) if d is not None]
     by_tlsh = min(dists) if dists else None
-    score = max(coverage, 0.0 if by_tlsh is None else max(0.0, 1.0 - by_tlsh / 200.0))
+    score = max(coverage, rebuild, 0.0 if by_tlsh is None else max(0.0, 1.0 - by_tlsh / 200.0))
     if (coverage >= MATCH_COVERAGE and found >= MIN_CHUNK_HITS) or (found == ref.chunks > 0):
+        return Candidate(doc, score, Verdict.MATCH, (), evidence)
+    if rebuild >= MATCH_REBUILD:
         return Candidate(doc, score, Verdict.MATCH, (), evidence)
     if (whole is not None and whole <= MATCH_TLSH) or (
         section is not None and section <= MATCH_SECTION_TLSH
     ):
         return Candidate(doc, score, Verdict.MATCH, (), evidence)
-    if coverage >= REVIEW_COVERAGE or (whole is not None and whole <= REVIEW_TLSH):
+    if (
+        coverage >= REVIEW_COVERAGE
+        or (whole is not None and whole <= REVIEW_TLSH)
+        or rebuild >= MATCH_REBUILD / 2
+    ):
         return Candidate(doc, score, Verdict.REVIEW, (), evidence)
     return None
+
+
+def _shared(hits: Hits, sel: npt.NDArray[np.bool_]) -> int:
+    """Distinct reference keys among the selected hits."""
+    return len(np.unique(hits.ref_pos[sel] & np.uint32(_POS_MASK)))
+
+
+def _jaccard(shared: int, q: int, ref: int) -> float | None:
+    """Jaccard similarity of two kept sets from their sizes and the keys they share; None
+    when the reference has too few keys for the estimate to mean much."""
+    if ref < MIN_SET_KEYS:
+        return None
+    return shared / max(q + ref - shared, 1)
 
 
 register(FileMethod())
