@@ -59,6 +59,8 @@ def test_files_benchmark_smoke(tmp_path: Path) -> None:
         assert kinds[kind]["rate"] == 1.0, kind
     assert r["jianwang"]["negatives"] >= 10 and r["jianwang"]["false_positives"] == 0
     assert r["baseline"]["by_distortion"]["zip"]["rate"] == 0.0  # it does not unpack
+    # negatives are split: thresholds chosen on half A are checked on held-out half B
+    assert set(r["jianwang"]["negative_halves"]) == {"A", "B"}
     t = r["throughput"]
     assert t["jianwang_mb_per_s_per_core"] > 0 and t["baseline_mb_per_s_per_core"] > 0
 

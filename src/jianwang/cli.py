@@ -495,6 +495,8 @@ def _file_evidence(ev: dict[str, float]) -> str:
             parts.append(f"TLSH distance {ev['tlsh']:g}")
         if "section_tlsh" in ev:
             parts.append(f"code TLSH distance {ev['section_tlsh']:g}")
+        if "rebuild" in ev:
+            parts.append(f"rebuild similarity {ev['rebuild']:.2f}")
     if "files" in ev:
         share = f" ({ev['share']:.0%} of its files)" if "share" in ev else ""
         parts.append(f"{ev['files']:g} files found{share}")
