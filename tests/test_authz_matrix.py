@@ -148,6 +148,7 @@ EXAMPLES: dict[str, Example] = {
     "DELETE /api/v1/sites/{site_id}/plan": lambda s: ("DELETE", "/api/v1/sites/S000004/plan", {}),
     "POST /api/v1/sites/{site_id}/runs": lambda s: ("POST", "/api/v1/sites/S000001/runs", {}),
     "GET /api/v1/runs": lambda s: ("GET", "/api/v1/runs", {}),
+    "POST /api/v1/runs/{run_id}/stop": lambda s: ("POST", "/api/v1/runs/R999999/stop", {}),
     "GET /api/v1/runs/{run_id}": lambda s: ("GET", "/api/v1/runs/R999999", {}),
     "GET /api/v1/runs/{run_id}/urls": lambda s: ("GET", "/api/v1/runs/R999999/urls", {}),
     "GET /api/v1/hits": lambda s: ("GET", "/api/v1/hits", {}),

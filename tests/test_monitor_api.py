@@ -602,3 +602,22 @@ def test_the_schema_documents_the_monitoring_routes(svc: Service) -> None:
     )
     docs = svc.client.get("/api/v1/docs")
     assert "/api/v1/hits/{hit_id}/confirm" in docs.text
+
+
+def test_a_run_is_stopped_and_resumed_through_the_api(
+    svc: Service, crawled: dict[str, Any]
+) -> None:
+    c, staff = svc.client, svc.auth("staff")
+    site_b = crawled["b"]
+    started = c.post(f"/api/v1/sites/{site_b}/runs", headers=staff)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    holder = c.post(f"/api/v1/runs/{run_id}/stop", headers=svc.auth("holder"))
+    assert holder.status_code == 403
+    stopped = c.post(f"/api/v1/runs/{run_id}/stop", headers=staff)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "interrupted"
+    _error(c.post(f"/api/v1/runs/{run_id}/stop", headers=staff), 409, "conflict")
+    resumed = c.post(f"/api/v1/sites/{site_b}/runs", headers=staff)
+    assert resumed.status_code == 202 and resumed.json()["id"] == run_id
+    assert wait_for_run(svc, run_id)["state"] == "finished"

@@ -1079,6 +1079,14 @@ def start_run(
     return run_out(run)
 
 
+@router.post("/runs/{run_id}/stop", response_model=RunOut, summary="Stop a crawl run")
+def stop_run(request: Request, jw: Jw, user: Me, run_id: RunId) -> dict[str, Any]:
+    """Stops a run this server started: URLs in flight finish and are recorded, and the run
+    ends as `interrupted` (starting the site again resumes it). 409 when it is not running
+    in this server."""
+    return run_out(monitoring.stop_run(jw, request.app.state, user, "api", run_id))
+
+
 @router.get("/runs", response_model=RunList, summary="List crawl runs")
 def list_runs(
     jw: Jw, user: Me, site: SiteFilter = None, limit: Limit = 50, offset: Offset = 0

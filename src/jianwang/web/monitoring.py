@@ -81,6 +81,18 @@ class Runner:
                 raise Conflict(f"the run of site {site_id} did not start in time")
             time.sleep(0.02)
 
+    def stop(self, site_id: str, wait: float = 30.0) -> bool:
+        """Ask the site's run in this process to stop (it ends as interrupted, resumable)
+        and wait for it; False when none runs here."""
+        with self.lock:
+            t = self.threads.get(site_id)
+            e = self.stops.get(site_id)
+            if t is None or e is None or not t.is_alive():
+                return False
+            e.set()
+        t.join(wait)
+        return True
+
     def stop_all(self, wait: float = 10.0) -> None:
         """Ask every run to stop (each ends as interrupted, resumable) and wait a while."""
         with self.lock:
@@ -191,3 +203,13 @@ def start_run(
         user, via, "run.start", run.id, {"site_id": run.site_id, "max_pages": max_pages}
     )
     return run
+
+
+def stop_run(jw: Jianwang, app_state: Any, user: User, via: str, run_id: str) -> Run:
+    """Stop a run this server started; 409 when it is not running here (a CLI run is stopped
+    with Ctrl-C where it runs)."""
+    run = jw.monitor.get_run(run_id)
+    if run.state.value != "running" or not runner(app_state).stop(run.site_id):
+        raise Conflict(f"run {run.id} is not running in this server", state=run.state.value)
+    jw.accounts.record(user, via, "run.stop", run.id, {"site_id": run.site_id})
+    return jw.monitor.get_run(run.id)

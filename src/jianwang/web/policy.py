@@ -65,6 +65,7 @@ RULES: dict[str, frozenset[Role]] = {
     "DELETE /api/v1/sites/{site_id}/plan": REGULATOR,
     "POST /api/v1/sites/{site_id}/runs": REGULATOR,
     "GET /api/v1/runs": REGULATOR,
+    "POST /api/v1/runs/{run_id}/stop": REGULATOR,
     "GET /api/v1/runs/{run_id}": REGULATOR,
     "GET /api/v1/runs/{run_id}/urls": REGULATOR,
     "GET /api/v1/hits": SIGNED_IN,
