@@ -207,6 +207,7 @@ EXAMPLES: dict[str, Example] = {
     "GET /monitor": lambda s: ("GET", "/monitor", {}),
     "POST /monitor/{site_id}/run": lambda s: ("POST", "/monitor/S000001/run", {}),
     "GET /runs/{run_id}": lambda s: ("GET", "/runs/R999999", {}),
+    "POST /runs/{run_id}/stop": lambda s: ("POST", "/runs/R999999/stop", {}),
     "GET /hits": lambda s: ("GET", "/hits", {}),
     "GET /hits/{hit_id}": lambda s: ("GET", "/hits/HIT999999", {}),
     "POST /hits/{hit_id}/review": lambda s: (

@@ -243,3 +243,29 @@ def test_review_from_the_hit_page(svc: Service, crawled: dict[str, Any]) -> None
     anonymous, token = dashboard_client(svc, None)
     r = anonymous.post(f"/hits/{hit_id}/review", data={"action": "reopen", "csrf": token})
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_a_run_is_stopped_from_its_page(svc: Service, crawled: dict[str, Any]) -> None:
+    c, csrf = dashboard_client(svc, "staff")
+    site_b = crawled["b"]
+    started = c.post(f"/monitor/{site_b}/run", data={"csrf": csrf}, follow_redirects=False)
+    assert started.status_code == 303
+    run_path = started.headers["location"]
+    page = c.get(run_path)
+    assert "run-stop" in page.text or "run-state" in page.text
+    no_csrf = c.post(run_path + "/stop", data={}, follow_redirects=False)
+    assert no_csrf.status_code in (400, 403)
+    stopped = c.post(run_path + "/stop", data={"csrf": csrf}, follow_redirects=True)
+    assert stopped.status_code == 200
+    assert "run-stop" not in stopped.text  # no longer running
+    again = c.post(run_path + "/stop", data={"csrf": csrf})
+    assert again.status_code == 200 and "run-error" in again.text
+    resumed = c.post(f"/monitor/{site_b}/run", data={"csrf": csrf}, follow_redirects=False)
+    assert resumed.headers["location"] == run_path
+    holder, hcsrf = dashboard_client(svc, "holder")
+    assert holder.post(run_path + "/stop", data={"csrf": hcsrf}).status_code in (403, 404)
+    run_id = run_path.rsplit("/", 1)[1]
+    end = time.monotonic() + 30
+    while svc.jw.monitor.get_run(run_id).state.value == "running":
+        assert time.monotonic() < end
+        time.sleep(0.05)

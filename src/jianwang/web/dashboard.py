@@ -524,11 +524,30 @@ async def monitor_run(request: Request, user: PageUser, site_id: str) -> Respons
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
+@router.post("/runs/{run_id}/stop")
+async def run_stop(request: Request, user: PageUser, run_id: str) -> Response:
+    await check_csrf(request)
+    from starlette.concurrency import run_in_threadpool
+
+    jw = api.platform(request)
+    try:
+        await run_in_threadpool(
+            monitoring.stop_run, jw, request.app.state, user, "dashboard", run_id
+        )
+    except Conflict as exc:
+        return await run_in_threadpool(_run_page, request, user, run_id, exc.message)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(request: Request, user: PageUser, run_id: str) -> Response:
+    return _run_page(request, user, run_id, None)
+
+
+def _run_page(request: Request, user: Any, run_id: str, error: str | None) -> Response:
     jw = api.platform(request)
     run = jw.monitor.get_run(run_id)
-    ctx: dict[str, Any] = {"user": user, "run": run}
+    ctx: dict[str, Any] = {"user": user, "run": run, "error": error}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "run-live":
         return render(request, "_run_live.html", **ctx)
     ctx["failed"] = jw.monitor.run_urls(run.id, "failed", limit=200)

@@ -98,6 +98,7 @@ RULES: dict[str, frozenset[Role]] = {
     "GET /monitor": REGULATOR,
     "POST /monitor/{site_id}/run": REGULATOR,
     "GET /runs/{run_id}": REGULATOR,
+    "POST /runs/{run_id}/stop": REGULATOR,
     "GET /hits": SIGNED_IN,
     "GET /hits/{hit_id}": SIGNED_IN,
     "POST /hits/{hit_id}/review": REGULATOR,
