@@ -206,6 +206,30 @@ def test_captures_are_sealed_evidence(crawled: dict[str, Any]) -> None:
         s.flush()
 
 
+def test_the_page_offering_a_matched_file_is_captured_too(crawled: dict[str, Any]) -> None:
+    jw = crawled["jw"]
+    files = [h for h in jw.monitor.hits(limit=10_000) if h.media in ("video", "file")]
+    assert len(files) >= 6
+    for h in files:
+        full = jw.monitor.get_hit(h.id)
+        pages = [e.capture_id for e in full.events if e.action == "page"]
+        assert pages, (h.url, [e.action for e in full.events])
+        page = jw.monitor.get_capture(pages[0])
+        assert page.url == h.found_on and page.status in (200, 304)
+        assert page.media == "text" and jw.monitor.verify_capture(page.id)
+        assert b"<" in jw.blobs.get(page.body_sha256)[:2048]
+        if jw.monitor.screenshotter is not None:
+            assert page.screenshot_sha256 is not None
+    # one capture per offering page and run, however many files it offered
+    pages_by_url: dict[tuple[str, str | None], set[str]] = {}
+    for h in files:
+        for e in jw.monitor.get_hit(h.id).events:
+            if e.action == "page" and e.capture_id:
+                cap = jw.monitor.get_capture(e.capture_id)
+                pages_by_url.setdefault((cap.url, cap.run_id), set()).add(cap.id)
+    assert all(len(ids) == 1 for ids in pages_by_url.values()), pages_by_url
+
+
 def test_text_hits_say_where(crawled: dict[str, Any]) -> None:
     text_hits = [h for h in crawled["jw"].monitor.hits(limit=10_000) if h.media == "text"]
     assert text_hits and all(h.segments for h in text_hits)

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -87,6 +87,8 @@ REMOVED_STATUSES = frozenset({404, 410, 451})
 #: finished URLs are written together: at most this many, at most this long after the first
 BATCH_MAX = 64
 BATCH_SECONDS = 0.1
+#: pages remembered per run (response without body) to capture the page behind a media hit
+PAGES_REMEMBERED = 5000
 
 
 def url_key(url: str) -> str:
@@ -141,6 +143,9 @@ class Outcome:
     screenshot_sha256: str | None = None
     size: int = 0
     delay_hint: float = 0.0
+    #: for a media file or download with a hit: the page that offered it, as fetched
+    #: earlier in this run (response without body, body blob, screenshot blob)
+    page: tuple[Fetched, str, str | None] | None = None
 
 
 @dataclass
@@ -606,6 +611,9 @@ class _Crawl:
         self.agent = self.fetcher.user_agent
         self.robots = Robots(self.fetcher, plan.obey_robots)
         self.tmp = Path(tempfile.mkdtemp(prefix="crawl-", dir=_tmp_root(monitor.home)))
+        self.pages_seen: OrderedDict[str, tuple[Fetched, str]] = OrderedDict()
+        self.pages_lock = threading.Lock()
+        self.page_captures: dict[str, int] = {}  # page URL -> its capture in this run
 
     # -------------------------------------------------------- set-up
 
@@ -895,6 +903,11 @@ class _Crawl:
             return
         sha, _ = self.m.blobs.put_bytes(body, sync=False)  # synced if it becomes evidence
         out.body_sha256 = sha
+        if got.status in (200, 304):
+            with self.pages_lock:
+                self.pages_seen[item.url] = (replace(got, body=None, path=None), sha)
+                while len(self.pages_seen) > PAGES_REMEMBERED:
+                    self.pages_seen.popitem(last=False)
         kind_ct = got.content_type
         if kind_ct in ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl"):
             item.kind = "hls"
@@ -933,10 +946,26 @@ class _Crawl:
             if out.matches:
                 with open(got.path, "rb") as fh:
                     out.body_sha256, _ = self.m.blobs.put_file(fh)
+                self._offering_page(item, out)
         except JianwangError as exc:
             out.error, out.error_kind = exc.message, "media"
         finally:
             got.path.unlink(missing_ok=True)
+
+    def _offering_page(self, item: Item, out: Outcome) -> None:
+        """The page a matched file was found on, to be captured beside it (the page is what
+        a notice names); known when this run fetched it."""
+        if item.kind not in ("media", "hls", "download") or not item.found_on:
+            return
+        with self.pages_lock:
+            seen = self.pages_seen.get(item.found_on)
+        if seen is None:
+            return
+        meta, sha = seen
+        shot = None
+        if self.m.screenshotter is not None and self.m.blobs.exists(sha):
+            shot = self.m.screenshotter.take(self.m.blobs.get(sha), self.m.blobs)
+        out.page = (meta, sha, shot)
 
     def _file(self, item: Item, out: Outcome) -> None:
         path = self.tmp / f"{item.id}.media"
@@ -1154,7 +1183,8 @@ class _Crawl:
                     self._removed(s, item.url, now)
                 if o.matches or o.leads:
                     capture = self._capture(s, o)
-                    p.hits += self._hits(s, o, capture, now)
+                    page_capture = self._page_capture(s, o) if o.page is not None else None
+                    p.hits += self._hits(s, o, capture, now, page_capture)
                     p.leads += self._leads(s, o, capture)
                 fresh += self._fresh(self.run_id, o.found, item.url)
                 p.last_url = item.url
@@ -1237,7 +1267,46 @@ class _Crawl:
         s.flush()
         return cap
 
-    def _hits(self, s: Session, o: Outcome, cap: CaptureRow, now: datetime) -> int:
+    def _page_capture(self, s: Session, o: Outcome) -> int:
+        """The capture of the page that offered a matched file (one per page and run)."""
+        assert o.page is not None and o.item.found_on is not None
+        url = o.item.found_on
+        known = self.page_captures.get(url)
+        if known is not None:
+            return known
+        f, sha, shot = o.page
+        self.m.blobs.sync(sha)
+        cap = CaptureRow(
+            site_id=self.site_id,
+            run_id=self.run_id,
+            url=url,
+            final_url=f.final_url,
+            found_on=None,
+            redirects=list(f.redirects),
+            fetched_at=f.fetched_at,
+            ip=f.ip,
+            status=f.status,
+            headers=[list(h) for h in f.headers],
+            content_type=f.content_type,
+            media="text",
+            body_sha256=sha,
+            body_size=self.m.blobs.path(sha).stat().st_size,
+            truncated=False,
+            screenshot_sha256=shot,
+        )
+        s.add(cap)
+        s.flush()
+        self.page_captures[url] = cap.id
+        return cap.id
+
+    def _hits(
+        self,
+        s: Session,
+        o: Outcome,
+        cap: CaptureRow,
+        now: datetime,
+        page_capture: int | None = None,
+    ) -> int:
         new = 0
         key = url_key(o.item.url)
         for m in o.matches:
@@ -1259,6 +1328,12 @@ class _Crawl:
                     if hit.state == HitState.CONFIRMED.value:
                         hit.reupload = True
                 s.add(HitEventRow(hit_id=hit.id, actor="monitor", action=action, capture_id=cap.id))
+                if page_capture is not None:
+                    s.add(
+                        HitEventRow(
+                            hit_id=hit.id, actor="monitor", action="page", capture_id=page_capture
+                        )
+                    )
                 continue
             reupload = (
                 s.scalar(
@@ -1303,6 +1378,12 @@ class _Crawl:
                     capture_id=cap.id,
                 )
             )
+            if page_capture is not None:
+                s.add(
+                    HitEventRow(
+                        hit_id=hit.id, actor="monitor", action="page", capture_id=page_capture
+                    )
+                )
             new += 1
         return new
 
