@@ -408,6 +408,31 @@ class _Site:
     def html(self, title: str, body: str, sidebar: list[tuple[str, str]] = ()) -> Resp:  # type: ignore[assignment]
         return Resp(200, page(self.name, title, body, self.nav(), sidebar))
 
+    def listing(
+        self,
+        path: str,
+        q: dict[str, str],
+        items: list[tuple[str, str]],
+        side: list[tuple[str, str]],
+        label: str,
+    ) -> Resp | None:
+        """The sitemap, the paged lists and the search page over `items` (url, title), or
+        None for another path (a list page past the end is None too: a 404)."""
+        if path == "/sitemap.xml":
+            return Resp(200, _sitemap(self.base, [u for u, _ in items]), "application/xml")
+        m = re.fullmatch(r"/list/(\d+)", path)
+        if m:
+            n, pages = int(m[1]), max(1, -(-len(items) // PAGE_SIZE))
+            if not 1 <= n <= pages:
+                return None
+            body = _links(items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]) + _pager("/list/", n, pages)
+            return self.html(f"{label} 第{n}页", body, side)
+        if path == "/search":
+            query = q.get("q", "")
+            hits = [(u, t) for u, t in items if query and _title_match(query, t)]
+            return self.html("搜索", f"<h1>搜索结果</h1>{_links(hits)}")
+        return None
+
     def nav(self) -> list[tuple[str, str]]:
         return [("/", "首页")]
 
@@ -727,19 +752,9 @@ class _Videos(_Site):
             return self.html("首页", body, side)
         if path == "/robots.txt":
             return Resp(200, b"User-agent: *\nAllow: /\n", "text/plain")
-        if path == "/sitemap.xml":
-            return Resp(200, _sitemap(self.base, [u for u, _ in items]), "application/xml")
-        m = re.fullmatch(r"/list/(\d+)", path)
-        if m:
-            n, pages = int(m[1]), max(1, -(-len(items) // PAGE_SIZE))
-            if not 1 <= n <= pages:
-                return None
-            body = _links(items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]) + _pager("/list/", n, pages)
-            return self.html(f"电影 第{n}页", body, side)
-        if path == "/search":
-            query = q.get("q", "")
-            hits = [(u, t) for u, t in items if query and _title_match(query, t)]
-            return self.html("搜索", f"<h1>搜索结果</h1>{_links(hits)}")
+        listing = self.listing(path, q, items, side, "电影")
+        if listing is not None:
+            return listing
         if path == "/watch/101.html":
             body = (
                 "<h1>星海迷航 高清国语</h1><div class=player>"
@@ -924,19 +939,9 @@ class _Downloads(_Site):
             )
         if path == "/robots.txt":
             return Resp(200, b"User-agent: *\nDisallow: /admin/\n", "text/plain")
-        if path == "/sitemap.xml":
-            return Resp(200, _sitemap(self.base, [u for u, _ in items]), "application/xml")
-        m = re.fullmatch(r"/list/(\d+)", path)
-        if m:
-            n, pages = int(m[1]), max(1, -(-len(items) // PAGE_SIZE))
-            if not 1 <= n <= pages:
-                return None
-            body = _links(items[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]) + _pager("/list/", n, pages)
-            return self.html(f"软件 第{n}页", body, side)
-        if path == "/search":
-            query = q.get("q", "")
-            hits = [(u, t) for u, t in items if query and _title_match(query, t)]
-            return self.html("搜索", f"<h1>搜索结果</h1>{_links(hits)}")
+        listing = self.listing(path, q, items, side, "软件")
+        if listing is not None:
+            return listing
         if path == "/soft/kuaijian.html":
             body = (
                 "<h1>快剪 KuaiJian 2.3 破解版</h1><p>大小: 1.2MB 语言: 简体中文 授权: 破解版</p>"

@@ -221,11 +221,11 @@ def sitemap_urls(data: bytes, limit: int = 50_000) -> tuple[list[str], list[str]
         raise ValueError("not a readable sitemap") from None
     pages: list[str] = []
     nested: list[str] = []
+    into = nested if root.tag.endswith("sitemapindex") else pages
     for el in root.iter():
         if not el.tag.endswith("loc") or not el.text:
             continue
-        parent_is_sitemap = root.tag.endswith("sitemapindex")
-        (nested if parent_is_sitemap else pages).append(el.text.strip())
+        into.append(el.text.strip())
         if len(pages) + len(nested) >= limit:
             break
     return pages, nested

@@ -142,7 +142,6 @@ class Outcome:
     leads: list[ex.Lead] = field(default_factory=list)
     screenshot_sha256: str | None = None
     size: int = 0
-    delay_hint: float = 0.0
     #: for a media file or download with a hit: the page that offered it, as fetched
     #: earlier in this run (response without body, body blob, screenshot blob)
     page: tuple[Fetched, str, str | None] | None = None
@@ -220,7 +219,7 @@ class Monitor:
             raise InvalidInput(f"unknown plan fields: {', '.join(sorted(unknown))}")
         changes = {k: v for k, v in changes.items() if v is not None}
         _validate_plan(changes)
-        site_id = parse_id("site", self.sites.get(site).id)
+        site_id = self._site_key(site)
         with self.sessions.begin() as s:
             row = s.scalar(select(PlanRow).where(PlanRow.site_id == site_id))
             if row is None:
@@ -240,7 +239,7 @@ class Monitor:
             return _to_plan(row)
 
     def get_plan(self, site: str) -> Plan:
-        site_id = parse_id("site", self.sites.get(site).id)
+        site_id = self._site_key(site)
         with self.sessions() as s:
             row = s.scalar(select(PlanRow).where(PlanRow.site_id == site_id))
             if row is None:
@@ -253,7 +252,7 @@ class Monitor:
             return [_to_plan(r) for r in rows]
 
     def delete_plan(self, site: str) -> None:
-        site_id = parse_id("site", self.sites.get(site).id)
+        site_id = self._site_key(site)
         with self.sessions.begin() as s:
             row = s.scalar(select(PlanRow).where(PlanRow.site_id == site_id))
             if row is None:
@@ -277,7 +276,7 @@ class Monitor:
         with self.sessions() as s:
             q = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
             if site:
-                q = q.where(RunRow.site_id == parse_id("site", self.sites.get(site).id))
+                q = q.where(RunRow.site_id == self._site_key(site))
             return [self._to_run(s, r) for r in s.scalars(q).all()]
 
     def get_run(self, run_id: str) -> Run:
@@ -354,12 +353,12 @@ class Monitor:
             except Conflict:
                 continue  # another process is running it
             except Exception as exc:  # recorded, and the others go on
-                self._plan_failed(plan, exc)
+                self._plan_failed(plan)
                 if on_error is not None:
                     on_error(plan, exc)
         return out
 
-    def _plan_failed(self, plan: Plan, exc: Exception) -> None:
+    def _plan_failed(self, plan: Plan) -> None:
         site_id = parse_id("site", plan.site_id)
         with self.sessions.begin() as s:
             row = s.scalar(select(PlanRow).where(PlanRow.site_id == site_id))
@@ -430,18 +429,22 @@ class Monitor:
         if state:
             q = q.where(HitRow.state == HitState(state).value)
         if site:
-            q = q.where(HitRow.site_id == parse_id("site", self.sites.get(site).id))
+            q = q.where(HitRow.site_id == self._site_key(site))
         if work:
             q = q.where(HitRow.work_id == parse_id("work", work))
         if owner_id is not None:
             q = q.join(WorkRow, WorkRow.id == HitRow.work_id).where(WorkRow.owner_id == owner_id)
         return q
 
+    def _site_key(self, site: str) -> int:
+        """The database id of a site given by public id or name (NotFound otherwise)."""
+        return parse_id("site", self.sites.get(site).id)
+
     def count_runs(self, site: str | None = None) -> int:
         with self.sessions() as s:
             q = select(func.count()).select_from(RunRow)
             if site:
-                q = q.where(RunRow.site_id == parse_id("site", self.sites.get(site).id))
+                q = q.where(RunRow.site_id == self._site_key(site))
             return int(s.scalar(q) or 0)
 
     def count_run_urls(self, run_id: str, state: str | None = None) -> int:
@@ -459,7 +462,7 @@ class Monitor:
         with self.sessions() as s:
             q = select(func.count()).select_from(LeadRow)
             if site:
-                q = q.where(LeadRow.site_id == parse_id("site", self.sites.get(site).id))
+                q = q.where(LeadRow.site_id == self._site_key(site))
             return int(s.scalar(q) or 0)
 
     def hits_of_capture(self, capture_id: str) -> list[str]:
@@ -542,7 +545,7 @@ class Monitor:
         with self.sessions() as s:
             q = select(LeadRow).order_by(LeadRow.id.desc()).limit(limit)
             if site:
-                q = q.where(LeadRow.site_id == parse_id("site", self.sites.get(site).id))
+                q = q.where(LeadRow.site_id == self._site_key(site))
             return [
                 Lead(
                     id=r.id,
@@ -899,7 +902,7 @@ class _Crawl:
             out.error, out.error_kind = "HTTP 304 without a cached body", "http_3xx"
             return
         if got.status >= 400:
-            out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
+            _http_failed(out, got.status)
             return
         sha, _ = self.m.blobs.put_bytes(body, sync=False)  # synced if it becomes evidence
         out.body_sha256 = sha
@@ -938,7 +941,7 @@ class _Crawl:
         assert got.path is not None
         try:
             if got.status >= 400:
-                out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
+                _http_failed(out, got.status)
                 return
             ident = self.m.identify_path(got.path, got.final_url)
             out.media = ident.media.value
@@ -980,7 +983,7 @@ class _Crawl:
         out.size = got.size
         if got.path is None:  # a page where a file was expected
             if got.status >= 400:
-                out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
+                _http_failed(out, got.status)
                 return
             body = got.body or b""
             if got.content_type in ("application/vnd.apple.mpegurl", "application/x-mpegurl"):
@@ -999,7 +1002,7 @@ class _Crawl:
             got = self.fetcher.fetch(url)
             out.fetched = got
             if got.status >= 400:
-                out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
+                _http_failed(out, got.status)
                 return
             playlist = got.body or b""
             url = got.final_url
@@ -1036,12 +1039,16 @@ class _Crawl:
                 )
                 if seg.status >= 400:
                     raise FetchError("http", f"HLS segment {seg_url}: HTTP {seg.status}")
-                data = seg.path.read_bytes() if seg.path is not None else (seg.body or b"")
                 if seg.path is not None:
+                    with open(seg.path, "rb") as part:
+                        while chunk := part.read(1 << 20):
+                            fh.write(chunk)
+                            h.update(chunk)
                     seg.path.unlink(missing_ok=True)
-                fh.write(data)
-                h.update(data)
-                size += len(data)
+                else:
+                    fh.write(seg.body or b"")
+                    h.update(seg.body or b"")
+                size += seg.size
                 seconds += dur
         out.size = size + len(playlist)
         if out.fetched is None:
@@ -1064,7 +1071,7 @@ class _Crawl:
         out.fetched = got
         out.size = got.size
         if got.status >= 400:
-            out.error, out.error_kind = f"HTTP {got.status}", f"http_{got.status // 100}xx"
+            _http_failed(out, got.status)
             return
         try:
             pages, nested = ex.sitemap_urls(got.body or b"")
@@ -1243,61 +1250,57 @@ class _Crawl:
     def _capture(self, s: Session, o: Outcome) -> CaptureRow:
         f = o.fetched
         assert f is not None
-        sha = o.body_sha256 or f.sha256
-        self.m.blobs.sync(sha)  # evidence is durable before its record is
-        cap = CaptureRow(
-            site_id=self.site_id,
-            run_id=self.run_id,
-            url=o.item.url,
-            final_url=f.final_url,
-            found_on=o.item.found_on,
-            redirects=list(f.redirects),
-            fetched_at=f.fetched_at,
-            ip=f.ip,
-            status=f.status,
-            headers=[list(h) for h in f.headers],
-            content_type=f.content_type,
-            media=o.media or "file",
-            body_sha256=sha,
-            body_size=f.size if not f.not_modified else len(self.m.blobs.get(sha)),
-            truncated=f.truncated,
-            screenshot_sha256=o.screenshot_sha256,
+        return self._write_capture(
+            s,
+            o.item.url,
+            o.item.found_on,
+            f,
+            o.media or "file",
+            o.body_sha256 or f.sha256,
+            o.screenshot_sha256,
         )
-        s.add(cap)
-        s.flush()
-        return cap
 
     def _page_capture(self, s: Session, o: Outcome) -> int:
         """The capture of the page that offered a matched file (one per page and run)."""
         assert o.page is not None and o.item.found_on is not None
         url = o.item.found_on
-        known = self.page_captures.get(url)
-        if known is not None:
-            return known
-        f, sha, shot = o.page
-        self.m.blobs.sync(sha)
+        if url not in self.page_captures:
+            f, sha, shot = o.page
+            self.page_captures[url] = self._write_capture(s, url, None, f, "text", sha, shot).id
+        return self.page_captures[url]
+
+    def _write_capture(
+        self,
+        s: Session,
+        url: str,
+        found_on: str | None,
+        f: Fetched,
+        media: str,
+        sha: str,
+        screenshot: str | None,
+    ) -> CaptureRow:
+        self.m.blobs.sync(sha)  # evidence is durable before its record is
         cap = CaptureRow(
             site_id=self.site_id,
             run_id=self.run_id,
             url=url,
             final_url=f.final_url,
-            found_on=None,
+            found_on=found_on,
             redirects=list(f.redirects),
             fetched_at=f.fetched_at,
             ip=f.ip,
             status=f.status,
             headers=[list(h) for h in f.headers],
             content_type=f.content_type,
-            media="text",
+            media=media,
             body_sha256=sha,
-            body_size=self.m.blobs.path(sha).stat().st_size,
-            truncated=False,
-            screenshot_sha256=shot,
+            body_size=self.m.blobs.path(sha).stat().st_size,  # the body kept (a 304's: cached)
+            truncated=f.truncated,
+            screenshot_sha256=screenshot,
         )
         s.add(cap)
         s.flush()
-        self.page_captures[url] = cap.id
-        return cap.id
+        return cap
 
     def _hits(
         self,
@@ -1443,6 +1446,10 @@ class _Crawl:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _http_failed(out: Outcome, status: int) -> None:
+    out.error, out.error_kind = f"HTTP {status}", f"http_{status // 100}xx"
 
 
 def _tmp_root(home: Path) -> Path:

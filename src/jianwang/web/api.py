@@ -1093,7 +1093,7 @@ def list_runs(
 ) -> dict[str, Any]:
     """Newest first."""
     runs = jw.monitor.runs(site, limit=offset + limit)[offset:] if offset < 100_000 else []
-    total = monitoring.count_runs(jw, site)
+    total = jw.monitor.count_runs(site)
     return {"total": total, "limit": limit, "offset": offset, "items": [run_out(r) for r in runs]}
 
 
@@ -1117,7 +1117,7 @@ def list_run_urls(
     they were queued (off the site, excluded, too deep) are counted in the run's summary."""
     run = jw.monitor.get_run(run_id)
     items = jw.monitor.run_urls(run.id, state, limit=offset + limit)[offset:]
-    total = monitoring.count_urls(jw, run.id, state)
+    total = jw.monitor.count_run_urls(run.id, state)
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
@@ -1366,7 +1366,7 @@ def list_leads(
 ) -> dict[str, Any]:
     """Share links (with their extraction codes) seen on key websites, newest first."""
     leads = jw.monitor.leads(site, limit=offset + limit)[offset:] if offset < 100_000 else []
-    total = monitoring.count_leads(jw, site)
+    total = jw.monitor.count_leads(site)
     return {
         "total": total,
         "limit": limit,

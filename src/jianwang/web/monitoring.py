@@ -111,25 +111,6 @@ def runner(app_state: Any) -> Runner:
     return r
 
 
-# ---------------------------------------------------------------- counts and look-ups
-
-
-def count_runs(jw: Jianwang, site: str | None) -> int:
-    return jw.monitor.count_runs(site)
-
-
-def count_urls(jw: Jianwang, run_id: str, state: str | None) -> int:
-    return jw.monitor.count_run_urls(run_id, state)
-
-
-def count_leads(jw: Jianwang, site: str | None) -> int:
-    return jw.monitor.count_leads(site)
-
-
-def hits_of_capture(jw: Jianwang, capture_id: str) -> list[str]:
-    return jw.monitor.hits_of_capture(capture_id)
-
-
 # ---------------------------------------------------------------- visibility
 
 
@@ -169,7 +150,7 @@ def visible_capture(jw: Jianwang, user: User, capture_id: str) -> tuple[Capture,
     capture (a lead's too); anyone else a capture one of whose hits they may see."""
     capture = jw.monitor.get_capture(capture_id)
     hits = []
-    for hid in hits_of_capture(jw, capture.id):
+    for hid in jw.monitor.hits_of_capture(capture.id):
         try:
             hit = jw.monitor.get_hit(hid)
         except NotFound:
