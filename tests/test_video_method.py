@@ -439,6 +439,42 @@ def test_hamming_index_persists_replays_and_removes(tmp_path: Path) -> None:
         final.add(4, np.zeros((2, 2), dtype=np.uint64), np.arange(2, dtype=np.uint32))
 
 
+def test_segments_store_documents_as_runs_and_positions_only_when_needed(tmp_path: Path) -> None:
+    """One hash per position (the frame method's references) costs the hash and nothing
+    else on disk: documents are runs of rows and positions follow from the row. Positions
+    that do not (several hashes of one frame) are kept, and older segments, with a
+    (doc, position) per row, still open."""
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 2**63, size=(4_000, 4), dtype=np.uint64)
+    idx = HammingIndex(tmp_path / "ix")
+    with idx.writing():
+        idx.add(7, codes[:3_000], np.arange(3_000, dtype=np.uint32))
+        idx.add(9, codes[3_000:], np.arange(1_000, dtype=np.uint32))
+        idx.flush()
+    assert not list((tmp_path / "ix").glob("*.pos.npy"))
+    assert idx.bytes_on_disk() < 4_000 * 32 + 2_000  # the hashes, and headers
+    hits = HammingIndex(tmp_path / "ix").lookup(codes[[10, 3_500]], radius=0)
+    assert sorted(zip(hits.doc.tolist(), hits.ref_pos.tolist(), strict=True)) == [(7, 10), (9, 500)]
+    # several hashes per position: positions are stored
+    idx2 = HammingIndex(tmp_path / "ix2")
+    with idx2.writing():
+        idx2.add(1, codes[:6], np.array([0, 0, 1, 1, 2, 2], dtype=np.uint32))
+        idx2.flush()
+    assert list((tmp_path / "ix2").glob("*.pos.npy"))
+    got = HammingIndex(tmp_path / "ix2").lookup(codes[3:4], radius=0)
+    assert got.doc.tolist() == [1] and got.ref_pos.tolist() == [1]
+    # an older segment: post.npy instead of runs (and pos)
+    seg = next((tmp_path / "ix2").glob("seg-*.runs.npy")).name.split(".")[0]
+    np.save(
+        tmp_path / "ix2" / f"{seg}.post.npy",
+        np.array([[1, 0], [1, 0], [1, 1], [1, 1], [1, 2], [1, 2]], dtype=np.uint32),
+    )
+    for suffix in ("runs", "pos"):
+        (tmp_path / "ix2" / f"{seg}.{suffix}.npy").unlink()
+    old = HammingIndex(tmp_path / "ix2").lookup(codes[4:5], radius=0)
+    assert old.doc.tolist() == [1] and old.ref_pos.tolist() == [2]
+
+
 def test_cli_registers_a_film_and_reports_time_ranges(tmp_path: Path, films) -> None:
     import json
 

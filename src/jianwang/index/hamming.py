@@ -5,7 +5,10 @@ Layout under the index directory (one per method and version)::
 
     index.json               code width (bits)
     seg-000001.codes.npy     uint8 (n, bits / 8), the hashes
-    seg-000001.post.npy      uint32 (n, 2): doc, position
+    seg-000001.runs.npy      uint32 (k, 2): doc, first row of each run of one document's rows
+    seg-000001.pos.npy       uint32 (n,): positions, only when a run's are not 0, 1, 2, ...
+                             (a method with one hash per position stores none: 32 bytes a
+                             hash in all; older segments have post.npy, (n, 2) doc, position)
     manifest.json            live segments, written atomically
     delta.log                appended (doc, count, codes, positions) records, replayed on open
     tombstones.json          removed documents; filtered at lookup, purged by `compact`
@@ -87,6 +90,34 @@ class _Segment:
         return self.faiss_index
 
 
+def _pack_post(
+    post: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32] | None]:
+    """(doc, first row) per run of rows of one document, and the positions unless every
+    run's are 0, 1, 2, ... (then they follow from the row)."""
+    post = np.asarray(post)
+    n = post.shape[0]
+    docs = post[:, 0]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(docs)) + 1]).astype(np.int64)
+    runs = np.stack([docs[starts], starts.astype(np.uint32)], axis=1) if n else np.zeros((0, 2))
+    implicit = np.arange(n, dtype=np.int64) - np.repeat(starts, np.diff(np.append(starts, n)))
+    same = bool(np.array_equal(implicit, post[:, 1].astype(np.int64)))
+    return runs.astype(np.uint32), None if same else np.ascontiguousarray(post[:, 1])
+
+
+def _unpack_post(
+    runs: npt.NDArray[np.uint32], n: int, pos: npt.NDArray[np.uint32] | None
+) -> npt.NDArray[np.uint32]:
+    starts = runs[:, 1].astype(np.int64)
+    lengths = np.diff(np.append(starts, n))
+    post = np.empty((n, 2), dtype=np.uint32)
+    post[:, 0] = np.repeat(runs[:, 0], lengths)
+    post[:, 1] = (
+        np.arange(n, dtype=np.int64) - np.repeat(starts, lengths) if pos is None else pos
+    )
+    return post
+
+
 def build_ivf(codes: npt.NDArray[np.uint8], bits: int, seed: int = 0) -> Any:
     """An inverted-file index over `codes` (ids are row numbers), trained on a sample."""
     import faiss
@@ -149,7 +180,15 @@ class HammingIndex:
     def _load(self, name: str) -> _Segment:
         assert self.path is not None
         codes = np.load(self.path / f"{name}.codes.npy", mmap_mode="r")
-        post = np.load(self.path / f"{name}.post.npy", mmap_mode="r")
+        old = self.path / f"{name}.post.npy"
+        if old.exists():
+            post = np.load(old, mmap_mode="r")
+        else:
+            post = _unpack_post(
+                np.load(self.path / f"{name}.runs.npy"),
+                codes.shape[0],
+                np.load(pos) if (pos := self.path / f"{name}.pos.npy").exists() else None,
+            )
         seg = _Segment(name, codes, post)
         ivf = self.path / f"{name}.ivf"
         if ivf.exists():
@@ -291,7 +330,9 @@ class HammingIndex:
             tmp = self.path / f"{name}.ivf.tmp"
             faiss.write_index_binary(build_ivf(codes, self.bits), str(tmp))
             os.replace(tmp, self.path / f"{name}.ivf")
-        for suffix, arr in (("codes", codes), ("post", post)):
+        runs, pos = _pack_post(post)
+        parts = [("codes", codes), ("runs", runs)] + ([("pos", pos)] if pos is not None else [])
+        for suffix, arr in parts[::-1]:  # codes last: a segment is whole once they are there
             tmp = self.path / f"{name}.{suffix}.tmp.npy"
             np.save(tmp, arr)
             with open(tmp, "rb") as fh:
@@ -329,7 +370,7 @@ class HammingIndex:
             self._save_manifest()
             (self.path / "delta.log").unlink(missing_ok=True)
             for n in old:
-                for suffix in ("codes.npy", "post.npy", "ivf"):
+                for suffix in ("codes.npy", "post.npy", "runs.npy", "pos.npy", "ivf"):
                     (self.path / f"{n}.{suffix}").unlink(missing_ok=True)
             self.tombstones = set()
             _atomic_write(self.path / "tombstones.json", b"[]")
