@@ -14,12 +14,15 @@ from jianwang.domain import MediaType, Verdict
 from jianwang.fingerprint.base import Fingerprints, Hits, Role, for_media
 from jianwang.fingerprint.keypoints import KeypointFingerprinter
 from jianwang.fingerprint.visual import FrameFingerprinter
+from jianwang.fingerprint.windows import WindowFingerprinter
 from jianwang.identify import _hamming_lookup
 from jianwang.index.forward import ReferenceStore
 from jianwang.index.hamming import HammingIndex
 from jianwang.media.video import decode_image, decode_video
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+#: the methods that index a registered video's pictures (padded by `pad`)
+VIDEO_METHODS = ("frames", "windows")
 #: doc ids of padding start here (never a reference's)
 PAD_DOC = 1_000_000
 
@@ -32,16 +35,17 @@ class Jianwang:
         self.root = workdir
         self.method = FrameFingerprinter()
         self.methods: dict[str, tuple[Any, HammingIndex, ReferenceStore]] = {}
-        for m in (self.method, KeypointFingerprinter()):
+        for m in (self.method, WindowFingerprinter(), KeypointFingerprinter()):
+            bits = 64 if m.hash_kind == "hamming64" else 256
             self.methods[m.name] = (
                 m,
-                HammingIndex(workdir / m.name / "index", delta_limit=delta_limit),
+                HammingIndex(workdir / m.name / "index", delta_limit=delta_limit, bits=bits),
                 ReferenceStore(workdir / m.name / "references"),
             )
         self.index = self.methods[self.method.name][1]
         self.names: dict[int, str] = {}
         self._refs: dict[tuple[str, int], Any] = {}
-        self.codes_registered = 0
+        self.codes_registered: dict[str, int] = {}
         self.seconds_registered = 0.0
 
     def _decode(self, path: Path, kind: str | None = None) -> tuple[MediaType, Any]:
@@ -65,9 +69,12 @@ class Jianwang:
             store.put(doc, method.pack_reference(method.prepare_reference(fp.data)))
             with index.writing():
                 index.add(doc, fp.codes, fp.positions)
-            if method is self.method and kind != "image":
-                self.codes_registered += len(fp)
-                self.seconds_registered += float(signal.duration)
+            if kind != "image" and method.name in VIDEO_METHODS:
+                self.codes_registered[method.name] = (
+                    self.codes_registered.get(method.name, 0) + len(fp)
+                )
+        if kind != "image":
+            self.seconds_registered += float(signal.duration)
 
     def finish(self) -> None:
         for _, index, _ in self.methods.values():
@@ -75,10 +82,15 @@ class Jianwang:
                 index.flush()
 
     def index_bytes(self) -> int:
-        """The frame method's index and reference store (what registered video costs; the
-        reference photos' few PDQ hashes are in it too). The keypoint method's, which holds
-        only the photos, is `keypoint_bytes`."""
-        return sum(f.stat().st_size for f in (self.root / "frames").rglob("*") if f.is_file())
+        """The frame and window methods' indexes and reference stores (what registered video
+        costs; the reference photos' few PDQ hashes are in the frame method's too). The
+        keypoint method's, which holds only the photos, is `keypoint_bytes`."""
+        return sum(
+            f.stat().st_size
+            for name in ("frames", "windows")
+            for f in (self.root / name).rglob("*")
+            if f.is_file()
+        )
 
     def keypoint_bytes(self) -> int:
         return sum(f.stat().st_size for f in (self.root / "keypoints").rglob("*") if f.is_file())
@@ -122,39 +134,47 @@ class Jianwang:
         return sorted(out, key=lambda f: -f.score)
 
     def pad(self, hours: float) -> None:
-        """Grow the index to `hours` of video with codes shaped like the registered ones:
-        the real reference codes with their bits permuted and flipped by a fixed random mask
-        per copy (same number per hour, same clustering; they match nothing real). Written as
-        large segments (inverted files above `IVF_MIN` codes), as a compacted index is."""
-        per_hour = self.codes_registered / max(self.seconds_registered / 3600.0, 1e-9)
-        have = self.index.stats()["codes"]
-        want = int(hours * per_hour) - have
-        if want <= 0:
-            return
-        base = (
-            np.concatenate([np.asarray(s.codes) for s in self.index.segments])
-            if self.index.segments
-            else None
-        )
-        if base is None or base.shape[0] == 0:
-            raise RuntimeError("register references before padding")
-        bits = np.unpackbits(base, axis=1)
-        rng = np.random.default_rng(7 + have)
-        doc = PAD_DOC + have
-        chunk = 2_000_000
-        with self.index.writing():
-            self.index.delta_limit = chunk
-            done = 0
-            while done < want:
-                n = min(chunk, want - done)
-                perm = rng.permutation(256)
-                mask = rng.integers(0, 2, size=256, dtype=np.uint8)
-                rows = rng.integers(0, bits.shape[0], size=n)
-                codes = np.packbits(bits[rows][:, perm] ^ mask, axis=1)
-                # one padding "film" per 20,000 codes, positions in order
-                for a in range(0, n, 20_000):
-                    part = codes[a : a + 20_000]
-                    self.index.add(doc, part, np.arange(part.shape[0], dtype=np.uint32))
-                    doc += 1
-                done += n
-            self.index.flush()
+        """Grow the video methods' indexes to `hours` of video with codes shaped like the
+        registered ones: the real reference codes with their bits permuted and flipped by a
+        fixed random mask per copy (same number per hour, same clustering; they match nothing
+        real). Written as large segments (inverted files above `IVF_MIN` codes), as a
+        compacted index is."""
+        for name in VIDEO_METHODS:
+            _, index, _ = self.methods[name]
+            per_hour = self.codes_registered.get(name, 0) / max(
+                self.seconds_registered / 3600.0, 1e-9
+            )
+            _pad(index, int(hours * per_hour))
+
+
+def _pad(index: HammingIndex, total: int) -> None:
+    have = index.stats()["codes"]
+    want = total - have
+    if want <= 0:
+        return
+    base = (
+        np.concatenate([np.asarray(s.codes) for s in index.segments]) if index.segments else None
+    )
+    if base is None or base.shape[0] == 0:
+        raise RuntimeError("register references before padding")
+    bits = np.unpackbits(base, axis=1)
+    width = bits.shape[1]
+    rng = np.random.default_rng(7 + have)
+    doc = PAD_DOC + have
+    chunk = 2_000_000
+    with index.writing():
+        index.delta_limit = chunk
+        done = 0
+        while done < want:
+            n = min(chunk, want - done)
+            perm = rng.permutation(width)
+            mask = rng.integers(0, 2, size=width, dtype=np.uint8)
+            rows = rng.integers(0, bits.shape[0], size=n)
+            codes = np.packbits(bits[rows][:, perm] ^ mask, axis=1)
+            # one padding "film" per 20,000 codes, positions in order
+            for a in range(0, n, 20_000):
+                part = codes[a : a + 20_000]
+                index.add(doc, part, np.arange(part.shape[0], dtype=np.uint32))
+                doc += 1
+            done += n
+        index.flush()

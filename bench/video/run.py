@@ -541,6 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ablation: override a constant of jianwang.fingerprint.MODULE for this run "
         "(e.g. visual.REF_EVERY=0.6); printed with the report",
     )
+    ap.add_argument(
+        "--families",
+        default="",
+        help="only these video families (comma-separated; negatives always run): a quick "
+        "look during development, never a reported figure",
+    )
+    ap.add_argument("--no-images", action="store_true", help="skip the image queries")
     args = ap.parse_args(argv)
     overrides = [_override(x) for x in args.set]
     t_wall = time.perf_counter()
@@ -555,6 +562,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = QueryConfig(per_family=args.per_family, seed=args.seed)
             clip_seconds = 20.0
         qs = make_queries(corpus, cfg, quiet=args.quiet)
+        if args.families:
+            keep = set(args.families.split(",")) | {"negative"}
+            qs.videos = [q for q in qs.videos if q.family in keep]
+        if args.no_images:
+            qs.images = []
         clips = speed_clips(corpus, seconds=clip_seconds)
         factory = METHODS[args.method]
         try:

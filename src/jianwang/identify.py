@@ -83,8 +83,9 @@ class Indexes:
         key = f"{method.name}-v{method.version}"
         if key not in self._open:
             path = None if self.root is None else self.root / key
-            if method.hash_kind == HashKind.HAMMING256:
-                self._open[key] = HammingIndex(path, bits=256)
+            if method.hash_kind in (HashKind.HAMMING256, HashKind.HAMMING64):
+                bits = 64 if method.hash_kind == HashKind.HAMMING64 else 256
+                self._open[key] = HammingIndex(path, bits=bits)
             elif method.hash_kind in (HashKind.EXACT64, HashKind.EXACT32):
                 bits = 32 if method.hash_kind == HashKind.EXACT32 else 64
                 self._open[key] = ExactIndex(path, self.shards, self.delta_limit, bits)
@@ -337,12 +338,23 @@ def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints
     probe = getattr(method, "probe_rows", None)
     if probe is None:
         return index.lookup(fp.codes, radius)
-    first = index.lookup(fp.codes[probe(fp)], radius)
+    probed = probe(fp)
+    first = index.lookup(fp.codes[probed], radius)
     if len(first) == 0:
         return first
     docs, counts = np.unique(first.doc, return_counts=True)
     shortlist = docs[np.argsort(-counts, kind="stable")[:SHORTLIST]]
-    return index.lookup_within(fp.codes, shortlist, int(getattr(method, "dense_radius", radius)))
+    dense = int(getattr(method, "dense_radius", radius))
+    pick = getattr(method, "dense_rows", None)
+    if pick is None:
+        return index.lookup_within(fp.codes, shortlist, dense)
+    # the method narrows the second pass to some rows (a crop's windows near where the
+    # first pass found them)
+    rows = np.asarray(pick(fp, probed, first), dtype=np.int64)
+    found = index.lookup_within(fp.codes[rows], shortlist, dense)
+    return Hits(
+        rows[found.query_pos].astype(np.uint32), found.doc, found.ref_pos, found.distance
+    )
 
 
 def _rank(m: Match) -> tuple[bool, float]:

@@ -24,6 +24,7 @@ class HashKind(enum.StrEnum):
     EXACT64 = "exact64"
     EXACT32 = "exact32"
     HAMMING256 = "hamming256"
+    HAMMING64 = "hamming64"
 
 
 class Role(enum.StrEnum):
@@ -139,7 +140,7 @@ def register(method: Fingerprinter) -> Fingerprinter:
 
 def methods() -> dict[str, Fingerprinter]:
     """All registered methods by name."""
-    from . import audio, files, keypoints, text, visual  # noqa: F401  (built-in methods register)
+    from . import audio, files, keypoints, text, visual, windows  # noqa: F401  (built-in methods register)
 
     return dict(_METHODS)
 

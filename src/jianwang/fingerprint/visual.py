@@ -43,38 +43,15 @@ MIN_QUALITY = 30
 #: a reference keeps a frame every REF_EVERY seconds, if its hash moved more than KEEP_BITS
 #: from the last kept one (a static shot costs one hash); the query's dense frames (5 a
 #: second) still find a kept frame within REF_EVERY / 2, and the index stays small
-REF_EVERY = 0.2
+REF_EVERY = 1.0
 KEEP_BITS = 24
-#: a reference also indexes the middle of every ZOOM_EVERY-th kept frame, this share of
-#: each side cut off (what a cropped or zoomed copy shows)
+#: a still image (few hashes, so it can afford more) also indexes its middle at REF_ZOOM and
+#: STILL_ZOOM off each side, and its four quarters (an overlay in one corner leaves three)
 REF_ZOOM = 0.1
-ZOOM_EVERY = 2
-#: a still image (few hashes, so it can afford more) also indexes the middle at 20 % off and
-#: its four quarters (an overlay in one corner leaves three of them)
 STILL_ZOOM = 0.2
 #: parts of a picture that a hash covers (INSET: a picture found inside a query's frames)
 WHOLE, ZOOM_10, ZOOM_20, QUARTER = 0, 1, 2, 3
 INSET = 7
-#: a copy cropped at an unknown place: a reference also indexes every kept frame's middle
-#: with CROP_INNER of each side cut off (a query's sparse windows then find one near), and a
-#: query looks for that middle in windows of CROP_WINDOWS of its side, every CROP_STEP
-#: pixels (about 3.5 % at the window's scale) across its fine frame, every CROP_EVERY seconds
-#: (every frame: one window's hash is weak evidence, the line needs many): a 20 % crop anywhere still holds the middle 60 %, which fills 75 % of the
-#: cropped copy's side (windows of 72 % cover crops of about 15-20 %)
-CROP = 16
-#: crop windows are told apart by their grid position (part CROP + row * CROP_GRID + col);
-#: a copy's crop stays put, so its windows' hits agree on one position within a step
-CROP_GRID = 15
-#: a crop window's hit counts within this many bits (weight (CROP_RADIUS - d) / CROP_RADIUS)
-CROP_RADIUS = 64
-#: a line that only crop windows support needs this much evidence (a match's), not a review's
-CROP_EVIDENCE = 3.0
-CROP_INNER = 0.2
-CROP_WINDOWS = (0.72,)
-CROP_STEP = 3
-CROP_EVERY = 0.2
-#: the first lookup (against the whole index) takes one frame's crop windows this often
-CROP_PROBE_EVERY = 2.0
 #: a still query also hashes up to this many boxes found in it (a photograph shown in a
 #: screenshot or on a page)
 STILL_INSETS = 3
@@ -246,52 +223,6 @@ def pdq_batch(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     return np.packbits(bits, axis=1, bitorder="little").view(np.uint64).copy()
 
 
-def crop_window_hashes(
-    picture: npt.NDArray[np.uint8], share: float, step: int = CROP_STEP
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
-    """Hashes (rows, cols, 4 words) of square windows of `share` of the picture's side, every
-    `step` pixels (at the scale where a window is 64 pixels) across it, and which windows
-    have enough structure to hash (rows, cols)."""
-    import cv2
-
-    h, w = picture.shape
-    f = 64.0 / (share * min(h, w))
-    size = (max(64, round(w * f)), max(64, round(h * f)))
-    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
-    small = np.asarray(cv2.resize(picture, size, interpolation=interp), dtype=np.uint8)
-    win = np.lib.stride_tricks.sliding_window_view(small, (64, 64))[::step, ::step]
-    win = win[:CROP_GRID, :CROP_GRID]
-    flat = np.ascontiguousarray(win.reshape(-1, 64, 64))
-    # featureless windows (a sky, a wall: quality below MIN_QUALITY) hash alike everywhere
-    grid = win.shape[:2]
-    usable = (pdq_quality(flat) >= MIN_QUALITY).reshape(grid)
-    return pdq_batch(flat).reshape(*grid, 4), usable
-
-
-def crop_part(row: int, col: int) -> int:
-    """The part code of the crop window at grid position (row, col)."""
-    return CROP + row * CROP_GRID + col
-
-
-def _crop_windows(
-    signal: Any, times: npt.NDArray[np.float32]
-) -> list[tuple[int, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]]:
-    """(frame, its crop-window hashes by grid position) every CROP_EVERY seconds (needs
-    `fine`)."""
-    fine = getattr(signal, "fine", None)
-    if fine is None or not CROP_WINDOWS:
-        return []
-    fine = np.asarray(fine, dtype=np.uint8)
-    out: list[tuple[int, tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]]] = []
-    last = -math.inf
-    for i in range(min(fine.shape[0], times.shape[0])):
-        if float(times[i]) - last < CROP_EVERY - 1e-3:
-            continue
-        last = float(times[i])
-        out.extend((i, crop_window_hashes(fine[i], share)) for share in CROP_WINDOWS)
-    return out
-
-
 def _inset_views(
     signal: Any, times: npt.NDArray[np.float32]
 ) -> list[tuple[int, npt.NDArray[np.uint8]]]:
@@ -317,86 +248,120 @@ def _inset_views(
     return out
 
 
+def kept_frames(
+    times: npt.NDArray[np.float32], pixels: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.int64]:
+    """The frames a reference keeps (indices): one at least every REF_EVERY seconds whose
+    hash moved more than KEEP_BITS from the last kept one (a static shot costs one hash),
+    and the first frame of every shot (a jump of more than SHOT_BITS); featureless frames
+    never. A query's dense frames (5 a second) hold one within a tenth of a second of every
+    kept frame, so keeping few costs evidence per second, not closeness."""
+    if pixels.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes = pdq_batch(pixels)
+    good = pdq_quality(pixels) >= MIN_QUALITY
+    step = _popcount(codes[1:] ^ codes[:-1])
+    keep: list[int] = []
+    last: npt.NDArray[np.uint64] | None = None
+    last_t = -math.inf
+    for i in np.flatnonzero(good).tolist():
+        t = float(times[i])
+        cut = i > 0 and good[i - 1] and int(step[i - 1]) > SHOT_BITS
+        if not cut and t - last_t < REF_EVERY - 1e-6:
+            continue
+        if last is not None and hamming(codes[i], last) <= KEEP_BITS:
+            continue
+        keep.append(i)
+        last, last_t = codes[i], t
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Set bits per row of (n, words) uint64."""
+    if words.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1).sum(axis=1)
+
+
+def pack_times(p: FrameHashes) -> bytes:
+    """A prepared reference: per entry its time (float32) and the part hashed (uint8), with
+    the still flag and the duration: 5 bytes per entry."""
+    return (
+        _PACK.pack(_MAGIC, int(p.still), p.duration, len(p))
+        + np.ascontiguousarray(p.t, dtype=np.float32).tobytes()
+        + np.ascontiguousarray(p.parts(), dtype=np.uint8).tobytes()
+    )
+
+
+def unpack_times(data: bytes) -> FrameHashes:
+    magic, still, duration, n = _PACK.unpack_from(data)
+    if magic != _MAGIC:
+        raise ValueError("not a frame-method reference")
+    t = np.frombuffer(data, np.float32, n, _PACK.size)
+    part = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
+    return FrameHashes(
+        t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration, part
+    )
+
+
 _PACK = struct.Struct("<4sBfI")
 _MAGIC = b"VIS1"
 
 
 class FrameFingerprinter:
     name = "frames"
-    version = 1
+    version = 2
     media = MediaType.VIDEO
     also = (MediaType.IMAGE,)
     hash_kind = HashKind.HAMMING256
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
-        """Reference video: one entry of `data` per kept frame, its hashes (as shown, and
-        zoomed) at that entry's position. Otherwise one entry per hash: a query frame as
-        shown and mirrored; a still image also its quarters (and, as a reference, its
-        zoomed middles)."""
+        """Reference video: one hash per kept frame (`kept_frames`). Otherwise one entry per
+        hash: a query frame as shown and mirrored, and what an inset shows; a still image
+        also its quarters (and, as a reference, its zoomed middles)."""
         times, pixels, still, duration = _signal(signal)
         codes: list[npt.NDArray[np.uint64]] = []
-        pos: list[int] = []
         t: list[float] = []
         mirrored: list[bool] = []
         frame: list[int] = []
         part: list[int] = []
         ref = role == Role.REFERENCE
 
-        def entry(i: int, m: bool, p: int) -> None:
+        def add(c: npt.NDArray[np.uint64], i: int, m: bool, p: int) -> None:
+            codes.append(c)
             t.append(float(times[i]))
             mirrored.append(m)
             frame.append(i)
             part.append(p)
 
-        last: npt.NDArray[np.uint64] | None = None
-        last_t = -math.inf
-        for i in range(pixels.shape[0]):
-            code, quality = pdq(pixels[i])
-            if quality < MIN_QUALITY and not still:
-                continue
-            if ref and not still:
-                if float(times[i]) - last_t < REF_EVERY - 1e-6 or (
-                    last is not None and hamming(code, last) <= KEEP_BITS
-                ):
-                    continue
-                last, last_t = code, float(times[i])
-                variants = [code, pdq(_zoom(pixels[i], CROP_INNER))[0]]
-                if len(t) % ZOOM_EVERY == 0:
-                    variants.append(pdq(_zoom(pixels[i], REF_ZOOM))[0])
-                for c in variants:
-                    codes.append(c)
-                    pos.append(len(t))
-                entry(i, False, WHOLE)
-                continue
-            hashed: list[tuple[npt.NDArray[np.uint64], bool, int]] = [(code, False, WHOLE)]
-            if not ref:
-                hashed.append((pdq(np.ascontiguousarray(pixels[i][:, ::-1]))[0], True, WHOLE))
-            if still:
+        if still:
+            for i in range(pixels.shape[0]):
+                code, _ = pdq(pixels[i])
+                add(code, i, False, WHOLE)
                 if ref:
-                    hashed.append((pdq(_zoom(pixels[i], REF_ZOOM))[0], False, ZOOM_10))
-                    hashed.append((pdq(_zoom(pixels[i], STILL_ZOOM))[0], False, ZOOM_20))
+                    add(pdq(_zoom(pixels[i], REF_ZOOM))[0], i, False, ZOOM_10)
+                    add(pdq(_zoom(pixels[i], STILL_ZOOM))[0], i, False, ZOOM_20)
+                else:
+                    add(pdq_batch(pixels[i][None, :, ::-1])[0], i, True, WHOLE)
                 for k, quarter in enumerate(_quarters(_detail(signal, i, pixels))):
                     qc, qq = pdq(quarter)
                     if qq >= MIN_QUALITY:
-                        hashed.append((qc, False, QUARTER + k))
-            for c, m, p in hashed:
-                codes.append(c)
-                pos.append(len(t))
-                entry(i, m, p)
-        if not ref and not still:
-            for i, (windows, usable) in _crop_windows(signal, times):
-                rows, cols = np.nonzero(usable)
-                for r, col in zip(rows.tolist(), cols.tolist(), strict=True):
-                    codes.append(windows[r, col])
-                    pos.append(len(t))
-                    entry(i, False, crop_part(r, col))
+                        add(qc, i, False, QUARTER + k)
+        elif ref:
+            keep = kept_frames(times, pixels)
+            for i, code in zip(keep.tolist(), pdq_batch(pixels[keep]), strict=True):
+                add(code, i, False, WHOLE)
+        else:
+            shown = pdq_batch(pixels)
+            flipped = pdq_batch(np.ascontiguousarray(pixels[:, :, ::-1]))
+            for i in np.flatnonzero(pdq_quality(pixels) >= MIN_QUALITY).tolist():
+                add(shown[i], i, False, WHOLE)
+                add(flipped[i], i, True, WHOLE)
         if not ref:
             for i, view in _inset_views(signal, times):
                 c, qq = pdq(view)
                 if qq >= MIN_QUALITY:
-                    codes.append(c)
-                    pos.append(len(t))
-                    entry(i, False, INSET)
+                    add(c, i, False, INSET)
         arr = np.stack(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
         data = FrameHashes(
             np.asarray(t, dtype=np.float32),
@@ -406,7 +371,8 @@ class FrameFingerprinter:
             duration,
             np.asarray(part, dtype=np.uint8),
         )
-        return Fingerprints(self.name, self.version, arr, np.asarray(pos, dtype=np.uint32), data)
+        positions = np.arange(len(codes), dtype=np.uint32)
+        return Fingerprints(self.name, self.version, arr, positions, data)
 
     radius = RADIUS
     dense_radius = DENSE_RADIUS
@@ -432,20 +398,6 @@ class FrameFingerprinter:
                 last_t = t
             prev = code
         probed = np.isin(row_frame, np.asarray(chosen, dtype=np.uint32))
-        # crop windows (81 a frame) go to the whole index only every CROP_PROBE_EVERY
-        # seconds; the second pass looks every one up against the references found
-        parts = q.parts()[fp.positions]
-        crop = parts >= CROP
-        if crop.any():
-            probe: list[int] = []
-            last_t = -math.inf
-            frames, first = np.unique(row_frame[crop], return_index=True)
-            times = q.t[fp.positions[crop]][first]
-            for f, ft in zip(frames.tolist(), times.tolist(), strict=True):
-                if ft - last_t >= CROP_PROBE_EVERY - 1e-3:
-                    probe.append(f)
-                    last_t = ft
-            probed &= ~crop | np.isin(row_frame, np.asarray(probe, dtype=np.uint32))
         return np.flatnonzero(probed)
 
     def prepare_reference(self, signal: Any) -> FrameHashes:
@@ -456,24 +408,10 @@ class FrameFingerprinter:
         return data
 
     def pack_reference(self, prepared: Any) -> bytes:
-        """Per entry its time (float32) and the part hashed (uint8), with the still flag and
-        the duration: 5 bytes per kept frame."""
-        p: FrameHashes = prepared
-        return (
-            _PACK.pack(_MAGIC, int(p.still), p.duration, len(p))
-            + np.ascontiguousarray(p.t, dtype=np.float32).tobytes()
-            + np.ascontiguousarray(p.parts(), dtype=np.uint8).tobytes()
-        )
+        return pack_times(prepared)
 
     def unpack_reference(self, data: bytes) -> FrameHashes:
-        magic, still, duration, n = _PACK.unpack_from(data)
-        if magic != _MAGIC:
-            raise ValueError("not a frame-method reference")
-        t = np.frombuffer(data, np.float32, n, _PACK.size)
-        part = np.frombuffer(data, np.uint8, n, _PACK.size + 4 * n)
-        return FrameHashes(
-            t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration, part
-        )
+        return unpack_times(data)
 
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
@@ -488,7 +426,7 @@ class FrameFingerprinter:
             ref = references(int(doc))
             if ref is None:
                 continue
-            cand = _score_doc(
+            cand = score_doc(
                 int(doc),
                 q,
                 ref,
@@ -502,8 +440,19 @@ class FrameFingerprinter:
         return out
 
 
-def _weight(d: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return np.clip((RADIUS - d) / RADIUS, 0.0, 1.0)
+@dataclass(frozen=True)
+class Rules:
+    """What a line of hits must reach: hits within `radius` bits carry evidence (radius - d)
+    / radius per query frame (beyond it, only a segment's edges are extended); a match needs
+    `match_evidence` over at least `match_frames` frames, a review `review_evidence`."""
+
+    radius: float = RADIUS
+    match_evidence: float = MATCH_EVIDENCE
+    match_frames: int = MATCH_FRAMES
+    review_evidence: float = REVIEW_EVIDENCE
+
+
+FRAME_RULES = Rules()
 
 
 def _best_per_key(
@@ -524,29 +473,26 @@ def _per_frame_best(frame: npt.NDArray[Any], w: npt.NDArray[np.float64]) -> floa
     return float(_best_per_key(frame.astype(np.int64), w)[1].sum())
 
 
-def _score_doc(
+def score_doc(
     doc: int,
     q: FrameHashes,
     ref: FrameHashes,
     qpos: npt.NDArray[np.int64],
     rpos: npt.NDArray[np.int64],
     d: npt.NDArray[np.float64],
+    rules: Rules = FRAME_RULES,
 ) -> Candidate | None:
+    """One reference's hits as lines t_ref = speed * t_query + offset (up to MAX_LINES),
+    their segments, and a verdict by `rules`."""
     if rpos.shape[0] and int(rpos.max()) >= len(ref):  # a stale reference store: skip those
         keep = rpos < len(ref)
         qpos, rpos, d = qpos[keep], rpos[keep], d[keep]
-    if not (q.still or ref.still):
-        steady = _steady_crop(q.part_of(qpos), d)
-        if steady is not None:
-            qpos, rpos, d = qpos[steady], rpos[steady], d[steady]
     qpart = q.part_of(qpos)
-    crop = qpart >= CROP
     qt = q.t[qpos].astype(np.float64)
     frame = q.frame[qpos].astype(np.int64)
     mirrored = q.mirrored[qpos]
     rt = ref.t[rpos].astype(np.float64)
-    # a crop window is the best of 81 tries: it counts only when closer, and for less
-    w = np.where(crop, np.clip((CROP_RADIUS - d) / CROP_RADIUS, 0.0, 1.0), _weight(d))
+    w = np.clip((rules.radius - d) / rules.radius, 0.0, 1.0)
     if q.still or ref.still:
         return _score_still(doc, q, ref, qt, rt, frame, d, qpart, ref.part_of(rpos), mirrored)
     # how long each reference hash stands for (until the next kept frame)
@@ -554,10 +500,8 @@ def _score_doc(
     hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
     lines: list[tuple[float, float, float, list[Span], int, bool]] = []
     alive = np.ones(qt.shape[0], dtype=bool)
-    # hits beyond the radius (second pass) only extend segments on a line; crop windows
-    # beyond theirs are chance
-    strong = np.where(crop, d < CROP_RADIUS, d < RADIUS)  # at the radius: no weight
-    alive &= ~crop | strong
+    # hits beyond the radius (second pass) only extend segments on a line
+    strong = d < rules.radius  # at the radius: no weight
     for _ in range(MAX_LINES):
         best: tuple[float, float, float, bool] | None = None
         for flip in (False, True):
@@ -581,9 +525,8 @@ def _score_doc(
             inl = on & strong
         evidence = _per_frame_best(frame[inl], w[inl])
         frames = int(np.unique(frame[inl]).shape[0])
-        plain = _per_frame_best(frame[inl & ~crop], w[inl & ~crop])
-        if evidence < REVIEW_EVIDENCE or (plain < REVIEW_EVIDENCE and evidence < CROP_EVIDENCE):
-            break  # a line of crop windows alone must be a match on its own
+        if evidence < rules.review_evidence:
+            break
         spans = _chain(_extend(np.unique(qt[inl]), np.unique(qt[on & ~strong])), speed, offset, q)
         lines.append((evidence, speed, offset, spans, frames, flip))
         alive &= ~on
@@ -594,14 +537,12 @@ def _score_doc(
     evidence = sum(x[0] for x in lines)
     frames = sum(x[4] for x in lines)
     top = max(lines, key=lambda x: x[0])
-    verdict = (
-        Verdict.MATCH if evidence >= MATCH_EVIDENCE and frames >= MATCH_FRAMES else Verdict.REVIEW
-    )
+    match = evidence >= rules.match_evidence and frames >= rules.match_frames
     spans = sorted((s for x in lines for s in x[3]), key=lambda s: s.query_start)
     return Candidate(
         doc,
-        1.0 - math.exp(-evidence / MATCH_EVIDENCE),
-        verdict,
+        1.0 - math.exp(-evidence / rules.match_evidence),
+        Verdict.MATCH if match else Verdict.REVIEW,
         tuple(spans),
         {
             "frames": float(frames),
@@ -611,27 +552,6 @@ def _score_doc(
             "mirrored": float(top[5]),
         },
     )
-
-
-def _steady_crop(
-    part: npt.NDArray[np.uint8], d: npt.NDArray[np.float64]
-) -> npt.NDArray[np.bool_] | None:
-    """Hits to keep: every hit but crop windows away from the position most crop hits
-    agree on (by weight), give or take a grid step. A pirate's crop stays put for the whole
-    copy; chance hits of the 81 windows of every frame land anywhere. None: all hits."""
-    crop = part >= CROP
-    if not crop.any():
-        return None
-    strong = crop & (d <= CROP_RADIUS)
-    cell = part.astype(np.int64) - CROP
-    row, col = cell // CROP_GRID, cell % CROP_GRID
-    if not strong.any():
-        return ~crop
-    votes = np.bincount(cell[strong], weights=CROP_RADIUS - d[strong], minlength=CROP_GRID**2)
-    best = int(np.argmax(votes))
-    br, bc = divmod(best, CROP_GRID)
-    steady = (np.abs(row - br) <= 1) & (np.abs(col - bc) <= 1)
-    return ~crop | steady
 
 
 def _vote(

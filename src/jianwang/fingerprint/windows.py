@@ -1,0 +1,359 @@
+"""The window method: a film cropped, zoomed or framed differently, by the middle of its
+pictures.
+
+A pirate who crops a film (a window of 75-90 % of each side, at any place, scaled back up)
+leaves no whole-frame hash that matches: PDQ moves 65-80 bits for a 2.5 % shift of the
+picture. What a crop keeps is the middle. A reference therefore indexes, for every frame the
+frame method keeps, a short hash of its middle (`INNER` of each side cut off), and a query
+looks for that middle in windows of several sizes at many places in its frames.
+
+The hash is made to survive a window placed a little wrong: it keeps only the lowest
+frequencies (the 8 x 8 DCT coefficients after the mean, 64 bits, each one above or below
+their median, as PDQ does with 16 x 16). A misplacement of 1.75 % of the side moves it about
+8 of 64 bits where PDQ moves 56 of 256 (median, measured on the benchmark's real footage),
+so a grid of windows every `STEP` of the side finds the middle, and a 64-bit hash costs an
+eighth of a PDQ hash in the index.
+
+Windows are computed exactly and all at once: the DCT of a window is a linear map of the
+frame, A_y F A_x^T, where A holds each basis function integrated over each pixel's share of
+the window (an "area" DCT, so sub-pixel placement and any frame size give the same
+coefficients). One pair of matrix products per frame and window size gives every window's
+coefficients.
+
+Scoring is the frame method's (votes on t_ref = speed * t_query + offset, segments), on hits
+from windows at one place: a pirate's crop stays put for the whole copy, chance hits of the
+hundreds of windows of every frame land anywhere (`steady`).
+
+Pure numpy: frames in, codes out.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..domain import MediaType
+from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
+from .visual import (
+    MIN_QUALITY,
+    FrameHashes,
+    Rules,
+    kept_frames,
+    score_doc,
+    unpack_times,
+    pack_times,
+)
+
+#: share of each side a reference's middle leaves out (what a crop of up to 20 % keeps)
+INNER = 0.2
+#: DCT coefficients per axis (after the mean): K * K bits
+K = 8
+#: a query's window sizes, as shares of its frame's side: INNER's middle fills 1 - 2 * INNER
+#: of an uncropped frame and (1 - 2 * INNER) / (1 - c) of a copy with c of each side cropped
+SCALES = (0.66, 0.72, 0.78)
+#: step between windows (share of the side)
+STEP = 0.03
+#: frames PROBE_EVERY seconds apart go to the whole index with every window; the references
+#: they find are then searched with every frame's windows near the best places (NEAR steps)
+PROBE_EVERY = 1.0
+NEAR = 1
+#: places (window ids) the first pass hands to the second
+PLACES = 3
+#: search radius (bits of 64) of the first pass, and of the second
+RADIUS = 12
+DENSE_RADIUS = 15
+#: hits closer than this carry evidence and anchor segments; the rest of the second pass only
+#: extends a segment's edges frame by frame
+STRONG = 11
+#: a window needs this much structure (PDQ's quality scale, 0-100) to be hashed
+WINDOW_QUALITY = MIN_QUALITY
+#: verdicts (evidence per query frame: 1 for an exact middle, 0 at the radius)
+RULES = Rules(radius=STRONG, match_evidence=8.0, match_frames=10, review_evidence=5.0)
+
+
+@dataclass(frozen=True)
+class Window:
+    x: float
+    y: float
+    side: float
+
+
+@functools.cache
+def windows() -> tuple[Window, ...]:
+    """A query's windows: every size in SCALES, every STEP across the frame (evenly spread so
+    the last one touches the far edges)."""
+    out: list[Window] = []
+    for s in SCALES:
+        n = max(1, math.ceil((1.0 - s) / STEP - 1e-9) + 1)
+        at = np.linspace(0.0, 1.0 - s, n)
+        out += [Window(float(x), float(y), s) for y in at for x in at]
+    return tuple(out)
+
+
+@functools.cache
+def _operator(n: int, start: float, side: float) -> npt.NDArray[np.float32]:
+    """(K, n): basis functions 1..K of the DCT over [start, start + side] (shares of a side
+    of n pixels), integrated over each pixel's part of the window, divided by the window."""
+    edges = np.arange(n + 1, dtype=np.float64) / n
+    lo = np.clip(edges[:-1], start, start + side)
+    hi = np.clip(edges[1:], start, start + side)
+    k = np.arange(1, K + 1, dtype=np.float64)[:, None]
+    u0, u1 = (lo - start) / side, (hi - start) / side
+    a = (np.sin(np.pi * k * u1) - np.sin(np.pi * k * u0)) / (np.pi * k)
+    return a.astype(np.float32)
+
+
+@functools.cache
+def _stack(n: int, side: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    """The operators of every window start at this size, stacked ((m * K, n)), and the
+    starts."""
+    starts = sorted({w.x for w in windows() if w.side == side})
+    return np.concatenate([_operator(n, s, side) for s in starts]), np.asarray(starts)
+
+
+def _bits(coef: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
+    """(..., K, K) coefficients to (...,) 64-bit codes: above the median or not."""
+    flat = coef.reshape(*coef.shape[:-2], K * K)
+    bits = (flat > np.median(flat, axis=-1, keepdims=True)).astype(np.uint8)
+    return np.packbits(bits, axis=-1, bitorder="little").view(np.uint64)[..., 0]
+
+
+def _quality(frame: npt.NDArray[np.uint8], box: Window) -> float:
+    return float(window_quality(frame[None], [box])[0, 0])
+
+
+def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.NDArray[np.float64]:
+    """(frames, windows): PDQ's quality measure (absolute steps between neighbours, in
+    percent of full scale, over 90, for 64 x 64 pixels) of each window, from integral
+    images of the steps."""
+    f = frames.astype(np.float32)
+    n, h, w = f.shape
+    grad = np.zeros((n, h, w), dtype=np.float64)
+    grad[:, :-1, :] += np.abs(f[:, :-1, :] - f[:, 1:, :])
+    grad[:, :, :-1] += np.abs(f[:, :, :-1] - f[:, :, 1:])
+    grad *= 100.0 / 255.0
+    integral = np.zeros((n, h + 1, w + 1))
+    integral[:, 1:, 1:] = grad.cumsum(1).cumsum(2)
+    out = np.empty((n, len(boxes)))
+    for j, b in enumerate(boxes):
+        y0, y1 = round(b.y * h), round((b.y + b.side) * h)
+        x0, x1 = round(b.x * w), round((b.x + b.side) * w)
+        total = integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
+        # a window of m pixels a side sums m / 64 times the steps it would have at 64 x 64
+        out[:, j] = total * (64.0 / max(1, x1 - x0)) / 90.0
+    return np.minimum(100.0, out)
+
+
+def middle_codes(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """The code of each frame's middle (INNER of each side off): what a reference indexes."""
+    n = frames.shape[1]
+    a = _operator(n, INNER, 1.0 - 2 * INNER)
+    coef = a @ frames.astype(np.float32) @ a.T
+    return _bits(coef)
+
+
+def window_codes(
+    frames: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+    """Codes of every window of `windows()` in every frame ((frames, windows)), and which
+    windows hold enough structure to hash."""
+    f = frames.astype(np.float32)
+    n_frames, h, _ = f.shape
+    codes = np.empty((n_frames, len(windows())), dtype=np.uint64)
+    at = 0
+    for s in SCALES:
+        ops, starts = _stack(h, s)
+        m = starts.shape[0]
+        # (frames, m*K, m*K): rows are (y start, k), columns (x start, k)
+        coef = ops @ f @ ops.T
+        coef = coef.reshape(n_frames, m, K, m, K).transpose(0, 1, 3, 2, 4)
+        codes[:, at : at + m * m] = _bits(coef).reshape(n_frames, m * m)
+        at += m * m
+    usable = window_quality(frames, list(windows())) >= WINDOW_QUALITY
+    return codes, usable
+
+
+def _neighbours(ids: list[int]) -> npt.NDArray[np.int64]:
+    """Window ids within NEAR steps (and one size) of any of `ids`."""
+    table = _table()
+    keep = np.zeros(len(windows()), dtype=bool)
+    for i in ids:
+        keep |= _near(table, table[i])
+    return np.flatnonzero(keep)
+
+
+@functools.cache
+def _table() -> npt.NDArray[np.float64]:
+    return np.array([[w.x, w.y, w.side] for w in windows()])
+
+
+def _near(table: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Windows whose corner lies within NEAR steps (and a half) of w's and whose size is w's
+    or the next."""
+    reach = (NEAR + 0.5) * STEP
+    size = max(b - a for a, b in zip(SCALES, SCALES[1:], strict=False)) if len(SCALES) > 1 else 0
+    return (
+        (np.abs(table[:, 0] - w[0]) <= reach)
+        & (np.abs(table[:, 1] - w[1]) <= reach)
+        & (np.abs(table[:, 2] - w[2]) <= size + 1e-9)
+    )
+
+
+def steady(part: npt.NDArray[Any], d: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Hits from windows near the place most hits agree on (weighted by closeness)."""
+    if part.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    votes = np.bincount(
+        part.astype(np.int64),
+        weights=np.clip(DENSE_RADIUS - d, 0.0, None),
+        minlength=len(windows()),
+    )
+    table = _table()
+    return _near(table, table[int(np.argmax(votes))])[part.astype(np.int64)]
+
+
+class WindowFingerprinter:
+    name = "windows"
+    version = 1
+    media = MediaType.VIDEO
+    hash_kind = HashKind.HAMMING64
+    radius = RADIUS
+    dense_radius = DENSE_RADIUS
+
+    def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
+        """Reference: the middle's code of each frame the frame method keeps (one code per
+        kept frame). Query: every window's code, every frame (from the decoder's finer
+        frames when it kept them)."""
+        times = np.asarray(signal.times, dtype=np.float32)
+        pixels = np.asarray(signal.pixels, dtype=np.uint8)
+        duration = float(signal.duration)
+        if getattr(signal, "still", False) or pixels.shape[0] == 0:
+            return _empty(self, duration)
+        if role == Role.REFERENCE:
+            keep = kept_frames(times, pixels)
+            if keep.shape[0] == 0:
+                return _empty(self, duration)
+            sel = pixels[keep]
+            ok = window_quality(sel, [Window(INNER, INNER, 1.0 - 2 * INNER)])[:, 0] >= WINDOW_QUALITY
+            codes = middle_codes(sel)[ok].reshape(-1, 1)
+            kt = times[keep][ok]
+            data = FrameHashes(
+                kt.astype(np.float32),
+                np.zeros(kt.shape[0], dtype=bool),
+                np.arange(kt.shape[0], dtype=np.uint32),
+                False,
+                duration,
+            )
+            return Fingerprints(
+                self.name, self.version, codes, np.arange(kt.shape[0], dtype=np.uint32), data
+            )
+        fine = getattr(signal, "fine", None)
+        source = pixels if fine is None else np.asarray(fine, dtype=np.uint8)
+        n = min(source.shape[0], times.shape[0])
+        all_codes, all_t, all_frame, all_part = [], [], [], []
+        for a in range(0, n, 64):  # in blocks: a long upload's windows at once are large
+            codes, usable = window_codes(source[a : a + 64])
+            f, wi = np.nonzero(usable)
+            all_codes.append(codes[f, wi])
+            all_frame.append((f + a).astype(np.uint32))
+            all_part.append(wi.astype(np.uint16))
+            all_t.append(times[f + a])
+        if not all_codes:
+            return _empty(self, duration)
+        codes = np.concatenate(all_codes).reshape(-1, 1)
+        data = FrameHashes(
+            np.concatenate(all_t).astype(np.float32),
+            np.zeros(codes.shape[0], dtype=bool),
+            np.concatenate(all_frame),
+            False,
+            duration,
+            np.concatenate(all_part),
+        )
+        return Fingerprints(
+            self.name, self.version, codes, np.arange(codes.shape[0], dtype=np.uint32), data
+        )
+
+    def probe_rows(self, fp: Fingerprints) -> npt.NDArray[np.int64]:
+        """Every window of frames PROBE_EVERY seconds apart."""
+        q: FrameHashes = fp.data
+        if len(q) == 0:
+            return np.zeros(0, dtype=np.int64)
+        frames, first = np.unique(q.frame, return_index=True)
+        chosen: list[int] = []
+        last = -math.inf
+        for f, t in zip(frames.tolist(), q.t[first].tolist(), strict=True):
+            if t - last >= PROBE_EVERY - 1e-3:
+                chosen.append(f)
+                last = t
+        return np.flatnonzero(np.isin(q.frame, np.asarray(chosen, dtype=np.uint32)))
+
+    def dense_rows(self, fp: Fingerprints, probed: npt.NDArray[np.int64], first: Hits) -> Any:
+        """Every frame's windows near the places the first pass found most (by closeness)."""
+        q: FrameHashes = fp.data
+        part = q.parts()[probed[first.query_pos]].astype(np.int64)
+        votes = np.bincount(
+            part, weights=np.clip(RADIUS + 1 - first.distances(), 0.0, None), minlength=len(windows())
+        )
+        best = [int(i) for i in np.argsort(-votes)[:PLACES] if votes[i] > 0]
+        return np.flatnonzero(np.isin(q.parts(), _neighbours(best)))
+
+    def prepare_reference(self, signal: Any) -> FrameHashes:
+        if isinstance(signal, FrameHashes):
+            return signal
+        data = self.extract(signal, Role.REFERENCE).data
+        assert isinstance(data, FrameHashes)
+        return data
+
+    def pack_reference(self, prepared: Any) -> bytes:
+        return pack_times(prepared)
+
+    def unpack_reference(self, data: bytes) -> FrameHashes:
+        return unpack_times(data)
+
+    def score(
+        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
+    ) -> list[Candidate]:
+        q: FrameHashes = query.data
+        if len(hits) == 0:
+            return []
+        dist = hits.distances()
+        out: list[Candidate] = []
+        for doc in np.unique(hits.doc):
+            sel = hits.doc == doc
+            ref = references(int(doc))
+            if ref is None:
+                continue
+            qpos = hits.query_pos[sel].astype(np.int64)
+            d = dist[sel]
+            keep = steady(q.part_of(qpos), d)
+            cand = score_doc(
+                int(doc), q, ref, qpos[keep], hits.ref_pos[sel].astype(np.int64)[keep], d[keep], RULES
+            )
+            if cand is not None:
+                out.append(cand)
+        return out
+
+
+def _empty(method: WindowFingerprinter, duration: float) -> Fingerprints:
+    data = FrameHashes(
+        np.zeros(0, dtype=np.float32),
+        np.zeros(0, dtype=bool),
+        np.zeros(0, dtype=np.uint32),
+        False,
+        duration,
+    )
+    return Fingerprints(
+        method.name,
+        method.version,
+        np.zeros((0, 1), dtype=np.uint64),
+        np.zeros(0, dtype=np.uint32),
+        data,
+    )
+
+
+register(WindowFingerprinter())
