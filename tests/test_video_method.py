@@ -20,7 +20,7 @@ from jianwang.domain import InvalidInput, MediaType, TooLarge, Verdict
 from jianwang.fingerprint.base import Hits, Role
 from jianwang.fingerprint.visual import FrameFingerprinter, from_hex, hamming, pdq, to_hex
 from jianwang.fingerprint.windows import WindowFingerprinter
-from jianwang.identify import _hamming_lookup
+from jianwang.identify import HAMMING_BITS, _hamming_lookup
 from jianwang.index.hamming import HammingIndex
 from jianwang.media import decode
 from jianwang.media.video import content_box, decode_image, decode_video
@@ -43,7 +43,7 @@ def library(films: dict) -> list[tuple[Any, HammingIndex, dict]]:
     pictures are indexed by), decoded from H.264 as a user's files would be."""
     out = []
     for method in (FrameFingerprinter(), WindowFingerprinter()):
-        index = HammingIndex(None, bits=64 if method.hash_kind == "hamming64" else 256)
+        index = HammingIndex(None, bits=HAMMING_BITS[method.hash_kind])
         refs = {}
         for i in range(FILMS):
             fp = method.extract(decode(vf.encode(films[i])).signal, Role.REFERENCE)

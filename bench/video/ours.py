@@ -15,7 +15,7 @@ from jianwang.fingerprint.base import Fingerprints, Hits, Role, for_media
 from jianwang.fingerprint.keypoints import KeypointFingerprinter
 from jianwang.fingerprint.visual import FrameFingerprinter
 from jianwang.fingerprint.windows import WindowFingerprinter
-from jianwang.identify import _hamming_lookup
+from jianwang.identify import HAMMING_BITS, _hamming_lookup
 from jianwang.index.forward import ReferenceStore
 from jianwang.index.hamming import HammingIndex
 from jianwang.media.video import decode_image, decode_video
@@ -36,7 +36,7 @@ class Jianwang:
         self.method = FrameFingerprinter()
         self.methods: dict[str, tuple[Any, HammingIndex, ReferenceStore]] = {}
         for m in (self.method, WindowFingerprinter(), KeypointFingerprinter()):
-            bits = 64 if m.hash_kind == "hamming64" else 256
+            bits = HAMMING_BITS[m.hash_kind]
             self.methods[m.name] = (
                 m,
                 HammingIndex(workdir / m.name / "index", delta_limit=delta_limit, bits=bits),

@@ -83,9 +83,8 @@ class Indexes:
         key = f"{method.name}-v{method.version}"
         if key not in self._open:
             path = None if self.root is None else self.root / key
-            if method.hash_kind in (HashKind.HAMMING256, HashKind.HAMMING64):
-                bits = 64 if method.hash_kind == HashKind.HAMMING64 else 256
-                self._open[key] = HammingIndex(path, bits=bits)
+            if method.hash_kind in HAMMING_BITS:
+                self._open[key] = HammingIndex(path, bits=HAMMING_BITS[method.hash_kind])
             elif method.hash_kind in (HashKind.EXACT64, HashKind.EXACT32):
                 bits = 32 if method.hash_kind == HashKind.EXACT32 else 64
                 self._open[key] = ExactIndex(path, self.shards, self.delta_limit, bits)
@@ -93,6 +92,9 @@ class Indexes:
                 raise NotImplementedError(f"no index for hash kind {method.hash_kind}")
         return self._open[key]
 
+
+#: code width of the Hamming indexes by hash kind
+HAMMING_BITS = {HashKind.HAMMING256: 256, HashKind.HAMMING128: 128, HashKind.HAMMING64: 64}
 
 #: documents per method whose records the identifier loads at once on first use
 PRELOAD_LIMIT = 200_000

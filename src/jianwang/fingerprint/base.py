@@ -24,6 +24,7 @@ class HashKind(enum.StrEnum):
     EXACT64 = "exact64"
     EXACT32 = "exact32"
     HAMMING256 = "hamming256"
+    HAMMING128 = "hamming128"
     HAMMING64 = "hamming64"
 
 

@@ -40,11 +40,15 @@ from .geometry import crop_bars, cut, find_boxes, find_insets
 
 #: frames PDQ rates below this (0-100) carry too little structure to hash
 MIN_QUALITY = 30
-#: a reference keeps a frame every REF_EVERY seconds, if its hash moved more than KEEP_BITS
-#: from the last kept one (a static shot costs one hash); the query's dense frames (5 a
-#: second) still find a kept frame within REF_EVERY / 2, and the index stays small
-REF_EVERY = 1.0
+#: bits of the frame method's codes (the lowest frequencies of PDQ's 256)
+CODE_BITS = 128
+#: a reference keeps at most one frame in every REF_EVERY seconds (the steadiest), if its
+#: hash moved more than KEEP_BITS from the last kept one (a static shot costs one hash)
+REF_EVERY = 0.5
 KEEP_BITS = 24
+#: a kept frame stands for the time until the next one, less this many REF_EVERY (the
+#: next one's own cell)
+HOLD_SLACK = 1.0
 #: a still image (few hashes, so it can afford more) also indexes its middle at REF_ZOOM and
 #: STILL_ZOOM off each side, and its four quarters (an overlay in one corner leaves three)
 REF_ZOOM = 0.1
@@ -56,19 +60,19 @@ INSET = 7
 #: screenshot or on a page)
 STILL_INSETS = 3
 #: a still's quarters agree within this many bits, and a match needs this many of them
-QUARTER_BITS = 36
+QUARTER_BITS = 18
 QUARTERS_FOR_MATCH = 2
 #: a query is looked up in two passes: frames PROBE_EVERY seconds apart and the first frames
 #: of shots (a jump of more than SHOT_BITS from the frame before) against the whole index,
 #: then every frame against the references that pass found
 PROBE_EVERY = 0.2
-SHOT_BITS = 40
+SHOT_BITS = 20
 #: search radius (bits) of the index lookup
-RADIUS = 76
+RADIUS = 38
 #: the second pass, against the shortlisted references, looks this far: hits beyond RADIUS
 #: add no evidence, but a frame on an established line within it extends the segment
 #: (frame after frame at the edge: one chance hit does not carry a segment)
-DENSE_RADIUS = 96
+DENSE_RADIUS = 48
 #: weak frames extend a segment's edge when they follow each other this closely (seconds)
 EXTEND_GAP = 0.5
 #: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
@@ -85,8 +89,8 @@ MATCH_EVIDENCE = 3.0
 MATCH_FRAMES = 4
 REVIEW_EVIDENCE = 1.5
 #: still images: hash distance (bits) for a match and for review (PDQ's own guidance: 31)
-IMAGE_MATCH_BITS = 36
-IMAGE_REVIEW_BITS = 52
+IMAGE_MATCH_BITS = 18
+IMAGE_REVIEW_BITS = 26
 
 
 @dataclass(frozen=True)
@@ -248,31 +252,61 @@ def _inset_views(
     return out
 
 
+@functools.cache
+def _low_half() -> npt.NDArray[np.int64]:
+    """Indices (into PDQ's 16 x 16 coefficients, row-major) of the CODE_BITS lowest
+    frequencies: by i + j, then i."""
+    i, j = np.divmod(np.arange(256), 16)
+    return np.lexsort((i, i + j))[:CODE_BITS]
+
+
+def frame_codes(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """The frame method's codes of many 64 x 64 grey pictures ((k, CODE_BITS / 64) words):
+    PDQ's DCT, its CODE_BITS lowest frequencies, each above or below their median. Half of
+    PDQ's bits, and the sturdier half (a shift, a blur or a camcorder's perspective moves low
+    frequencies least): a kept frame costs 16 bytes in the index. `pdq` still gives the
+    full hash in vPDQ's form for exchange."""
+    if views.shape[0] == 0:
+        return np.zeros((0, CODE_BITS // 64), dtype=np.uint64)
+    d = _dct_rows()
+    b = (d @ views.astype(np.float32) @ d.T).reshape(views.shape[0], 256)[:, _low_half()]
+    bits = (b > np.median(b, axis=1, keepdims=True)).astype(np.uint8)
+    return np.ascontiguousarray(np.packbits(bits, axis=1, bitorder="little")).view(np.uint64)
+
+
+def _code(view: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], int]:
+    """One picture's code and its PDQ quality."""
+    return frame_codes(view[None])[0], int(pdq_quality(view[None])[0])
+
+
 def kept_frames(
     times: npt.NDArray[np.float32], pixels: npt.NDArray[np.uint8]
 ) -> npt.NDArray[np.int64]:
-    """The frames a reference keeps (indices): one at least every REF_EVERY seconds whose
-    hash moved more than KEEP_BITS from the last kept one (a static shot costs one hash),
-    and the first frame of every shot (a jump of more than SHOT_BITS); featureless frames
+    """The frames a reference keeps (indices): at most one in every REF_EVERY seconds, the
+    steadiest there (the smallest change to the frames before and after it: a query frame a
+    little earlier or later still looks like it), and only when its hash moved more than
+    KEEP_BITS from the last kept one (a static shot costs one hash); featureless frames
     never. A query's dense frames (5 a second) hold one within a tenth of a second of every
     kept frame, so keeping few costs evidence per second, not closeness."""
-    if pixels.shape[0] == 0:
+    n = pixels.shape[0]
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
     codes = pdq_batch(pixels)
     good = pdq_quality(pixels) >= MIN_QUALITY
-    step = _popcount(codes[1:] ^ codes[:-1])
+    step = _popcount(codes[1:] ^ codes[:-1]).astype(np.float64)
+    before = np.concatenate([[0.0], step])
+    after = np.concatenate([step, [0.0]])
+    change = np.maximum(before, after)
+    cell = np.floor(np.asarray(times, dtype=np.float64) / REF_EVERY).astype(np.int64)
     keep: list[int] = []
     last: npt.NDArray[np.uint64] | None = None
-    last_t = -math.inf
-    for i in np.flatnonzero(good).tolist():
-        t = float(times[i])
-        cut = i > 0 and good[i - 1] and int(step[i - 1]) > SHOT_BITS
-        if not cut and t - last_t < REF_EVERY - 1e-6:
-            continue
+    for c in np.unique(cell[good]).tolist():
+        members = np.flatnonzero(good & (cell == c))
+        i = int(members[np.argmin(change[members])])
         if last is not None and hamming(codes[i], last) <= KEEP_BITS:
             continue
         keep.append(i)
-        last, last_t = codes[i], t
+        last = codes[i]
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -313,7 +347,7 @@ class FrameFingerprinter:
     version = 2
     media = MediaType.VIDEO
     also = (MediaType.IMAGE,)
-    hash_kind = HashKind.HAMMING256
+    hash_kind = HashKind.HAMMING128
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
         """Reference video: one hash per kept frame (`kept_frames`). Otherwise one entry per
@@ -336,33 +370,33 @@ class FrameFingerprinter:
 
         if still:
             for i in range(pixels.shape[0]):
-                code, _ = pdq(pixels[i])
+                code, _ = _code(pixels[i])
                 add(code, i, False, WHOLE)
                 if ref:
-                    add(pdq(_zoom(pixels[i], REF_ZOOM))[0], i, False, ZOOM_10)
-                    add(pdq(_zoom(pixels[i], STILL_ZOOM))[0], i, False, ZOOM_20)
+                    add(_code(_zoom(pixels[i], REF_ZOOM))[0], i, False, ZOOM_10)
+                    add(_code(_zoom(pixels[i], STILL_ZOOM))[0], i, False, ZOOM_20)
                 else:
-                    add(pdq_batch(pixels[i][None, :, ::-1])[0], i, True, WHOLE)
+                    add(frame_codes(np.ascontiguousarray(pixels[i][None, :, ::-1]))[0], i, True, WHOLE)
                 for k, quarter in enumerate(_quarters(_detail(signal, i, pixels))):
-                    qc, qq = pdq(quarter)
+                    qc, qq = _code(quarter)
                     if qq >= MIN_QUALITY:
                         add(qc, i, False, QUARTER + k)
         elif ref:
             keep = kept_frames(times, pixels)
-            for i, code in zip(keep.tolist(), pdq_batch(pixels[keep]), strict=True):
+            for i, code in zip(keep.tolist(), frame_codes(pixels[keep]), strict=True):
                 add(code, i, False, WHOLE)
         else:
-            shown = pdq_batch(pixels)
-            flipped = pdq_batch(np.ascontiguousarray(pixels[:, :, ::-1]))
+            shown = frame_codes(pixels)
+            flipped = frame_codes(np.ascontiguousarray(pixels[:, :, ::-1]))
             for i in np.flatnonzero(pdq_quality(pixels) >= MIN_QUALITY).tolist():
                 add(shown[i], i, False, WHOLE)
                 add(flipped[i], i, True, WHOLE)
         if not ref:
             for i, view in _inset_views(signal, times):
-                c, qq = pdq(view)
+                c, qq = _code(view)
                 if qq >= MIN_QUALITY:
                     add(c, i, False, INSET)
-        arr = np.stack(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
+        arr = np.stack(codes) if codes else np.zeros((0, CODE_BITS // 64), dtype=np.uint64)
         data = FrameHashes(
             np.asarray(t, dtype=np.float32),
             np.asarray(mirrored, dtype=bool),
@@ -450,6 +484,8 @@ class Rules:
     match_evidence: float = MATCH_EVIDENCE
     match_frames: int = MATCH_FRAMES
     review_evidence: float = REVIEW_EVIDENCE
+    #: speeds searched: within +-max_log_speed (natural log) of 1
+    max_log_speed: float = MAX_LOG_SPEED
 
 
 FRAME_RULES = Rules()
@@ -495,9 +531,11 @@ def score_doc(
     w = np.clip((rules.radius - d) / rules.radius, 0.0, 1.0)
     if q.still or ref.still:
         return _score_still(doc, q, ref, qt, rt, frame, d, qpart, ref.part_of(rpos), mirrored)
-    # how long each reference hash stands for (until the next kept frame)
+    # how long each reference hash stands for beyond its moment: a kept frame is the
+    # steadiest of its REF_EVERY seconds, and one kept before a static stretch (the frames
+    # after it moved too little to be kept) stands for that stretch too
     nxt = np.append(ref.t[1:].astype(np.float64), ref.duration)
-    hold = np.clip(nxt[rpos] - rt, 0.0, 30.0)
+    hold = np.clip(nxt[rpos] - rt - HOLD_SLACK * REF_EVERY, 0.0, 30.0)
     lines: list[tuple[float, float, float, list[Span], int, bool]] = []
     alive = np.ones(qt.shape[0], dtype=bool)
     # hits beyond the radius (second pass) only extend segments on a line
@@ -508,7 +546,7 @@ def score_doc(
             sel = alive & strong & (mirrored == flip)
             if sel.sum() < 2:
                 continue
-            found = _vote(qt[sel], rt[sel], hold[sel], frame[sel], w[sel])
+            found = _vote(qt[sel], rt[sel], hold[sel], frame[sel], w[sel], rules.max_log_speed)
             if found is not None and (best is None or found[0] > best[0]):
                 best = (found[0], found[1], found[2], flip)
         if best is None:
@@ -519,7 +557,9 @@ def score_doc(
         on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
         inl = on & strong
         if inl.sum() >= 3:
-            speed, offset = _refit(qt[inl], rt[inl], hold[inl], rpos[inl], speed, offset)
+            speed, offset = _refit(
+                qt[inl], rt[inl], hold[inl], rpos[inl], speed, offset, rules.max_log_speed
+            )
             resid = rt - (speed * qt + offset)
             on = sel & (resid <= TOLERANCE) & (resid >= -hold - TOLERANCE)
             inl = on & strong
@@ -560,11 +600,12 @@ def _vote(
     hold: npt.NDArray[np.float64],
     frame: npt.NDArray[np.int64],
     w: npt.NDArray[np.float64],
+    max_log_speed: float = MAX_LOG_SPEED,
 ) -> tuple[float, float, float] | None:
     """(evidence, speed, offset) of the best line t_ref = speed * t_query + offset over the
     speed grid and offset cells (two grids half a cell apart, so a line on a cell edge is not
     split). A query frame counts once per cell, with its best weight."""
-    n_speeds = round(MAX_LOG_SPEED / SPEED_STEP)
+    n_speeds = round(max_log_speed / SPEED_STEP)
     speeds = np.exp(np.arange(-n_speeds, n_speeds + 1) * SPEED_STEP)
     # a reference hash stands for [rt, rt + hold): vote at the middle of what it covers
     mid = rt + 0.5 * np.minimum(hold, 2.0)
@@ -596,6 +637,7 @@ def _refit(
     rpos: npt.NDArray[np.int64],
     speed: float,
     offset: float,
+    max_log_speed: float = MAX_LOG_SPEED,
 ) -> tuple[float, float]:
     """Least squares on hashes that stand for a short time (a static shot's hash says little
     about where in the shot a query frame is), one point per kept frame: the query frames
@@ -616,7 +658,7 @@ def _refit(
     if float(x.max() - x.min()) < 8.0:
         return speed, float(np.median(y - speed * x))
     a, b = np.polyfit(x, y, 1)
-    if abs(math.log(max(a, 1e-6))) > MAX_LOG_SPEED:
+    if abs(math.log(max(a, 1e-6))) > max_log_speed:
         return speed, offset
     return float(a), float(b)
 
@@ -689,7 +731,7 @@ def _score_still(
     verdict = (
         Verdict.MATCH if best <= IMAGE_MATCH_BITS or agree >= QUARTERS_FOR_MATCH else Verdict.REVIEW
     )
-    close = whole & (d <= min(IMAGE_MATCH_BITS, best + 8))
+    close = whole & (d <= min(IMAGE_MATCH_BITS, best + 4))
     spans: list[Span] = []
     if not q.still and ref.still and close.any():  # a poster shown in a video: when
         spans = [

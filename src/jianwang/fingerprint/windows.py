@@ -52,7 +52,9 @@ from .visual import (
 #: share of each side a reference's middle leaves out (what a crop of up to 20 % keeps)
 INNER = 0.2
 #: DCT coefficients per axis (after the mean): K * K bits
-K = 8
+K = 11
+#: 64-bit words per code
+WORDS = -(-K * K // 64)
 #: a query's window sizes, as shares of its frame's side: INNER's middle fills 1 - 2 * INNER
 #: of an uncropped frame and (1 - 2 * INNER) / (1 - c) of a copy with c of each side cropped
 SCALES = (0.66, 0.72, 0.78)
@@ -60,20 +62,29 @@ SCALES = (0.66, 0.72, 0.78)
 STEP = 0.03
 #: frames PROBE_EVERY seconds apart go to the whole index with every window; the references
 #: they find are then searched with every frame's windows near the best places (NEAR steps)
-PROBE_EVERY = 1.0
+PROBE_EVERY = 0.5
 NEAR = 1
-#: places (window ids) the first pass hands to the second
-PLACES = 3
+#: references (the most hits first) whose best place the first pass hands to the second
+PLACES = 8
 #: search radius (bits of 64) of the first pass, and of the second
-RADIUS = 12
-DENSE_RADIUS = 15
+RADIUS = 26
+DENSE_RADIUS = 32
 #: hits closer than this carry evidence and anchor segments; the rest of the second pass only
 #: extends a segment's edges frame by frame
-STRONG = 11
+STRONG = 24
 #: a window needs this much structure (PDQ's quality scale, 0-100) to be hashed
 WINDOW_QUALITY = MIN_QUALITY
+#: speeds searched (natural log): a crop rarely comes with a speed change, and a window's
+#: chance lines need the freedom of a wide speed range
+SPEEDS = math.log(1.06)
 #: verdicts (evidence per query frame: 1 for an exact middle, 0 at the radius)
-RULES = Rules(radius=STRONG, match_evidence=8.0, match_frames=10, review_evidence=5.0)
+RULES = Rules(
+    radius=STRONG,
+    match_evidence=3.0,
+    match_frames=8,
+    review_evidence=2.0,
+    max_log_speed=SPEEDS,
+)
 
 
 @dataclass(frozen=True)
@@ -117,10 +128,13 @@ def _stack(n: int, side: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np
 
 
 def _bits(coef: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
-    """(..., K, K) coefficients to (...,) 64-bit codes: above the median or not."""
+    """(..., K, K) coefficients to (..., WORDS) codes: above the median or not (the last
+    word's spare bits zero)."""
     flat = coef.reshape(*coef.shape[:-2], K * K)
     bits = (flat > np.median(flat, axis=-1, keepdims=True)).astype(np.uint8)
-    return np.packbits(bits, axis=-1, bitorder="little").view(np.uint64)[..., 0]
+    pad = np.zeros((*bits.shape[:-1], WORDS * 64 - K * K), dtype=np.uint8)
+    packed = np.packbits(np.concatenate([bits, pad], axis=-1), axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def _quality(frame: npt.NDArray[np.uint8], box: Window) -> float:
@@ -164,7 +178,7 @@ def window_codes(
     windows hold enough structure to hash."""
     f = frames.astype(np.float32)
     n_frames, h, _ = f.shape
-    codes = np.empty((n_frames, len(windows())), dtype=np.uint64)
+    codes = np.empty((n_frames, len(windows()), WORDS), dtype=np.uint64)
     at = 0
     for s in SCALES:
         ops, starts = _stack(h, s)
@@ -172,7 +186,7 @@ def window_codes(
         # (frames, m*K, m*K): rows are (y start, k), columns (x start, k)
         coef = ops @ f @ ops.T
         coef = coef.reshape(n_frames, m, K, m, K).transpose(0, 1, 3, 2, 4)
-        codes[:, at : at + m * m] = _bits(coef).reshape(n_frames, m * m)
+        codes[:, at : at + m * m] = _bits(coef).reshape(n_frames, m * m, WORDS)
         at += m * m
     usable = window_quality(frames, list(windows())) >= WINDOW_QUALITY
     return codes, usable
@@ -221,7 +235,7 @@ class WindowFingerprinter:
     name = "windows"
     version = 1
     media = MediaType.VIDEO
-    hash_kind = HashKind.HAMMING64
+    hash_kind = HashKind.HAMMING128 if WORDS == 2 else HashKind.HAMMING64
     radius = RADIUS
     dense_radius = DENSE_RADIUS
 
@@ -240,7 +254,7 @@ class WindowFingerprinter:
                 return _empty(self, duration)
             sel = pixels[keep]
             ok = window_quality(sel, [Window(INNER, INNER, 1.0 - 2 * INNER)])[:, 0] >= WINDOW_QUALITY
-            codes = middle_codes(sel)[ok].reshape(-1, 1)
+            codes = middle_codes(sel)[ok]
             kt = times[keep][ok]
             data = FrameHashes(
                 kt.astype(np.float32),
@@ -265,7 +279,7 @@ class WindowFingerprinter:
             all_t.append(times[f + a])
         if not all_codes:
             return _empty(self, duration)
-        codes = np.concatenate(all_codes).reshape(-1, 1)
+        codes = np.concatenate(all_codes)
         data = FrameHashes(
             np.concatenate(all_t).astype(np.float32),
             np.zeros(codes.shape[0], dtype=bool),
@@ -293,13 +307,18 @@ class WindowFingerprinter:
         return np.flatnonzero(np.isin(q.frame, np.asarray(chosen, dtype=np.uint32)))
 
     def dense_rows(self, fp: Fingerprints, probed: npt.NDArray[np.int64], first: Hits) -> Any:
-        """Every frame's windows near the places the first pass found most (by closeness)."""
+        """Every frame's windows near the places where the first pass found each of the
+        references it found most (PLACES of them; the place each one's hits agree on, by
+        closeness): a chance hit elsewhere does not move a copy's crop."""
         q: FrameHashes = fp.data
         part = q.parts()[probed[first.query_pos]].astype(np.int64)
-        votes = np.bincount(
-            part, weights=np.clip(RADIUS + 1 - first.distances(), 0.0, None), minlength=len(windows())
-        )
-        best = [int(i) for i in np.argsort(-votes)[:PLACES] if votes[i] > 0]
+        weight = np.clip(RADIUS + 1 - first.distances(), 0.0, None)
+        docs, counts = np.unique(first.doc, return_counts=True)
+        best: list[int] = []
+        for doc in docs[np.argsort(-counts, kind="stable")[:PLACES]].tolist():
+            sel = first.doc == doc
+            votes = np.bincount(part[sel], weights=weight[sel], minlength=len(windows()))
+            best.append(int(np.argmax(votes)))
         return np.flatnonzero(np.isin(q.parts(), _neighbours(best)))
 
     def prepare_reference(self, signal: Any) -> FrameHashes:
@@ -350,7 +369,7 @@ def _empty(method: WindowFingerprinter, duration: float) -> Fingerprints:
     return Fingerprints(
         method.name,
         method.version,
-        np.zeros((0, 1), dtype=np.uint64),
+        np.zeros((0, WORDS), dtype=np.uint64),
         np.zeros(0, dtype=np.uint32),
         data,
     )
