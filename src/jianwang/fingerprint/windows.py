@@ -72,6 +72,8 @@ DENSE_RADIUS = 32
 #: hits closer than this carry evidence and anchor segments; the rest of the second pass only
 #: extends a segment's edges frame by frame
 STRONG = 24
+#: a reference keeps a middle only when its code moved more than this from the last one kept
+KEEP_BITS = 12
 #: a window needs this much structure (PDQ's quality scale, 0-100) to be hashed
 WINDOW_QUALITY = MIN_QUALITY
 #: speeds searched (natural log): a crop rarely comes with a speed change, and a window's
@@ -254,8 +256,7 @@ class WindowFingerprinter:
                 return _empty(self, duration)
             sel = pixels[keep]
             ok = window_quality(sel, [Window(INNER, INNER, 1.0 - 2 * INNER)])[:, 0] >= WINDOW_QUALITY
-            codes = middle_codes(sel)[ok]
-            kt = times[keep][ok]
+            codes, kt = _distinct(middle_codes(sel)[ok], times[keep][ok])
             data = FrameHashes(
                 kt.astype(np.float32),
                 np.zeros(kt.shape[0], dtype=bool),
@@ -356,6 +357,25 @@ class WindowFingerprinter:
             if cand is not None:
                 out.append(cand)
         return out
+
+
+def _distinct(
+    codes: npt.NDArray[np.uint64], times: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]:
+    """The codes (and their times) that moved more than KEEP_BITS from the last one kept: a
+    middle changes more slowly than the whole frame (the edges carry most of the motion)."""
+    keep: list[int] = []
+    last: npt.NDArray[np.uint64] | None = None
+    for i in range(codes.shape[0]):
+        if last is not None and _distance(codes[i], last) <= KEEP_BITS:
+            continue
+        keep.append(i)
+        last = codes[i]
+    return codes[keep], times[keep]
+
+
+def _distance(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> int:
+    return int(np.unpackbits(np.bitwise_xor(a, b).view(np.uint8)).sum())
 
 
 def _empty(method: WindowFingerprinter, duration: float) -> Fingerprints:
