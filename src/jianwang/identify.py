@@ -94,7 +94,12 @@ class Indexes:
 
 
 #: code width of the Hamming indexes by hash kind
-HAMMING_BITS = {HashKind.HAMMING256: 256, HashKind.HAMMING128: 128, HashKind.HAMMING64: 64}
+HAMMING_BITS = {
+    HashKind.HAMMING256: 256,
+    HashKind.HAMMING128: 128,
+    HashKind.HAMMING112: 112,
+    HashKind.HAMMING64: 64,
+}
 
 #: documents per method whose records the identifier loads at once on first use
 PRELOAD_LIMIT = 200_000

@@ -25,6 +25,7 @@ class HashKind(enum.StrEnum):
     EXACT32 = "exact32"
     HAMMING256 = "hamming256"
     HAMMING128 = "hamming128"
+    HAMMING112 = "hamming112"
     HAMMING64 = "hamming64"
 
 

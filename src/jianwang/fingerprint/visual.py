@@ -41,11 +41,11 @@ from .geometry import crop_bars, cut, find_boxes, find_insets
 #: frames PDQ rates below this (0-100) carry too little structure to hash
 MIN_QUALITY = 30
 #: bits of the frame method's codes (the lowest frequencies of PDQ's 256)
-CODE_BITS = 128
+CODE_BITS = 112
 #: a reference keeps at most one frame in every REF_EVERY seconds (the steadiest), if its
 #: hash moved more than KEEP_BITS from the last kept one (a static shot costs one hash)
 REF_EVERY = 0.5
-KEEP_BITS = 24
+KEEP_BITS = 36
 #: a kept frame stands for the time until the next one, less this many REF_EVERY (the
 #: next one's own cell)
 HOLD_SLACK = 1.0
@@ -60,19 +60,19 @@ INSET = 7
 #: screenshot or on a page)
 STILL_INSETS = 3
 #: a still's quarters agree within this many bits, and a match needs this many of them
-QUARTER_BITS = 18
+QUARTER_BITS = 16
 QUARTERS_FOR_MATCH = 2
 #: a query is looked up in two passes: frames PROBE_EVERY seconds apart and the first frames
 #: of shots (a jump of more than SHOT_BITS from the frame before) against the whole index,
 #: then every frame against the references that pass found
 PROBE_EVERY = 0.2
-SHOT_BITS = 20
+SHOT_BITS = 18
 #: search radius (bits) of the index lookup
-RADIUS = 38
+RADIUS = 33
 #: the second pass, against the shortlisted references, looks this far: hits beyond RADIUS
 #: add no evidence, but a frame on an established line within it extends the segment
 #: (frame after frame at the edge: one chance hit does not carry a segment)
-DENSE_RADIUS = 48
+DENSE_RADIUS = 42
 #: weak frames extend a segment's edge when they follow each other this closely (seconds)
 EXTEND_GAP = 0.5
 #: speeds searched: t_ref = speed * t_query + offset, within +-MAX_LOG_SPEED (natural log)
@@ -89,8 +89,8 @@ MATCH_EVIDENCE = 3.0
 MATCH_FRAMES = 4
 REVIEW_EVIDENCE = 1.5
 #: still images: hash distance (bits) for a match and for review (PDQ's own guidance: 31)
-IMAGE_MATCH_BITS = 18
-IMAGE_REVIEW_BITS = 26
+IMAGE_MATCH_BITS = 16
+IMAGE_REVIEW_BITS = 23
 
 
 @dataclass(frozen=True)
@@ -267,10 +267,18 @@ def frame_codes(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     frequencies least): a kept frame costs 16 bytes in the index. `pdq` still gives the
     full hash in vPDQ's form for exchange."""
     if views.shape[0] == 0:
-        return np.zeros((0, CODE_BITS // 64), dtype=np.uint64)
+        return np.zeros((0, -(-CODE_BITS // 64)), dtype=np.uint64)
     d = _dct_rows()
     b = (d @ views.astype(np.float32) @ d.T).reshape(views.shape[0], 256)[:, _low_half()]
     bits = (b > np.median(b, axis=1, keepdims=True)).astype(np.uint8)
+    return _words(bits)
+
+
+def _words(bits: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """(k, n) bits to (k, ceil(n / 64)) little-endian words, spare bits zero."""
+    pad = (-bits.shape[1]) % 64
+    if pad:
+        bits = np.concatenate([bits, np.zeros((bits.shape[0], pad), dtype=np.uint8)], axis=1)
     return np.ascontiguousarray(np.packbits(bits, axis=1, bitorder="little")).view(np.uint64)
 
 
@@ -377,7 +385,7 @@ class FrameFingerprinter:
     version = 2
     media = MediaType.VIDEO
     also = (MediaType.IMAGE,)
-    hash_kind = HashKind.HAMMING128
+    hash_kind = HashKind.HAMMING112
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
         """Reference video: one hash per kept frame (`kept_frames`). Otherwise one entry per
@@ -426,7 +434,7 @@ class FrameFingerprinter:
                 c, qq = _code(view)
                 if qq >= MIN_QUALITY:
                     add(c, i, False, INSET)
-        arr = np.stack(codes) if codes else np.zeros((0, CODE_BITS // 64), dtype=np.uint64)
+        arr = np.stack(codes) if codes else np.zeros((0, -(-CODE_BITS // 64)), dtype=np.uint64)
         data = FrameHashes(
             np.asarray(t, dtype=np.float32),
             np.asarray(mirrored, dtype=bool),

@@ -43,6 +43,7 @@ from .visual import (
     MIN_QUALITY,
     FrameHashes,
     Rules,
+    hamming,
     kept_frames,
     score_doc,
     unpack_times,
@@ -51,10 +52,12 @@ from .visual import (
 
 #: share of each side a reference's middle leaves out (what a crop of up to 20 % keeps)
 INNER = 0.2
-#: DCT coefficients per axis (after the mean): K * K bits
+#: DCT coefficients per axis (after the mean)
 K = 11
-#: 64-bit words per code
-WORDS = -(-K * K // 64)
+#: bits of a code: the lowest frequencies of the K x K (14 bytes in the index)
+CODE_BITS = 112
+#: 64-bit words per code in memory
+WORDS = -(-CODE_BITS // 64)
 #: a query's window sizes, as shares of its frame's side: INNER's middle fills 1 - 2 * INNER
 #: of an uncropped frame and (1 - 2 * INNER) / (1 - c) of a copy with c of each side cropped
 SCALES = (0.66, 0.72, 0.78)
@@ -67,11 +70,11 @@ NEAR = 1
 #: references (the most hits first) whose best place the first pass hands to the second
 PLACES = 8
 #: search radius (bits of 64) of the first pass, and of the second
-RADIUS = 26
-DENSE_RADIUS = 32
+RADIUS = 24
+DENSE_RADIUS = 30
 #: hits closer than this carry evidence and anchor segments; the rest of the second pass only
 #: extends a segment's edges frame by frame
-STRONG = 24
+STRONG = 22
 #: a reference keeps a middle only when its code moved more than this from the last one kept
 KEEP_BITS = 12
 #: a window needs this much structure (PDQ's quality scale, 0-100) to be hashed
@@ -129,18 +132,21 @@ def _stack(n: int, side: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np
     return np.concatenate([_operator(n, s, side) for s in starts]), np.asarray(starts)
 
 
+@functools.cache
+def _lowest() -> npt.NDArray[np.int64]:
+    """The CODE_BITS lowest of the K x K frequencies (by i + j, then i)."""
+    i, j = np.divmod(np.arange(K * K), K)
+    return np.lexsort((i, i + j))[:CODE_BITS]
+
+
 def _bits(coef: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
-    """(..., K, K) coefficients to (..., WORDS) codes: above the median or not (the last
-    word's spare bits zero)."""
-    flat = coef.reshape(*coef.shape[:-2], K * K)
+    """(..., K, K) coefficients to (..., WORDS) codes: the CODE_BITS lowest frequencies,
+    above their median or not (the last word's spare bits zero)."""
+    flat = coef.reshape(*coef.shape[:-2], K * K)[..., _lowest()]
     bits = (flat > np.median(flat, axis=-1, keepdims=True)).astype(np.uint8)
-    pad = np.zeros((*bits.shape[:-1], WORDS * 64 - K * K), dtype=np.uint8)
+    pad = np.zeros((*bits.shape[:-1], WORDS * 64 - CODE_BITS), dtype=np.uint8)
     packed = np.packbits(np.concatenate([bits, pad], axis=-1), axis=-1, bitorder="little")
     return np.ascontiguousarray(packed).view(np.uint64)
-
-
-def _quality(frame: npt.NDArray[np.uint8], box: Window) -> float:
-    return float(window_quality(frame[None], [box])[0, 0])
 
 
 def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.NDArray[np.float64]:
@@ -237,7 +243,7 @@ class WindowFingerprinter:
     name = "windows"
     version = 1
     media = MediaType.VIDEO
-    hash_kind = HashKind.HAMMING128 if WORDS == 2 else HashKind.HAMMING64
+    hash_kind = HashKind.HAMMING112
     radius = RADIUS
     dense_radius = DENSE_RADIUS
 
@@ -367,15 +373,11 @@ def _distinct(
     keep: list[int] = []
     last: npt.NDArray[np.uint64] | None = None
     for i in range(codes.shape[0]):
-        if last is not None and _distance(codes[i], last) <= KEEP_BITS:
+        if last is not None and hamming(codes[i], last) <= KEEP_BITS:
             continue
         keep.append(i)
         last = codes[i]
     return codes[keep], times[keep]
-
-
-def _distance(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> int:
-    return int(np.unpackbits(np.bitwise_xor(a, b).view(np.uint8)).sum())
 
 
 def _empty(method: WindowFingerprinter, duration: float) -> Fingerprints:

@@ -153,8 +153,8 @@ class HammingIndex:
             ts = path / "tombstones.json"
             if ts.exists():
                 self.tombstones = set(json.loads(ts.read_text()))
-        if bits % 64:
-            raise ValueError(f"codes are a multiple of 64 bits, not {bits}")
+        if bits % 8:
+            raise ValueError(f"codes are whole bytes, not {bits} bits")
         self.bits = bits
         self.width = bits // 8
         self.segments: list[_Segment] = []
@@ -260,6 +260,12 @@ class HammingIndex:
         if arr.shape[0] == 0:
             return np.zeros((0, self.width), dtype=np.uint8)
         flat = arr.view(np.uint8).reshape(arr.shape[0], -1)
+        if flat.shape[1] > self.width and flat.shape[1] - self.width < 8:
+            # codes in whole 64-bit words whose last bytes are padding (a 112-bit code in
+            # two words): the index keeps the bytes that carry bits
+            if flat[:, self.width :].any():
+                raise ValueError(f"codes are wider than the index's {self.bits} bits")
+            flat = np.ascontiguousarray(flat[:, : self.width])
         if flat.shape[1] != self.width:
             raise ValueError(f"codes are {flat.shape[1] * 8} bits, the index holds {self.bits}")
         return flat
