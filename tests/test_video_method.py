@@ -18,7 +18,14 @@ import pytest
 from jianwang import Jianwang
 from jianwang.domain import InvalidInput, MediaType, TooLarge, Verdict
 from jianwang.fingerprint.base import Hits, Role
-from jianwang.fingerprint.visual import FrameFingerprinter, from_hex, hamming, pdq, to_hex
+from jianwang.fingerprint.visual import (
+    FrameFingerprinter,
+    frame_codes,
+    from_hex,
+    hamming,
+    pdq,
+    to_hex,
+)
 from jianwang.fingerprint.windows import WindowFingerprinter
 from jianwang.identify import HAMMING_BITS, _hamming_lookup
 from jianwang.index.hamming import HammingIndex
@@ -207,11 +214,11 @@ def test_decoding_samples_frames_and_refuses_damage(films) -> None:
 
 
 def test_formats_decode_alike(films) -> None:
-    """MKV (VP9), WebM (VP8) and MPEG-TS (MPEG-2) carry the same film: hashes agree."""
+    """MKV (VP9), WebM (VP8) and MPEG-TS (MPEG-2) carry the same film: the frames at the
+    same moments get codes a few bits apart."""
     clip = films[1][: 4 * FPS]
     base = decode_video(vf.encode(clip))
-    method = FrameFingerprinter()
-    ref = method.extract(base, Role.REFERENCE)
+    mine = frame_codes(base.pixels)
     for container, codec in (
         ("matroska", "libvpx-vp9"),
         ("webm", "libvpx"),
@@ -219,9 +226,12 @@ def test_formats_decode_alike(films) -> None:
     ):
         other = decode_video(vf.encode(clip, container=container, codec=codec))
         assert abs(len(other) - len(base)) <= 2, container
-        code, _ = pdq(other.pixels[len(other) // 2])
-        best = min(hamming(code, c) for c in ref.codes)
-        assert best <= 32, (container, best)
+        theirs = frame_codes(other.pixels)
+        d = []
+        for i in range(len(other)):
+            j = int(np.argmin(np.abs(base.times - other.times[i])))
+            d.append(hamming(theirs[i], mine[j]))
+        assert float(np.median(d)) <= 10, (container, np.median(d))  # of 112 bits
 
 
 def test_batched_pdq_equals_pdqhash() -> None:
@@ -298,7 +308,7 @@ def test_picture_inside_a_screenshot_is_cut_out_by_the_frame_method() -> None:
     parts = shot.data.parts()[shot.positions]
     whole = min(hamming(c, ref.codes[0]) for c in shot.codes[parts == 0])
     inset = min(hamming(c, ref.codes[0]) for c in shot.codes[parts == INSET])
-    assert whole > 60 and inset <= 36, (whole, inset)
+    assert whole > 26 and inset <= 16, (whole, inset)  # of 112 bits
 
 
 def _window(pic: np.ndarray, share: float, x: float, y: float) -> np.ndarray:
@@ -400,7 +410,7 @@ def test_film_registered_and_identified_by_pictures_and_sound(jw: Jianwang, film
     silent = jw.identify(vf.encode([vf.crop(f, 0.2) for f in excerpt]))
     [m] = [m for m in silent.matches if m.verdict == Verdict.MATCH]
     # a 20 % crop: no whole frame matches, the middles do (window method)
-    assert m.work_id == work.id and m.method == "windows" and m.score < top.score
+    assert m.work_id == work.id and "windows" in m.method.split("+") and m.score < top.score
 
 
 def test_music_work_from_a_video_takes_its_sound_only(jw_sqlite: Jianwang, films) -> None:

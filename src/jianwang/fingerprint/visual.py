@@ -1,16 +1,18 @@
 """The frame method: film, TV, animation and images by the pictures they show.
 
 Extraction
-    Sampled frames (about 5 per second, grey, black bars removed: see `media.video`) are
-    hashed with PDQ (256 bits, Facebook's perceptual hash, through `pdqhash`); frames PDQ
-    rates as featureless (quality below `MIN_QUALITY`: black, fades, flat colour) are left
-    out. A reference keeps a frame only when its hash moved more than `KEEP_BITS` bits from
-    the last kept one, so a static shot costs one hash and the index stays small. A query
-    keeps every frame and adds each frame's mirrored hash (horizontally flipped copies). A
-    still image is one frame.
+    Sampled frames (about 5 per second, grey, black bars removed: see `media.video`) get a
+    112-bit code: PDQ's DCT (Facebook's perceptual hash, as `pdqhash` computes it at 64 x 64)
+    and its 112 lowest frequencies, each above or below their median (`frame_codes`); frames
+    PDQ rates as featureless (quality below `MIN_QUALITY`: black, fades, flat colour) are
+    left out. A reference keeps at most one frame in every `REF_EVERY` seconds, the
+    steadiest there, and only when it moved more than `KEEP_BITS` from the last kept one (a
+    static shot costs one code: `kept_frames`). A query keeps every frame, as shown and
+    mirrored (horizontally flipped copies), and what an inset shows (picture-in-picture). A
+    still image is one frame, with its quarters (and, as a reference, zoomed middles).
 
-Scoring
-    The index answers every reference hash within `RADIUS` bits of a query hash. Per
+Scoring (`score_doc`, shared with the window method)
+    The index answers every reference code within `RADIUS` bits of a query code. Per
     reference and per orientation (as shown / mirrored), hits vote on a line
     t_ref = speed * t_query + offset over a grid of speeds (±25 %) and 1-second offset cells;
     the winning line is refitted on its inliers (least squares) and its inliers are chained
@@ -18,9 +20,9 @@ Scoring
     lines per reference: an upload may hold several excerpts of one film.
 
     Evidence is counted per query frame: a frame on the line contributes (RADIUS - d) /
-    RADIUS for its closest hash d bits away, so one exact frame is worth 1 and a frame at the
+    RADIUS for its closest code d bits away, so one exact frame is worth 1 and a frame at the
     search radius nothing. A match needs `MATCH_EVIDENCE` of it over at least `MATCH_FRAMES`
-    frames; a still image (one frame) needs its hash within `IMAGE_MATCH_BITS` bits.
+    frames; a still image (one frame) needs its code within `IMAGE_MATCH_BITS` bits.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ QUARTERS_FOR_MATCH = 2
 #: a query is looked up in two passes: frames PROBE_EVERY seconds apart and the first frames
 #: of shots (a jump of more than SHOT_BITS from the frame before) against the whole index,
 #: then every frame against the references that pass found
-PROBE_EVERY = 0.2
+PROBE_EVERY = 0.5
 SHOT_BITS = 18
 #: search radius (bits) of the index lookup
 RADIUS = 33

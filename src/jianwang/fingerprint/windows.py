@@ -65,7 +65,7 @@ SCALES = (0.66, 0.72, 0.78)
 STEP = 0.03
 #: frames PROBE_EVERY seconds apart go to the whole index with every window; the references
 #: they find are then searched with every frame's windows near the best places (NEAR steps)
-PROBE_EVERY = 0.5
+PROBE_EVERY = 2.0
 NEAR = 1
 #: references (the most hits first) whose best place the first pass hands to the second
 PLACES = 8
@@ -81,12 +81,12 @@ KEEP_BITS = 12
 WINDOW_QUALITY = MIN_QUALITY
 #: speeds searched (natural log): a crop rarely comes with a speed change, and a window's
 #: chance lines need the freedom of a wide speed range
-SPEEDS = math.log(1.06)
+SPEEDS = math.log(1.03)
 #: verdicts (evidence per query frame: 1 for an exact middle, 0 at the radius)
 RULES = Rules(
     radius=STRONG,
-    match_evidence=3.0,
-    match_frames=8,
+    match_evidence=3.5,
+    match_frames=10,
     review_evidence=2.0,
     max_log_speed=SPEEDS,
 )
