@@ -352,13 +352,20 @@ def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints
     docs, counts = np.unique(first.doc, return_counts=True)
     shortlist = docs[np.argsort(-counts, kind="stable")[:SHORTLIST]]
     dense = int(getattr(method, "dense_radius", radius))
+    # a method may say how far (positions) a copy's line can run from a first-pass hit: the
+    # second pass then searches that part of a long film, not all of it
+    reach = getattr(method, "dense_reach", None)
+    near = None
+    if reach is not None:
+        at = {int(doc): first.ref_pos[first.doc == doc] for doc in shortlist.tolist()}
+        near = (at, int(reach(fp)))
     pick = getattr(method, "dense_rows", None)
     if pick is None:
-        return index.lookup_within(fp.codes, shortlist, dense)
+        return index.lookup_within(fp.codes, shortlist, dense, near)
     # the method narrows the second pass to some rows (a crop's windows near where the
     # first pass found them)
     rows = np.asarray(pick(fp, probed, first), dtype=np.int64)
-    found = index.lookup_within(fp.codes[rows], shortlist, dense)
+    found = index.lookup_within(fp.codes[rows], shortlist, dense, near)
     return Hits(
         rows[found.query_pos].astype(np.uint32), found.doc, found.ref_pos, found.distance
     )

@@ -289,6 +289,14 @@ def _code(view: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], int]:
     return frame_codes(view[None])[0], int(pdq_quality(view[None])[0])
 
 
+def reach(fp: Fingerprints) -> int:
+    """Reference positions a line can run from any of its hits: the query's length, at
+    the fastest speed searched, in kept frames (at most one every REF_EVERY seconds), and
+    a margin."""
+    q: FrameHashes = fp.data
+    return int(math.ceil(q.duration * math.exp(MAX_LOG_SPEED) / REF_EVERY)) + 8
+
+
 def kept_frames(
     times: npt.NDArray[np.float32], pixels: npt.NDArray[np.uint8]
 ) -> npt.NDArray[np.int64]:
@@ -450,6 +458,11 @@ class FrameFingerprinter:
 
     radius = RADIUS
     dense_radius = DENSE_RADIUS
+
+    def dense_reach(self, fp: Fingerprints) -> int:
+        """Kept frames a copy's line can span beyond a first-pass hit: the query's length at
+        the fastest speed searched, at most one kept frame every REF_EVERY seconds."""
+        return reach(fp)
 
     def probe_rows(self, fp: Fingerprints) -> npt.NDArray[np.int64]:
         """Query rows for the first, sparse lookup: about one frame a second plus the first

@@ -45,6 +45,7 @@ from .visual import (
     Rules,
     hamming,
     kept_frames,
+    reach,
     score_doc,
     unpack_times,
     pack_times,
@@ -246,6 +247,9 @@ class WindowFingerprinter:
     hash_kind = HashKind.HAMMING112
     radius = RADIUS
     dense_radius = DENSE_RADIUS
+
+    def dense_reach(self, fp: Fingerprints) -> int:
+        return reach(fp)
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
         """Reference: the middle's code of each frame the frame method keeps (one code per

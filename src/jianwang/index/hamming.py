@@ -118,6 +118,24 @@ def _unpack_post(
     return post
 
 
+def _near_positions(
+    post: npt.NDArray[np.uint32], at: dict[int, npt.NDArray[Any]], margin: int
+) -> npt.NDArray[np.bool_]:
+    """Which (doc, position) rows lie within `margin` positions of one of their document's
+    positions in `at` (documents not in `at`: all rows)."""
+    keep = np.ones(post.shape[0], dtype=bool)
+    for doc, positions in at.items():
+        mine = np.flatnonzero(post[:, 0] == doc)
+        if mine.shape[0] == 0:
+            continue
+        hits = np.unique(np.asarray(positions, dtype=np.int64))
+        pos = post[mine, 1].astype(np.int64)
+        i = np.clip(np.searchsorted(hits, pos), 1, hits.shape[0]) - 1
+        gap = np.minimum(np.abs(pos - hits[i]), np.abs(pos - hits[np.minimum(i + 1, hits.shape[0] - 1)]))
+        keep[mine] = gap <= margin
+    return keep
+
+
 def build_ivf(codes: npt.NDArray[np.uint8], bits: int, seed: int = 0) -> Any:
     """An inverted-file index over `codes` (ids are row numbers), trained on a sample."""
     import faiss
@@ -429,10 +447,16 @@ class HammingIndex:
         )
 
     def lookup_within(
-        self, codes: npt.NDArray[Any], docs: npt.NDArray[np.uint32], radius: int = 64
+        self,
+        codes: npt.NDArray[Any],
+        docs: npt.NDArray[np.uint32],
+        radius: int = 64,
+        near: tuple[dict[int, npt.NDArray[Any]], int] | None = None,
     ) -> Hits:
         """Like `lookup`, but only against the codes of `docs` (a second, dense pass over the
-        candidates that a sparse first pass found)."""
+        candidates that a sparse first pass found); with `near` = (positions by document,
+        margin), only a document's codes within `margin` positions of one of its given
+        positions (the parts of a long film around what the first pass found)."""
         queries = self._as_bytes(codes)
         docs = np.setdiff1d(
             np.asarray(docs, dtype=np.uint32), np.fromiter(self.tombstones, dtype=np.uint32)
@@ -446,6 +470,8 @@ class HammingIndex:
         sub_codes, sub_post = [], []
         for seg in parts:
             rows = seg.rows_of(docs)
+            if rows.shape[0] and near is not None:
+                rows = rows[_near_positions(np.asarray(seg.post)[rows], *near)]
             if rows.shape[0]:
                 sub_codes.append(np.asarray(seg.codes)[rows])
                 sub_post.append(np.asarray(seg.post)[rows])
