@@ -64,9 +64,13 @@ WORDS = -(-CODE_BITS // 64)
 SCALES = (0.66, 0.72, 0.78)
 #: step between windows (share of the side)
 STEP = 0.03
-#: frames PROBE_EVERY seconds apart go to the whole index with every window; the references
-#: they find are then searched with every frame's windows near the best places (NEAR steps)
-PROBE_EVERY = 2.0
+#: frames PROBE_EVERY seconds apart go to the whole index (with a share of their windows);
+#: the references they find are then searched with every frame's windows near the best
+#: places (NEAR steps)
+PROBE_EVERY = 1.0
+#: a probe frame takes 1 / SUBSETS of its windows (one of every 2 x 2 block of places at
+#: each size for 4, every other for 2), a different share each time
+SUBSETS = 2
 NEAR = 1
 #: references (the most hits first) whose best place the first pass hands to the second
 PLACES = 8
@@ -211,6 +215,23 @@ def _neighbours(ids: list[int]) -> npt.NDArray[np.int64]:
 
 
 @functools.cache
+def _around() -> npt.NDArray[np.float64]:
+    """(windows, windows): 1 where two windows are near each other (`_near`)."""
+    table = _table()
+    return np.stack([_near(table, w) for w in table]).astype(np.float64)
+
+
+@functools.cache
+def _quarter() -> npt.NDArray[np.int64]:
+    """Each window's quarter (0-3): its place's row and column parity at its size."""
+    out = []
+    for w in windows():
+        starts = sorted({v.x for v in windows() if v.side == w.side})
+        out.append((starts.index(w.y) % 2) * 2 + starts.index(w.x) % 2)
+    return np.asarray(out, dtype=np.int64)
+
+
+@functools.cache
 def _table() -> npt.NDArray[np.float64]:
     return np.array([[w.x, w.y, w.side] for w in windows()])
 
@@ -304,7 +325,9 @@ class WindowFingerprinter:
         )
 
     def probe_rows(self, fp: Fingerprints) -> npt.NDArray[np.int64]:
-        """Every window of frames PROBE_EVERY seconds apart."""
+        """Frames PROBE_EVERY seconds apart, each with 1 / SUBSETS of its windows, a different
+        share each time (a crop stays put, so its place, or the one beside it, comes up
+        every SUBSETS-th probe)."""
         q: FrameHashes = fp.data
         if len(q) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -315,7 +338,9 @@ class WindowFingerprinter:
             if t - last >= PROBE_EVERY - 1e-3:
                 chosen.append(f)
                 last = t
-        return np.flatnonzero(np.isin(q.frame, np.asarray(chosen, dtype=np.uint32)))
+        turn = np.full(int(frames.max()) + 1, -1, dtype=np.int64)
+        turn[np.asarray(chosen, dtype=np.int64)] = np.arange(len(chosen)) % SUBSETS
+        return np.flatnonzero(turn[q.frame] == _quarter()[q.parts().astype(np.int64)] % SUBSETS)
 
     def dense_rows(self, fp: Fingerprints, probed: npt.NDArray[np.int64], first: Hits) -> Any:
         """Every frame's windows near the places where the first pass found each of the
@@ -329,7 +354,14 @@ class WindowFingerprinter:
         for doc in docs[np.argsort(-counts, kind="stable")[:PLACES]].tolist():
             sel = first.doc == doc
             votes = np.bincount(part[sel], weights=weight[sel], minlength=len(windows()))
-            best.append(int(np.argmax(votes)))
+            # a place's votes with its neighbours' (each probe tries a quarter of them); the
+            # two best places (a short copy's few probes may favour a chance one)
+            smooth = _around() @ votes
+            top = int(np.argmax(smooth))
+            best.append(top)
+            smooth[_near(_table(), _table()[top])] = 0.0
+            if smooth.max() > 0:
+                best.append(int(np.argmax(smooth)))
         return np.flatnonzero(np.isin(q.parts(), _neighbours(best)))
 
     def prepare_reference(self, signal: Any) -> FrameHashes:
