@@ -32,7 +32,9 @@ def test_a_crops_window_holds_the_references_middle() -> None:
         ref = W.middle_codes(_resize(full, 64)[None])[0]
         ox, oy = rng.uniform(0, 0.2, 2)
         side = full.shape[0]
-        crop = full[int(oy * side) : int((oy + 0.8) * side), int(ox * side) : int((ox + 0.8) * side)]
+        crop = full[
+            int(oy * side) : int((oy + 0.8) * side), int(ox * side) : int((ox + 0.8) * side)
+        ]
         codes, usable = W.window_codes(_resize(crop, 128)[None])
         near = min(hamming(codes[0, i], ref) for i in np.flatnonzero(usable[0]))
         other, ok = W.window_codes(_resize(_grey(seed + 50), 128)[None])
@@ -62,7 +64,9 @@ def test_steady_keeps_the_hits_at_one_place() -> None:
     """Hits from the windows around the place most hits agree on stay; a chance hit at the
     other end of the frame goes."""
     table = W._table()
-    here = int(np.argmin(np.abs(table[:, 0] - 0.1) + np.abs(table[:, 1] - 0.1) + (table[:, 2] != 0.72)))
+    here = int(
+        np.argmin(np.abs(table[:, 0] - 0.1) + np.abs(table[:, 1] - 0.1) + (table[:, 2] != 0.72))
+    )
     there = int(np.argmin(np.abs(table[:, 0] - 0.3) + np.abs(table[:, 1] - 0.3)))
     parts = np.array([here] * 6 + [there], dtype=np.uint16)
     d = np.array([3, 4, 5, 3, 6, 2, 1], dtype=np.float64)

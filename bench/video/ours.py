@@ -70,9 +70,9 @@ class Jianwang:
             with index.writing():
                 index.add(doc, fp.codes, fp.positions)
             if kind != "image" and method.name in VIDEO_METHODS:
-                self.codes_registered[method.name] = (
-                    self.codes_registered.get(method.name, 0) + len(fp)
-                )
+                self.codes_registered[method.name] = self.codes_registered.get(
+                    method.name, 0
+                ) + len(fp)
         if kind != "image":
             self.seconds_registered += float(signal.duration)
 
@@ -152,9 +152,7 @@ def _pad(index: HammingIndex, total: int) -> None:
     want = total - have
     if want <= 0:
         return
-    base = (
-        np.concatenate([np.asarray(s.codes) for s in index.segments]) if index.segments else None
-    )
+    base = np.concatenate([np.asarray(s.codes) for s in index.segments]) if index.segments else None
     if base is None or base.shape[0] == 0:
         raise RuntimeError("register references before padding")
     bits = np.unpackbits(base, axis=1)

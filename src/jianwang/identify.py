@@ -366,9 +366,7 @@ def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints
     # first pass found them)
     rows = np.asarray(pick(fp, probed, first), dtype=np.int64)
     found = index.lookup_within(fp.codes[rows], shortlist, dense, near)
-    return Hits(
-        rows[found.query_pos].astype(np.uint32), found.doc, found.ref_pos, found.distance
-    )
+    return Hits(rows[found.query_pos].astype(np.uint32), found.doc, found.ref_pos, found.distance)
 
 
 def _rank(m: Match) -> tuple[bool, float]:

@@ -294,7 +294,7 @@ def reach(fp: Fingerprints) -> int:
     the fastest speed searched, in kept frames (at most one every REF_EVERY seconds), and
     a margin."""
     q: FrameHashes = fp.data
-    return int(math.ceil(q.duration * math.exp(MAX_LOG_SPEED) / REF_EVERY)) + 8
+    return math.ceil(q.duration * math.exp(MAX_LOG_SPEED) / REF_EVERY) + 8
 
 
 def kept_frames(
@@ -368,9 +368,7 @@ def unpack_times(data: bytes) -> FrameHashes:
         at += 8 * n_long
         step[long[:, 0].astype(np.int64)] = long[:, 1]
         t = (np.cumsum(step) / 100.0).astype(np.float32)
-        part = (
-            np.frombuffer(data, np.uint8, n, at) if with_parts else np.zeros(n, dtype=np.uint8)
-        )
+        part = np.frombuffer(data, np.uint8, n, at) if with_parts else np.zeros(n, dtype=np.uint8)
         return FrameHashes(
             t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), bool(still), duration, part
         )
@@ -424,7 +422,12 @@ class FrameFingerprinter:
                     add(_code(_zoom(pixels[i], REF_ZOOM))[0], i, False, ZOOM_10)
                     add(_code(_zoom(pixels[i], STILL_ZOOM))[0], i, False, ZOOM_20)
                 else:
-                    add(frame_codes(np.ascontiguousarray(pixels[i][None, :, ::-1]))[0], i, True, WHOLE)
+                    add(
+                        frame_codes(np.ascontiguousarray(pixels[i][None, :, ::-1]))[0],
+                        i,
+                        True,
+                        WHOLE,
+                    )
                 for k, quarter in enumerate(_quarters(_detail(signal, i, pixels))):
                     qc, qq = _code(quarter)
                     if qq >= MIN_QUALITY:

@@ -30,6 +30,7 @@ Pure numpy: frames in, codes out.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -45,10 +46,10 @@ from .visual import (
     Rules,
     hamming,
     kept_frames,
+    pack_times,
     reach,
     score_doc,
     unpack_times,
-    pack_times,
 )
 
 #: share of each side a reference's middle leaves out (what a crop of up to 20 % keeps)
@@ -144,7 +145,7 @@ def _lowest() -> npt.NDArray[np.int64]:
     return np.lexsort((i, i + j))[:CODE_BITS]
 
 
-def _bits(coef: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
+def _bits(coef: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint64]:
     """(..., K, K) coefficients to (..., WORDS) codes: the CODE_BITS lowest frequencies,
     above their median or not (the last word's spare bits zero)."""
     flat = coef.reshape(*coef.shape[:-2], K * K)[..., _lowest()]
@@ -170,7 +171,9 @@ def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.ND
     for j, b in enumerate(boxes):
         y0, y1 = round(b.y * h), round((b.y + b.side) * h)
         x0, x1 = round(b.x * w), round((b.x + b.side) * w)
-        total = integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
+        total = (
+            integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
+        )
         # a window of m pixels a side sums m / 64 times the steps it would have at 64 x 64
         out[:, j] = total * (64.0 / max(1, x1 - x0)) / 90.0
     return np.minimum(100.0, out)
@@ -239,11 +242,11 @@ def _table() -> npt.NDArray[np.float64]:
 def _near(table: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     """Windows whose corner lies within NEAR steps (and a half) of w's and whose size is w's
     or the next."""
-    reach = (NEAR + 0.5) * STEP
-    size = max(b - a for a, b in zip(SCALES, SCALES[1:], strict=False)) if len(SCALES) > 1 else 0
+    span = (NEAR + 0.5) * STEP
+    size = max(b - a for a, b in itertools.pairwise(SCALES)) if len(SCALES) > 1 else 0
     return (
-        (np.abs(table[:, 0] - w[0]) <= reach)
-        & (np.abs(table[:, 1] - w[1]) <= reach)
+        (np.abs(table[:, 0] - w[0]) <= span)
+        & (np.abs(table[:, 1] - w[1]) <= span)
         & (np.abs(table[:, 2] - w[2]) <= size + 1e-9)
     )
 
@@ -286,7 +289,9 @@ class WindowFingerprinter:
             if keep.shape[0] == 0:
                 return _empty(self, duration)
             sel = pixels[keep]
-            ok = window_quality(sel, [Window(INNER, INNER, 1.0 - 2 * INNER)])[:, 0] >= WINDOW_QUALITY
+            ok = (
+                window_quality(sel, [Window(INNER, INNER, 1.0 - 2 * INNER)])[:, 0] >= WINDOW_QUALITY
+            )
             codes, kt = _distinct(middle_codes(sel)[ok], times[keep][ok])
             data = FrameHashes(
                 kt.astype(np.float32),
@@ -394,7 +399,13 @@ class WindowFingerprinter:
             d = dist[sel]
             keep = steady(q.part_of(qpos), d)
             cand = score_doc(
-                int(doc), q, ref, qpos[keep], hits.ref_pos[sel].astype(np.int64)[keep], d[keep], RULES
+                int(doc),
+                q,
+                ref,
+                qpos[keep],
+                hits.ref_pos[sel].astype(np.int64)[keep],
+                d[keep],
+                RULES,
             )
             if cand is not None:
                 out.append(cand)

@@ -112,9 +112,7 @@ def _unpack_post(
     lengths = np.diff(np.append(starts, n))
     post = np.empty((n, 2), dtype=np.uint32)
     post[:, 0] = np.repeat(runs[:, 0], lengths)
-    post[:, 1] = (
-        np.arange(n, dtype=np.int64) - np.repeat(starts, lengths) if pos is None else pos
-    )
+    post[:, 1] = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths) if pos is None else pos
     return post
 
 
@@ -131,7 +129,9 @@ def _near_positions(
         hits = np.unique(np.asarray(positions, dtype=np.int64))
         pos = post[mine, 1].astype(np.int64)
         i = np.clip(np.searchsorted(hits, pos), 1, hits.shape[0]) - 1
-        gap = np.minimum(np.abs(pos - hits[i]), np.abs(pos - hits[np.minimum(i + 1, hits.shape[0] - 1)]))
+        gap = np.minimum(
+            np.abs(pos - hits[i]), np.abs(pos - hits[np.minimum(i + 1, hits.shape[0] - 1)])
+        )
         keep[mine] = gap <= margin
     return keep
 
@@ -355,7 +355,9 @@ class HammingIndex:
             faiss.write_index_binary(build_ivf(codes, self.bits), str(tmp))
             os.replace(tmp, self.path / f"{name}.ivf")
         runs, pos = _pack_post(post)
-        parts = [("codes", codes), ("runs", runs)] + ([("pos", pos)] if pos is not None else [])
+        parts: list[tuple[str, npt.NDArray[Any]]] = [("codes", codes), ("runs", runs)]
+        if pos is not None:
+            parts.append(("pos", pos))
         for suffix, arr in parts[::-1]:  # codes last: a segment is whole once they are there
             tmp = self.path / f"{name}.{suffix}.tmp.npy"
             np.save(tmp, arr)
