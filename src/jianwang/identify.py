@@ -27,6 +27,7 @@ from .fingerprint.base import (
     HashKind,
     Hits,
     Role,
+    best_references,
     for_media,
 )
 from .index.exact import ExactIndex
@@ -349,8 +350,7 @@ def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints
     first = index.lookup(fp.codes[probed], radius)
     if len(first) == 0:
         return first
-    docs, counts = np.unique(first.doc, return_counts=True)
-    shortlist = docs[np.argsort(-counts, kind="stable")[:SHORTLIST]]
+    shortlist = best_references(first, radius, int(getattr(method, "shortlist", SHORTLIST)))
     dense = int(getattr(method, "dense_radius", radius))
     # a method may say how far (positions) a copy's line can run from a first-pass hit: the
     # second pass then searches that part of a long film, not all of it

@@ -76,6 +76,24 @@ class Hits:
         return self.distance.astype(np.float64)
 
 
+def best_references(first: Hits, radius: float, limit: int) -> npt.NDArray[np.uint32]:
+    """The `limit` references a first pass found best: by the sum over query codes of
+    their closest hit's (radius + 1 - d) squared. Close hits outweigh many hits near the
+    radius, which a large index gives every reference by chance (at 1,000 hours, counting
+    hits let padding films crowd copies out of the shortlist)."""
+    if len(first) == 0:
+        return np.zeros(0, dtype=np.uint32)
+    w = np.square(np.clip(radius + 1 - first.distances(), 0.0, None))
+    # one weight per (reference, query code): its closest hit there
+    key = first.doc.astype(np.int64) * (int(first.query_pos.max()) + 1) + first.query_pos
+    order = np.lexsort((-w, key))
+    keep = np.ones(order.shape[0], dtype=bool)
+    keep[1:] = key[order][1:] != key[order][:-1]
+    docs, inverse = np.unique(first.doc[order][keep], return_inverse=True)
+    score = np.bincount(inverse, weights=w[order][keep])
+    return docs[np.argsort(-score, kind="stable")[:limit]]
+
+
 @dataclass(frozen=True)
 class Span:
     """An aligned stretch in the media's own units: [query_start, query_end) ~

@@ -69,6 +69,8 @@ QUARTERS_FOR_MATCH = 2
 #: then every frame against the references that pass found
 PROBE_EVERY = 0.5
 SHOT_BITS = 18
+#: references the first pass hands to the second (ranked by closeness: `best_references`)
+SHORTLIST = 12
 #: search radius (bits) of the index lookup
 RADIUS = 33
 #: the second pass, against the shortlisted references, looks this far: hits beyond RADIUS
@@ -461,6 +463,8 @@ class FrameFingerprinter:
 
     radius = RADIUS
     dense_radius = DENSE_RADIUS
+    #: references the second pass searches (the first pass's best, by closeness)
+    shortlist = SHORTLIST
 
     def dense_reach(self, fp: Fingerprints) -> int:
         """Kept frames a copy's line can span beyond a first-pass hit: the query's length at

@@ -39,7 +39,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..domain import MediaType
-from .base import Candidate, Fingerprints, HashKind, Hits, ReferenceLookup, Role, register
+from .base import (
+    Candidate,
+    Fingerprints,
+    HashKind,
+    Hits,
+    ReferenceLookup,
+    Role,
+    best_references,
+    register,
+)
 from .visual import (
     MIN_QUALITY,
     FrameHashes,
@@ -68,7 +77,7 @@ STEP = 0.03
 #: frames PROBE_EVERY seconds apart go to the whole index (with a share of their windows);
 #: the references they find are then searched with every frame's windows near the best
 #: places (NEAR steps)
-PROBE_EVERY = 1.0
+PROBE_EVERY = 2.0
 #: a probe frame takes 1 / SUBSETS of its windows (one of every 2 x 2 block of places at
 #: each size for 4, every other for 2), a different share each time
 SUBSETS = 2
@@ -271,6 +280,8 @@ class WindowFingerprinter:
     hash_kind = HashKind.HAMMING112
     radius = RADIUS
     dense_radius = DENSE_RADIUS
+    #: references the second pass searches (those whose places it knows)
+    shortlist = PLACES
 
     def dense_reach(self, fp: Fingerprints) -> int:
         return reach(fp)
@@ -354,9 +365,8 @@ class WindowFingerprinter:
         q: FrameHashes = fp.data
         part = q.parts()[probed[first.query_pos]].astype(np.int64)
         weight = np.clip(RADIUS + 1 - first.distances(), 0.0, None)
-        docs, counts = np.unique(first.doc, return_counts=True)
         best: list[int] = []
-        for doc in docs[np.argsort(-counts, kind="stable")[:PLACES]].tolist():
+        for doc in best_references(first, RADIUS, PLACES).tolist():
             sel = first.doc == doc
             votes = np.bincount(part[sel], weights=weight[sel], minlength=len(windows()))
             # a place's votes with its neighbours' (each probe tries a quarter of them); the

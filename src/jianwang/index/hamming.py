@@ -50,7 +50,7 @@ _REC = struct.Struct("<II")  # doc, count
 #: `IndexBinaryIVF`: codes clustered into `nlist` lists, `nprobe` nearest lists searched),
 #: built when the segment is written and stored beside it; smaller ones are searched flat
 IVF_MIN = 400_000
-IVF_NPROBE = 48
+IVF_NPROBE = 12
 IVF_MAX_LISTS = 2048
 
 
