@@ -324,13 +324,17 @@ def run_method(
             for hours in scaling:
                 pad(hours)
                 t0 = _cpu()
+                found = 0
                 for q in sample:
-                    method.identify(q.path)
+                    # still right at this size? (approximate search may lose copies)
+                    found += any(f.ref_id == q.ref for f in method.identify(q.path))
                 cpu = _cpu() - t0
                 qsec = sum(q.seconds for q in sample)
                 scale[f"{hours:g}h"] = {
                     "queries": len(sample),
+                    "found": found,
                     "ms_per_query": 1000 * cpu / max(1, len(sample)),
+                    "ms_per_60s": 1000 * cpu / max(qsec, 1e-9) * 60.0,
                     "x_realtime": qsec / max(cpu, 1e-9),
                     "index_bytes": method.index_bytes(),
                 }
@@ -459,8 +463,11 @@ def report(corpus: Corpus, qs: QuerySet, results: list[dict[str, Any]], wall: fl
         for k, v in (res.get("scaling") or {}).items():
             if isinstance(v, dict):
                 lines.append(
-                    f"  padded index {k}: {v['ms_per_query']:.1f} ms/query "
-                    f"({v['x_realtime']:.1f}x real time), index {v['index_bytes'] / 1e6:.1f} MB"
+                    f"  padded index {k}: {v['ms_per_query']:.1f} ms/query, "
+                    f"{v.get('ms_per_60s', 0):.0f} ms per 60 s of upload "
+                    f"({v['x_realtime']:.1f}x real time, decoding included), "
+                    f"right work found {v.get('found', '?')}/{v['queries']}, "
+                    f"index {v['index_bytes'] / 1e6:.1f} MB"
                 )
             else:
                 lines.append(f"  scaling: {v}")
