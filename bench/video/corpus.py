@@ -15,17 +15,21 @@ Photographs (``PHOTO_PACKAGES``): desktop wallpapers that are photographs (``mat
 ``opencv-doc``. Images smaller than ``MIN_PHOTO_SIDE`` are skipped, and near-duplicates (PDQ
 distance <= ``DUP_DISTANCE`` on a 512-px copy: the same wallpaper at several resolutions, a doc
 photo and its processed result) and opencv-doc photo series (``left01``…``right14`` stereo
-calibration shots, ``aloeL``/``aloeR``, ``scenetext01``…``06``) are collapsed to the largest member, so that no negative shares
-content with a reference.
+calibration shots, ``aloeL``/``aloeR``, ``scenetext01``…``06``) are collapsed to the largest
+member. Photos that still share content (a tutorial result and its input, a stitch and its
+halves, a blend, a frame of a real video) are linked by ``content_links`` and split as groups
+(``split_photos``), so that no negative shares content with a reference.
 
 Split (deterministic, seeded with ``SPLIT_SEED``):
 
 * Real videos are grouped (``Megamind.avi``/``Megamind_bugy.avi`` are one group), shuffled, and
   groups go to the *pool* (filler and negatives, never registered) until it holds
   ``POOL_FRACTION`` of the real seconds; the rest are *references*.
-* Photos are shuffled: ``N_REF_PHOTOS`` become image references, ``N_FILM_REF_PHOTOS`` feed the
-  synthetic reference films, the rest are unrelated photographs (image negatives, and the
-  material of the synthetic negative films).
+* Photo groups are shuffled: ``N_REF_PHOTOS`` become image references, ``N_FILM_REF_PHOTOS``
+  feed the synthetic reference films (one member per group each), the rest are unrelated
+  photographs (image negatives, and the material of the synthetic negative films). A group
+  that shows a reference video is left out, one that shows a pool video is unrelated, and
+  videos linked through a photo share a side.
 * Real video is short (about 11 minutes in all), so the corpus adds **synthetic** films built
   from photographs with fast cuts, motion, fades and dark scenes (``media.photo_film``):
   ``N_SYNTH_REFS`` reference films of ``SYNTH_REF_SECONDS`` (from their own photos) and as many
@@ -37,7 +41,8 @@ Cache layout (``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video
     downloads/             *.deb from ``apt-get download``
     extracted/<package>/   ``dpkg -x`` output (``.done`` marks a complete extraction)
     films/                 synthetic films (H.264 MP4, 640×360, 25 fps)
-    corpus-v1.json         the manifest; reused when every listed file exists
+    corpus-v2.json         the manifest; reused when every listed file exists
+    corpus-v2-nofilms.json the same split without the synthetic films (``--no-films``)
 
 Command line: ``python -m bench.video.corpus [--cache DIR] [--rebuild] [--quiet] [--smoke DIR]``.
 """
@@ -113,6 +118,7 @@ _SERIES_RE = re.compile(r"(left|right|[lr]$|[ab]$|_?\d+$)")
 #: its input, a stitch and its halves, an exposure strip and its fusion, a still and the video
 #: it was taken from. Generous on purpose (a spurious link only moves a photo to the other
 #: side of the split), and independent of the methods under test (plain OpenCV, own settings).
+#: Cost: about 4 minutes for ~300 photos and ~11 minutes of video on two cores (once: cached).
 LINK_SIDE = 512
 LINK_FEATURES = 500
 LINK_FRAME_EVERY = 4.0
@@ -120,6 +126,14 @@ LINK_RATIO = 0.8
 LINK_REPROJECTION = 4.0
 LINK_INLIERS = 12
 LINK_SPREAD = 0.001
+#: a pair of photos with ``LINK_CANDIDATE_MATCHES`` ratio-tested matches of which RANSAC
+#: kept ``LINK_CANDIDATE_RAW`` (before the checks) is checked again closer: up to
+#: ``LINK_CLOSE_FEATURES`` features of a ``LINK_CLOSE_SIDE`` copy (a blend, a re-rendered
+#: scene: few of the 500 strongest corners survive, many of the weaker ones do)
+LINK_CANDIDATE_MATCHES = 10
+LINK_CANDIDATE_RAW = 6
+LINK_CLOSE_SIDE = 768
+LINK_CLOSE_FEATURES = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,18 +353,22 @@ def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
 # --------------------------------------------------------------------------------------------
 
 
-def _link_features(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ORB (positions in px, descriptors) of a grey copy at most ``LINK_SIDE`` px long."""
+def _link_features(
+    rgb: np.ndarray, side: int = LINK_SIDE, features: int = LINK_FEATURES, fast: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
+    """ORB (positions in px of a ``LINK_SIDE`` copy, descriptors) of a grey copy at most
+    ``side`` px long."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    k = LINK_SIDE / max(grey.shape)
+    k = side / max(grey.shape)
     if k < 1:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * k)), max(1, round(grey.shape[0] * k))),
                           interpolation=cv2.INTER_AREA)  # fmt: skip
-    orb = cv2.ORB_create(nfeatures=LINK_FEATURES, fastThreshold=12)  # type: ignore[attr-defined]
+    orb = cv2.ORB_create(nfeatures=features, fastThreshold=fast)  # type: ignore[attr-defined]
     kps, desc = orb.detectAndCompute(grey, None)
     if desc is None or not kps:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
-    return np.asarray([kp.pt for kp in kps], np.float32), np.asarray(desc, np.uint8)
+    unit = LINK_SIDE / max(grey.shape)
+    return np.asarray([kp.pt for kp in kps], np.float32) * unit, np.asarray(desc, np.uint8)
 
 
 def _video_link_frames(path: Path) -> list[np.ndarray]:
@@ -382,41 +400,45 @@ def _verified(
     """Inliers of the homography that ratio-tested matches of ``a`` in ``b`` agree on; 0 when
     they are fewer than ``LINK_INLIERS`` or bunched together (a repeated texture, one corner:
     their spread, std(x)·std(y), is under ``LINK_SPREAD`` of ``LINK_SIDE``² on either side);
-    and the number of ratio-tested matches."""
+    the number of ratio-tested matches; and RANSAC's raw inlier count."""
     if a[1].shape[0] < LINK_INLIERS or b[1].shape[0] < 2:
-        return 0, 0
+        return 0, 0, 0
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a[1], b[1], k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < LINK_RATIO * p[1].distance]
-    if len(good) < LINK_INLIERS:
-        return 0, len(good)
+    if len(good) < LINK_CANDIDATE_MATCHES:
+        return 0, len(good), 0
     src = a[0][[m.queryIdx for m in good]]
     dst = b[0][[m.trainIdx for m in good]]
     cv2.setRNGSeed(0)
     h, mask = cv2.findHomography(src, dst, cv2.RANSAC, LINK_REPROJECTION, maxIters=2000)
     if h is None or mask is None:
-        return 0, len(good)
+        return 0, len(good), 0
+    m = mask.reshape(-1).astype(bool)
+    raw = int(m.sum())
     det = float(np.linalg.det(h[:2, :2]))
     if not 0.05 < abs(det) < 20:  # a collapsing or exploding "transform" is no transform
-        return 0, len(good)
-    m = mask.reshape(-1).astype(bool)
+        return 0, len(good), raw
     # one keypoint explains one keypoint (a repeated texture matches many to one)
     n = min(
         np.unique(np.round(src[m]), axis=0).shape[0], np.unique(np.round(dst[m]), axis=0).shape[0]
     )
     if n < LINK_INLIERS:
-        return 0, len(good)
+        return 0, len(good), raw
     floor = LINK_SPREAD * LINK_SIDE**2
     if min(float(np.prod(src[m].std(0))), float(np.prod(dst[m].std(0)))) < floor:
-        return 0, len(good)
-    return int(n), len(good)
+        return 0, len(good), raw
+    return int(n), len(good), raw
 
 
-def _linked(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> int:
-    """``_verified`` both ways (the second only when the first found enough matches)."""
-    n, good = _verified(a, b)
-    if n or good < LINK_INLIERS:
-        return n
-    return _verified(b, a)[0]
+def _linked(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[int, bool]:
+    """``_verified`` both ways (the second only when the first found enough matches); and
+    whether the pair deserves a closer look (``LINK_CANDIDATE_MATCHES`` ratio-tested matches,
+    ``LINK_CANDIDATE_RAW`` of them agreeing before the checks)."""
+    n, good, raw = _verified(a, b)
+    if n or good < LINK_CANDIDATE_MATCHES:
+        return n, False
+    n2, _good2, raw2 = _verified(b, a)
+    return n2, max(raw, raw2) >= LINK_CANDIDATE_RAW
 
 
 def content_links(
@@ -426,17 +448,27 @@ def content_links(
     (photo, video) index pairs. Exhaustive: every photo against every other photo (both
     ways) and every sampled frame of every video (``videos``: per video, its RGB frames)."""
     feats = [_link_features(p) for p in photos]
+    strong: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def strong_features(i: int) -> tuple[np.ndarray, np.ndarray]:
+        if i not in strong:
+            strong[i] = _link_features(photos[i], LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
+        return strong[i]
+
     pp: dict[tuple[int, int], int] = {}
     pv: dict[tuple[int, int], int] = {}
     for i in range(len(feats)):
         for j in range(i + 1, len(feats)):
-            if n := _linked(feats[i], feats[j]):
+            n, closer = _linked(feats[i], feats[j])
+            if not n and closer:
+                n = _linked(strong_features(i), strong_features(j))[0]
+            if n:
                 pp[(i, j)] = n
     for vi, frames in enumerate(videos):
         for fr in frames:
             ff = _link_features(fr)
             for i in range(len(feats)):
-                if (n := _linked(feats[i], ff)) > pv.get((i, vi), 0):
+                if (n := _linked(feats[i], ff)[0]) > pv.get((i, vi), 0):
                     pv[(i, vi)] = n
     return pp, pv
 

@@ -12,7 +12,7 @@ from bench.video import corpus as C
 
 
 def _busy(seed: int, w: int = 480, h: int = 360) -> np.ndarray:
-    """A picture with many corners (rectangles and text of random colours)."""
+    """A picture with many corners (rectangles and discs of random colours)."""
     rng = np.random.default_rng(seed)
     img = np.full((h, w, 3), 128, np.uint8)
     for _ in range(120):
@@ -20,9 +20,10 @@ def _busy(seed: int, w: int = 480, h: int = 360) -> np.ndarray:
         s = int(rng.integers(6, 40))
         col = tuple(int(c) for c in rng.integers(0, 256, 3))
         cv2.rectangle(img, (x, y), (x + s, y + s // 2 + 3), col, -1)
-    for i in range(8):
-        cv2.putText(img, f"{seed}-{i}", (int(rng.integers(0, w - 60)), int(rng.integers(20, h))),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)  # fmt: skip
+    for _ in range(40):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        col = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.circle(img, (x, y), int(rng.integers(4, 20)), col, -1)
     return img
 
 
