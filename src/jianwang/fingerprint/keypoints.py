@@ -4,18 +4,25 @@ still matches.
 
 Extraction
     ORB keypoints (OpenCV: FAST corners with a 256-bit rotated-BRIEF descriptor, over a
-    scale pyramid) of the grey picture in its own proportions, long side at most 512 pixels.
-    A reference keeps its `REF_FEATURES` strongest, a query `QUERY_FEATURES`, and a query also
-    describes its mirror image (flipped copies). Descriptors are the codes (hash kind
-    `hamming256`); keypoint positions, scaled to the picture's long side, are the data.
+    scale pyramid) of the grey picture in its own proportions, long side at most `SIDE`
+    pixels (a smooth picture is searched again at a low FAST threshold). A reference keeps its
+    `REF_FEATURES` strongest plus `REF_EXTRA` where those leave a part of the picture bare, a
+    query `QUERY_FEATURES` (+ `QUERY_EXTRA`); a query also describes its mirror image (flipped
+    copies) and, when decoded that large, itself at `DETAIL_SIDE` (a small picture inside a
+    screenshot). Descriptors are the codes (hash kind `hamming256`); keypoint positions,
+    scaled to the picture's long side, are the data.
 
 Scoring
     The index answers every reference descriptor within `RADIUS` bits of a query descriptor.
-    Per reference (the `MAX_REFERENCES` with the most hits) and orientation, the pairs are
-    checked geometrically: RANSAC fits a similarity transform (scale, rotation, translation:
-    what cropping, scaling into a screenshot and re-framing do) and counts the pairs it
-    explains within `REPROJECTION` of the picture's size. Chance pairs do not agree on one
-    transform, so a match needs `MATCH_INLIERS` of them (`REVIEW_INLIERS` for review).
+    Per query keypoint and reference the closest partner is kept if it passes a ratio test
+    within that reference (`RATIO`), and references are checked in the order of the query
+    keypoints whose closest partner they hold (`_pairs`). Per reference (the first
+    `MAX_REFERENCES`) and orientation, the pairs are checked geometrically: RANSAC fits a
+    similarity transform (scale, rotation, translation: what cropping, scaling into a
+    screenshot and re-framing do) and counts the pairs it explains within `REPROJECTION` of
+    the picture's size. Chance pairs do not agree on one
+    transform, so a match needs `MATCH_INLIERS` of them (`REVIEW_INLIERS` for review); when
+    all pairs give none, RANSAC is tried again on the `CLOSEST` closest pairs.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ FAST_LOW = 3
 #: keypoints detected per keypoint kept, and the grid they are spread over
 CANDIDATES = 4
 GRID = 4
+#: long side of the picture described; a query is also described at `DETAIL_SIDE` when
+#: the decoded picture is that large
+SIDE = 512
+DETAIL_SIDE = 1024
 REF_FEATURES = 300
 QUERY_FEATURES = 1000
 #: keypoints added where the strongest leave a part of the picture bare (see `_spread`)
@@ -75,6 +86,16 @@ class Keypoints:
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
+
+
+def _shrunk(pic: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    if max(pic.shape) <= side:
+        return pic
+    import cv2
+
+    k = side / max(pic.shape)
+    size = (max(1, round(pic.shape[1] * k)), max(1, round(pic.shape[0] * k)))
+    return np.ascontiguousarray(cv2.resize(pic, size, interpolation=cv2.INTER_AREA))
 
 
 def orb(
@@ -162,11 +183,13 @@ class KeypointFingerprinter:
         pic = np.asarray(picture, dtype=np.uint8)
         if min(pic.shape) < MIN_SIDE:  # a strip or an icon: ORB's pyramid would be empty
             return empty
-        side = float(max(pic.shape))
         ref = role == Role.REFERENCE
-        views = (
-            [(pic, False)] if ref else [(pic, False), (np.ascontiguousarray(pic[:, ::-1]), True)]
-        )
+        small = _shrunk(pic, SIDE)
+        views = [(small, False)]
+        if not ref:
+            views.append((np.ascontiguousarray(small[:, ::-1]), True))
+            if max(pic.shape) > SIDE:  # a small picture inside a screenshot: finer detail
+                views.append((_shrunk(pic, DETAIL_SIDE), False))
         xys, descs, flags = [], [], []
         for view, mirrored in views:
             xy, desc = (
@@ -174,7 +197,7 @@ class KeypointFingerprinter:
                 if ref
                 else orb(view, QUERY_FEATURES, QUERY_EXTRA)
             )
-            xys.append(xy / side)
+            xys.append(xy / float(max(view.shape)))
             descs.append(desc)
             flags.append(np.full(xy.shape[0], mirrored, dtype=bool))
         desc = np.concatenate(descs)
