@@ -15,17 +15,21 @@ Photographs (``PHOTO_PACKAGES``): desktop wallpapers that are photographs (``mat
 ``opencv-doc``. Images smaller than ``MIN_PHOTO_SIDE`` are skipped, and near-duplicates (PDQ
 distance <= ``DUP_DISTANCE`` on a 512-px copy: the same wallpaper at several resolutions, a doc
 photo and its processed result) and opencv-doc photo series (``left01``…``right14`` stereo
-calibration shots, ``aloeL``/``aloeR``, ``scenetext01``…``06``) are collapsed to the largest member, so that no negative shares
-content with a reference.
+calibration shots, ``aloeL``/``aloeR``, ``scenetext01``…``06``) are collapsed to the largest
+member. Photos that still share content (a tutorial result and its input, a stitch and its
+halves, a blend, a frame of a real video) are linked by ``content_links`` and split as groups
+(``split_photos``), so that no negative shares content with a reference.
 
 Split (deterministic, seeded with ``SPLIT_SEED``):
 
 * Real videos are grouped (``Megamind.avi``/``Megamind_bugy.avi`` are one group), shuffled, and
   groups go to the *pool* (filler and negatives, never registered) until it holds
   ``POOL_FRACTION`` of the real seconds; the rest are *references*.
-* Photos are shuffled: ``N_REF_PHOTOS`` become image references, ``N_FILM_REF_PHOTOS`` feed the
-  synthetic reference films, the rest are unrelated photographs (image negatives, and the
-  material of the synthetic negative films).
+* Photo groups are shuffled: ``N_REF_PHOTOS`` become image references, ``N_FILM_REF_PHOTOS``
+  feed the synthetic reference films (one member per group each), the rest are unrelated
+  photographs (image negatives, and the material of the synthetic negative films). A group
+  that shows a reference video is left out, one that shows a pool video is unrelated, and
+  videos linked through a photo share a side.
 * Real video is short (about 11 minutes in all), so the corpus adds **synthetic** films built
   from photographs with fast cuts, motion, fades and dark scenes (``media.photo_film``):
   ``N_SYNTH_REFS`` reference films of ``SYNTH_REF_SECONDS`` (from their own photos) and as many
@@ -37,7 +41,8 @@ Cache layout (``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video
     downloads/             *.deb from ``apt-get download``
     extracted/<package>/   ``dpkg -x`` output (``.done`` marks a complete extraction)
     films/                 synthetic films (H.264 MP4, 640×360, 25 fps)
-    corpus-v1.json         the manifest; reused when every listed file exists
+    corpus-v2.json         the manifest; reused when every listed file exists
+    corpus-v2-nofilms.json the same split without the synthetic films (``--no-films``)
 
 Command line: ``python -m bench.video.corpus [--cache DIR] [--rebuild] [--quiet] [--smoke DIR]``.
 """
@@ -65,7 +70,7 @@ import numpy as np
 from bench import debian
 from bench.video.media import Writer, load_photo, photo_film, probe, texture
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 VIDEO_PACKAGES = (
     "openboard-common",
     "opencv-doc",
@@ -105,6 +110,30 @@ FILM_FPS = 25.0
 SPLIT_SEED = "jianwang-bench-video-v1"
 #: opencv-doc photo series (stereo pairs, numbered shots of one scene) collapse to one member.
 _SERIES_RE = re.compile(r"(left|right|[lr]$|[ab]$|_?\d+$)")
+#: Content links (``content_links``): ORB features of every photo and of a frame every
+#: ``LINK_FRAME_EVERY`` seconds of every real video, on a copy at most ``LINK_SIDE`` px long;
+#: every photo is checked against every other photo and every frame (Lowe ratio
+#: ``LINK_RATIO``, RANSAC homography within ``LINK_REPROJECTION`` px) and linked at
+#: ``LINK_INLIERS`` inliers spread over the picture (``LINK_SPREAD``): a tutorial result and
+#: its input, a stitch and its halves, an exposure strip and its fusion, a still and the video
+#: it was taken from. Generous on purpose (a spurious link only moves a photo to the other
+#: side of the split), and independent of the methods under test (plain OpenCV, own settings).
+#: Cost: about 4 minutes for ~300 photos and ~11 minutes of video on two cores (once: cached).
+LINK_SIDE = 512
+LINK_FEATURES = 500
+LINK_FRAME_EVERY = 4.0
+LINK_RATIO = 0.8
+LINK_REPROJECTION = 4.0
+LINK_INLIERS = 12
+LINK_SPREAD = 0.001
+#: a pair of photos with ``LINK_CANDIDATE_MATCHES`` ratio-tested matches of which RANSAC
+#: kept ``LINK_CANDIDATE_RAW`` (before the checks) is checked again closer: up to
+#: ``LINK_CLOSE_FEATURES`` features of a ``LINK_CLOSE_SIDE`` copy (a blend, a re-rendered
+#: scene: few of the 500 strongest corners survive, many of the weaker ones do)
+LINK_CANDIDATE_MATCHES = 10
+LINK_CANDIDATE_RAW = 6
+LINK_CLOSE_SIDE = 768
+LINK_CLOSE_FEATURES = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +188,8 @@ class Corpus:
     neg_photos: list[Photo]
     packages: dict[str, str] = field(default_factory=dict)
     root: Path | None = None
+    #: photos kept out of the split: content of a registered item (see ``split_photos``)
+    left_out: list[Photo] = field(default_factory=list)
 
     def stats(self) -> dict[str, Any]:
         def side(vs: list[Video]) -> dict[str, Any]:
@@ -180,6 +211,7 @@ class Corpus:
             "pool": side(self.pool),
             "ref_photos": len(self.ref_photos),
             "neg_photos": len(self.neg_photos),
+            "left_out_photos": len(self.left_out),
             "packages": self.packages,
         }
 
@@ -300,7 +332,9 @@ def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
     series: dict[str, int] = {}
     for i, ph in enumerate(photos):
         if ph.package == "opencv-doc":  # left01..right14, scenetext01..06, aloeL/aloeR, ...
-            key = _SERIES_RE.sub("", Path(ph.name).stem.lower()) or Path(ph.name).stem
+            stem = Path(ph.name).stem.lower()
+            # left01..left14 -> "left", 01..12 -> "(numbered)": one series each
+            key = _SERIES_RE.sub("", stem) or re.sub(r"\d+$", "", stem) or "(numbered)"
             parent[find(i)] = find(series.setdefault(key, i))
     groups: dict[int, list[int]] = {}
     for i in range(len(photos)):
@@ -312,6 +346,148 @@ def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
     dropped = len(photos) - len(kept)
     _log(f"{len(kept)} photographs ({dropped} near-duplicates dropped)", quiet)
     return sorted(kept, key=lambda p: p.name)
+
+
+# --------------------------------------------------------------------------------------------
+# Content links: which photos (and real videos) share content
+# --------------------------------------------------------------------------------------------
+
+
+def _link_features(
+    rgb: np.ndarray, side: int = LINK_SIDE, features: int = LINK_FEATURES, fast: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
+    """ORB (positions in px of a ``LINK_SIDE`` copy, descriptors) of a grey copy at most
+    ``side`` px long."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    k = side / max(grey.shape)
+    if k < 1:
+        grey = cv2.resize(grey, (max(1, round(grey.shape[1] * k)), max(1, round(grey.shape[0] * k))),
+                          interpolation=cv2.INTER_AREA)  # fmt: skip
+    orb = cv2.ORB_create(nfeatures=features, fastThreshold=fast)  # type: ignore[attr-defined]
+    kps, desc = orb.detectAndCompute(grey, None)
+    if desc is None or not kps:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    unit = LINK_SIDE / max(grey.shape)
+    return np.asarray([kp.pt for kp in kps], np.float32) * unit, np.asarray(desc, np.uint8)
+
+
+def _video_link_frames(path: Path) -> list[np.ndarray]:
+    """A frame every ``LINK_FRAME_EVERY`` seconds (decode order), RGB, long side <= LINK_SIDE."""
+    out: list[np.ndarray] = []
+    nxt = 0.0
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        t0: float | None = None
+        try:
+            for f in c.decode(s):
+                t = float(f.time) if f.time is not None else nxt
+                t0 = t if t0 is None else t0
+                if t - t0 + 1e-6 < nxt:
+                    continue
+                k = min(1.0, LINK_SIDE / max(f.width, f.height))
+                w, h = max(2, round(f.width * k)), max(2, round(f.height * k))
+                out.append(f.to_ndarray(width=w, height=h, format="rgb24"))
+                nxt += LINK_FRAME_EVERY
+        except av.error.FFmpegError:
+            pass
+    return out
+
+
+def _verified(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[int, int]:
+    """Inliers of the homography that ratio-tested matches of ``a`` in ``b`` agree on; 0 when
+    they are fewer than ``LINK_INLIERS`` or bunched together (a repeated texture, one corner:
+    their spread, std(x)·std(y), is under ``LINK_SPREAD`` of ``LINK_SIDE``² on either side);
+    the number of ratio-tested matches; and RANSAC's raw inlier count."""
+    if a[1].shape[0] < LINK_INLIERS or b[1].shape[0] < 2:
+        return 0, 0, 0
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a[1], b[1], k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < LINK_RATIO * p[1].distance]
+    if len(good) < LINK_CANDIDATE_MATCHES:
+        return 0, len(good), 0
+    src = a[0][[m.queryIdx for m in good]]
+    dst = b[0][[m.trainIdx for m in good]]
+    cv2.setRNGSeed(0)
+    h, mask = cv2.findHomography(src, dst, cv2.RANSAC, LINK_REPROJECTION, maxIters=2000)
+    if h is None or mask is None:
+        return 0, len(good), 0
+    m = mask.reshape(-1).astype(bool)
+    raw = int(m.sum())
+    det = float(np.linalg.det(h[:2, :2]))
+    if not 0.05 < abs(det) < 20:  # a collapsing or exploding "transform" is no transform
+        return 0, len(good), raw
+    # one keypoint explains one keypoint (a repeated texture matches many to one)
+    n = min(
+        np.unique(np.round(src[m]), axis=0).shape[0], np.unique(np.round(dst[m]), axis=0).shape[0]
+    )
+    if n < LINK_INLIERS:
+        return 0, len(good), raw
+    floor = LINK_SPREAD * LINK_SIDE**2
+    if min(float(np.prod(src[m].std(0))), float(np.prod(dst[m].std(0)))) < floor:
+        return 0, len(good), raw
+    return int(n), len(good), raw
+
+
+def _linked(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[int, bool]:
+    """``_verified`` both ways (the second only when the first found enough matches); and
+    whether the pair deserves a closer look (``LINK_CANDIDATE_MATCHES`` ratio-tested matches,
+    ``LINK_CANDIDATE_RAW`` of them agreeing before the checks)."""
+    n, good, raw = _verified(a, b)
+    if n or good < LINK_CANDIDATE_MATCHES:
+        return n, False
+    n2, _good2, raw2 = _verified(b, a)
+    return n2, max(raw, raw2) >= LINK_CANDIDATE_RAW
+
+
+def content_links(
+    photos: Sequence[np.ndarray], videos: Sequence[Sequence[np.ndarray]]
+) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """Pairs of items that share content, with the inliers that show it: (photo, photo) and
+    (photo, video) index pairs. Exhaustive: every photo against every other photo (both
+    ways) and every sampled frame of every video (``videos``: per video, its RGB frames)."""
+    feats = [_link_features(p) for p in photos]
+    strong: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def strong_features(i: int) -> tuple[np.ndarray, np.ndarray]:
+        if i not in strong:
+            strong[i] = _link_features(photos[i], LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
+        return strong[i]
+
+    pp: dict[tuple[int, int], int] = {}
+    pv: dict[tuple[int, int], int] = {}
+    for i in range(len(feats)):
+        for j in range(i + 1, len(feats)):
+            n, closer = _linked(feats[i], feats[j])
+            if not n and closer:
+                n = _linked(strong_features(i), strong_features(j))[0]
+            if n:
+                pp[(i, j)] = n
+    for vi, frames in enumerate(videos):
+        for fr in frames:
+            ff = _link_features(fr)
+            for i in range(len(feats)):
+                if (n := _linked(feats[i], ff)[0]) > pv.get((i, vi), 0):
+                    pv[(i, vi)] = n
+    return pp, pv
+
+
+def _components(n: int, edges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,10 +538,22 @@ def _digest(paths: list[str]) -> str:
     return hashlib.sha1("\n".join(paths).encode()).hexdigest()[:8]
 
 
-def _split_real(videos: list[Video]) -> tuple[list[Video], list[Video]]:
+def _split_real(
+    videos: list[Video], linked: Sequence[Sequence[str]] = ()
+) -> tuple[list[Video], list[Video]]:
+    """References and pool; ``linked``: sets of video names that share content (through a
+    photo) and so stay on one side too."""
+    key_of = {v.name: _group(v) for v in videos}
+    for names in linked:  # merge the groups of linked videos (smallest key wins)
+        keys = {key_of[n] for n in names if n in key_of}
+        if len(keys) > 1:
+            target = min(keys)
+            for n, k in key_of.items():
+                if k in keys:
+                    key_of[n] = target
     groups: dict[str, list[Video]] = {}
     for v in videos:
-        groups.setdefault(_group(v), []).append(v)
+        groups.setdefault(key_of[v.name], []).append(v)
     keys = sorted(groups)
     random.Random(SPLIT_SEED).shuffle(keys)
     total = sum(v.seconds for v in videos)
@@ -375,6 +563,68 @@ def _split_real(videos: list[Video]) -> tuple[list[Video], list[Video]]:
         target = pool if sum(v.seconds for v in pool) < POOL_FRACTION * total else refs
         target.extend(groups[k])
     return sorted(refs, key=lambda v: v.name), sorted(pool, key=lambda v: v.name)
+
+
+def photo_groups(
+    photos: list[Photo], videos: list[Video], quiet: bool = True
+) -> tuple[list[list[int]], list[set[str]]]:
+    """Photos that share content (``content_links``), as groups of indices into ``photos``,
+    and per group the names of the real videos it shares content with."""
+    pics = [load_photo(p.path, LINK_SIDE) for p in photos]
+    frames = [_video_link_frames(v.path) for v in videos]
+    pp, pv = content_links(pics, frames)
+    for (a, b), n in sorted(pp.items()):
+        _log(f"linked {photos[a].name} ~ {photos[b].name} ({n} inliers)", quiet)
+    for (a, vi), n in sorted(pv.items()):
+        _log(f"linked {photos[a].name} ~ {videos[vi].name} ({n} inliers)", quiet)
+    groups = _components(len(photos), list(pp))
+    videos_of: list[set[str]] = []
+    for g in groups:
+        members = set(g)
+        videos_of.append({videos[vi].name for (a, vi) in pv if a in members})
+    return groups, videos_of
+
+
+def split_photos(
+    photos: list[Photo],
+    groups: list[list[int]],
+    videos_of: list[set[str]],
+    ref_videos: set[str],
+) -> tuple[list[Photo], list[Photo], list[Photo], list[Photo]]:
+    """(reference photos, film photos, unrelated photos, left out): groups land wholly on one
+    side. A group that shares content with a registered (reference) video is left out; one
+    that shares content with a pool video is unrelated (never registered). The other groups are
+    shuffled (seeded) and fill the references, then the film photos, then the unrelated ones;
+    a registered group keeps one member (the largest: the others would be copies of a
+    registered photo), an unrelated group keeps all of them."""
+
+    def largest(g: list[int]) -> Photo:
+        return min((photos[i] for i in g), key=lambda p: (-p.width * p.height, p.name))
+
+    refs: list[Photo] = []
+    films: list[Photo] = []
+    negs: list[Photo] = []
+    dropped: list[Photo] = []
+    free = []
+    for g, vids in zip(groups, videos_of, strict=True):
+        if vids & ref_videos:
+            dropped.extend(photos[i] for i in g)
+        elif vids:
+            negs.extend(photos[i] for i in g)
+        else:
+            free.append(sorted(g, key=lambda i: photos[i].name))
+    free.sort(key=lambda g: photos[g[0]].name)
+    random.Random(SPLIT_SEED + "/photos").shuffle(free)
+    for g in free:
+        if len(refs) < N_REF_PHOTOS or len(films) < N_FILM_REF_PHOTOS:
+            side = refs if len(refs) < N_REF_PHOTOS else films
+            keep = largest(g)
+            side.append(keep)
+            dropped.extend(photos[i] for i in g if photos[i] is not keep)
+        else:
+            negs.extend(photos[i] for i in g)
+    by_name = lambda p: p.name  # noqa: E731
+    return sorted(refs, key=by_name), films, sorted(negs, key=by_name), sorted(dropped, key=by_name)
 
 
 def _film_video(path: Path, name: str, note: str) -> Video:
@@ -392,6 +642,7 @@ def _save(corpus: Corpus, manifest: Path) -> None:
         "pool": [v.to_json() for v in corpus.pool],
         "ref_photos": [p.to_json() for p in corpus.ref_photos],
         "neg_photos": [p.to_json() for p in corpus.neg_photos],
+        "left_out": [p.to_json() for p in corpus.left_out],
     }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
@@ -413,16 +664,22 @@ def load(manifest: Path) -> Corpus | None:
         neg_photos=[Photo.from_json(d) for d in data["neg_photos"]],
         packages=data.get("packages", {}),
         root=manifest.parent,
+        left_out=[Photo.from_json(d) for d in data.get("left_out", [])],
     )
     items: list[Video | Photo] = [*c.references, *c.pool, *c.ref_photos, *c.neg_photos]
     return c if all(x.path.is_file() for x in items) else None
 
 
-def build(cache: Path | None = None, quiet: bool = False, rebuild: bool = False) -> Corpus:
-    """Fetch, unpack, list, split and complete the corpus (idempotent; cached)."""
+def build(
+    cache: Path | None = None, quiet: bool = False, rebuild: bool = False, films: bool = True
+) -> Corpus:
+    """Fetch, unpack, list, split and complete the corpus (idempotent; cached).
+
+    ``films=False``: the same split without the synthetic films (nothing rendered; for
+    image-only runs), cached in its own manifest."""
     cache = (cache or default_cache_dir()).expanduser()
     cache.mkdir(parents=True, exist_ok=True)
-    manifest = cache / f"corpus-v{CORPUS_VERSION}.json"
+    manifest = cache / f"corpus-v{CORPUS_VERSION}{'' if films else '-nofilms'}.json"
     if not rebuild and (cached := load(manifest)) is not None:
         _log(f"reusing {manifest}", quiet)
         return cached
@@ -436,39 +693,42 @@ def build(cache: Path | None = None, quiet: bool = False, rebuild: bool = False)
         found = list_videos(package, roots[package], quiet)
         _log(f"{package}: {len(found)} videos, {sum(v.seconds for v in found):.0f} s", quiet)
         real.extend(found)
-    refs, pool = _split_real(real)
-
     photos = list_photos({p: roots[p] for p in PHOTO_PACKAGES}, quiet)
-    order = list(photos)
-    random.Random(SPLIT_SEED + "/photos").shuffle(order)
-    ref_photos = sorted(order[:N_REF_PHOTOS], key=lambda p: p.name)
-    film_ref_photos = order[N_REF_PHOTOS : N_REF_PHOTOS + N_FILM_REF_PHOTOS]
-    neg_photos = sorted(order[N_REF_PHOTOS + N_FILM_REF_PHOTOS :], key=lambda p: p.name)
+    groups, videos_of = photo_groups(photos, real, quiet)
+    refs, pool = _split_real(real, [sorted(v) for v in videos_of if len(v) > 1])
+    ref_photos, film_ref_photos, neg_photos, dropped = split_photos(
+        photos, groups, videos_of, {v.name for v in refs}
+    )
+    _log(f"photos: {len(ref_photos)} references, {len(film_ref_photos)} for films, "
+         f"{len(neg_photos)} unrelated, {len(dropped)} left out (content of a registered "
+         "item)", quiet)  # fmt: skip
     if len(neg_photos) < 100 or len(film_ref_photos) < N_SYNTH_REFS * 4:
         raise CorpusError(f"only {len(photos)} photographs")
 
-    films = cache / "films"
-    films.mkdir(exist_ok=True)
+    film_dir = cache / "films"
+    film_dir.mkdir(exist_ok=True)
     jobs: list[tuple[Path, list[str], float, str, tuple[int, int], float]] = []
     per = len(film_ref_photos) // N_SYNTH_REFS
     for i in range(N_SYNTH_REFS):
         ph = [str(p.path) for p in film_ref_photos[i * per : (i + 1) * per]]
         name = f"ref-{i:02d}-{_digest(ph)}.mp4"
-        jobs.append((films / name, ph, SYNTH_REF_SECONDS, f"ref{i}", FILM_SIZE, FILM_FPS))
+        jobs.append((film_dir / name, ph, SYNTH_REF_SECONDS, f"ref{i}", FILM_SIZE, FILM_FPS))
     real_pool = sum(v.seconds for v in pool)
     n_neg = max(0, math.ceil((MIN_NEGATIVE_SECONDS - real_pool) / SYNTH_NEG_SECONDS))
     for i in range(n_neg):
         rng = random.Random(f"{SPLIT_SEED}/neg{i}")
         ph = [str(p.path) for p in rng.sample(neg_photos, min(14, len(neg_photos)))]
         name = f"neg-{i:02d}-{_digest(ph)}.mp4"
-        jobs.append((films / name, ph, SYNTH_NEG_SECONDS, f"neg{i}", FILM_SIZE, FILM_FPS))
+        jobs.append((film_dir / name, ph, SYNTH_NEG_SECONDS, f"neg{i}", FILM_SIZE, FILM_FPS))
+    if not films:
+        jobs = []
     _films(jobs, quiet)
     note = "synthetic: photographs with fast cuts, motion, fades, dark scenes"
     for j in jobs:
         v = _film_video(j[0], f"synthetic/{j[0].name}", note)
         (refs if j[0].name.startswith("ref-") else pool).append(v)
 
-    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache)
+    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache, dropped)
     _save(corpus, manifest)
     _log(f"wrote {manifest}: {json.dumps(corpus.stats())}", quiet)
     return corpus
@@ -509,12 +769,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--rebuild", action="store_true", help="re-list and re-split")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--no-films", action="store_true", help="skip the synthetic films")
     ap.add_argument("--smoke", type=Path, default=None, help="build the tiny synthetic corpus here")
     args = ap.parse_args(argv)
     if args.smoke:
         corpus = build_smoke(args.smoke, quiet=args.quiet)
     else:
-        corpus = build(args.cache, quiet=args.quiet, rebuild=args.rebuild)
+        corpus = build(args.cache, quiet=args.quiet, rebuild=args.rebuild, films=not args.no_films)
     print(json.dumps(corpus.stats(), indent=2))
     return 0
 

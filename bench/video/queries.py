@@ -625,6 +625,14 @@ def make_queries(
     return qs
 
 
+def make_image_queries(corpus: Corpus, cfg: QueryConfig, cache: Path | None = None) -> QuerySet:
+    """Only the image queries of ``cfg`` (no video rendered): the files ``make_queries``
+    would write for them, in the same directory."""
+    root = (cache or corpus.root or default_cache_dir()) / "queries"
+    out = root / f"v{QUERY_VERSION}-{cfg.key()}-{_corpus_key(corpus)}"
+    return QuerySet([], _image_queries(corpus, cfg, out / "images"), out)
+
+
 def _existing(j: _Job) -> VideoQuery:
     """Ground truth of an already rendered query (same arithmetic as ``_render``)."""
     speed = 1.05 if j.family == "speed_1.05" else 1.0

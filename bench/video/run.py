@@ -48,6 +48,7 @@ from bench.video.queries import (
     SMOKE_CONFIG,
     QueryConfig,
     QuerySet,
+    make_image_queries,
     make_queries,
     speed_clips,
 )
@@ -500,6 +501,93 @@ def report(corpus: Corpus, qs: QuerySet, results: list[dict[str, Any]], wall: fl
     return "\n".join(lines)
 
 
+def run_images(
+    factory: Callable[[Path], Method], corpus: Corpus, qs: QuerySet, workdir: Path, quiet: bool
+) -> dict[str, Any]:
+    """Image-only run: register the real reference videos (an image may be a frame of one)
+    and the reference photos, then answer the image queries. Scores the whole set and its
+    two halves (queries of even / odd reference photos, even / odd negatives), so that a
+    setting chosen on one half can be checked on the other."""
+    method = factory(workdir / "index")
+    for v in corpus.references:
+        if not v.synthetic:
+            method.register(v.name, v.path, "video")
+    t0 = _cpu()
+    for p in corpus.ref_photos:
+        method.register(p.name, p.path, "image")
+    reg_cpu = _cpu() - t0
+    method.finish()
+    answers: dict[str, list[str]] = {}
+    lat: list[float] = []
+    for i, iq in enumerate(qs.images):
+        t0 = _cpu()
+        answers[iq.id] = [f.ref_id for f in method.identify(iq.path)]
+        lat.append(_cpu() - t0)
+        if not quiet and i % 100 == 99:
+            print(f"[bench-video] {i + 1}/{len(qs.images)} image queries", file=sys.stderr)
+    truth = {q.id: (q.family, q.ref) for q in qs.images}
+    ref_index = {p.name: i for i, p in enumerate(corpus.ref_photos)}
+
+    def half(q: Any) -> int:
+        return (ref_index[q.ref] if q.ref is not None else int(q.id.rsplit("-", 1)[1])) % 2
+
+    halves = [
+        score_images(answers, {q.id: truth[q.id] for q in qs.images if half(q) == h})
+        for h in (0, 1)
+    ]
+    misses = {
+        q.id: {"family": q.family, "ref": q.ref, "answers": answers[q.id], "path": str(q.path)}
+        for q in qs.images
+        if (q.ref is None and answers[q.id]) or (q.ref is not None and answers[q.id] != [q.ref])
+    }
+    return {
+        "name": method.name,
+        "image_answers": answers,
+        "image_score": score_images(answers, truth),
+        "image_halves": halves,
+        "image_ms_mean": 1000 * sum(lat) / max(1, len(lat)),
+        "image_ms_p95": 1000 * float(np.percentile(lat, 95)) if lat else 0.0,
+        "register_image_ms_mean": 1000 * reg_cpu / max(1, len(corpus.ref_photos)),
+        "image_errors": misses,
+    }
+
+
+def image_report(corpus: Corpus, res: dict[str, Any]) -> str:
+    st = corpus.stats()
+    s, halves = res["image_score"], res["image_halves"]
+    lines = [
+        f"corpus: {st['ref_photos']} reference photos, {st['neg_photos']} unrelated photos, "
+        f"{st['left_out_photos']} left out; {st['references']['real_videos']} real reference "
+        "videos registered",
+        "",
+        f"{'image family':<14}{'n':>5}{'recall':>9}{'half 0':>9}{'half 1':>9}",
+    ]
+    for fam in IMAGE_FAMILIES:
+        cells = [x["by_family"].get(fam) for x in (s, *halves)]
+        n = cells[0]["queries"] if cells[0] else 0
+        lines.append(
+            f"{fam:<14}{n:>5}" + "".join(f"{_f(c['recall'] if c else None):>9}" for c in cells)
+        )
+    lines.append(
+        f"{'all':<14}{s['positives']:>5}" + "".join(f"{_f(x['recall']):>9}" for x in (s, *halves))
+    )
+    lines.append("")
+    lines.append(
+        f"{res['name']}: false positives {s['false_positives']}/{s['negatives']} unrelated photos "
+        f"(halves {halves[0]['false_positives']}/{halves[0]['negatives']}, "
+        f"{halves[1]['false_positives']}/{halves[1]['negatives']}); wrong-reference answers "
+        f"{s['wrong_ref_queries']}; {res['image_ms_mean']:.1f} ms/image CPU mean "
+        f"(p95 {res['image_ms_p95']:.0f} ms); registration {res['register_image_ms_mean']:.0f} "
+        "ms/photo"
+    )
+    for qid, e in sorted(res["image_errors"].items()):
+        wrong = [a for a in e["answers"] if a != e["ref"]]
+        if wrong:
+            what = "false positive" if e["ref"] is None else "wrong reference"
+            lines.append(f"  {what}: {qid} ({Path(e['path']).name}) -> {', '.join(e['answers'])}")
+    return "\n".join(lines)
+
+
 def _truths(qs: QuerySet) -> dict[str, Truth]:
     return {
         q.id: Truth(q.family, q.ref, (q.q_start, q.q_end, q.r_start, q.r_end), q.seconds)
@@ -540,6 +628,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scaling-hours", default="10,100,1000", help="index sizes for --scaling (hours)"
     )
     ap.add_argument("--scaling-queries", type=int, default=6, help="queries timed per size")
+    ap.add_argument(
+        "--images-only",
+        action="store_true",
+        help="image queries only: no films rendered, no video queries, no vPDQ (the real "
+        "reference videos and the reference photos are registered)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="write all figures here")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument(
@@ -567,9 +661,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = SMOKE_CONFIG
             clip_seconds = 1.0
         else:
-            corpus = build(quiet=args.quiet)
+            corpus = build(quiet=args.quiet, films=not args.images_only)
             cfg = QueryConfig(per_family=args.per_family, seed=args.seed)
             clip_seconds = 20.0
+        if args.images_only:
+            iqs = make_image_queries(corpus, cfg)
+            res = run_images(METHODS[args.method], corpus, iqs, tmpd / "method", args.quiet)
+            if overrides:
+                print("[bench-video] overrides: " + ", ".join(overrides))
+            print(image_report(corpus, res))
+            if args.json:
+                payload = {"corpus": corpus.stats(), "overrides": overrides, "result": res}
+                args.json.write_text(json.dumps(payload, indent=1, default=str))
+            return 0
         qs = make_queries(corpus, cfg, quiet=args.quiet)
         if args.families:
             keep = set(args.families.split(",")) | {"negative"}

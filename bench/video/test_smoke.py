@@ -44,3 +44,17 @@ def test_video_benchmark_smoke(tmp_path: Path, method: str, name: str) -> None:
         if t["ref"] is not None:
             assert 0 <= t["q_start"] < t["q_end"] <= t["seconds"] + 0.1
             assert t["r_start"] < t["r_end"]
+
+
+def test_image_only_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.video.run", "--smoke", "--images-only", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "screenshot" in res.stdout and "half 0" in res.stdout
+    r = json.loads(out.read_text())["result"]
+    assert r["image_score"]["positives"] > 0 and r["image_score"]["negatives"] > 0
+    assert len(r["image_halves"]) == 2
+    assert r["image_ms_mean"] > 0

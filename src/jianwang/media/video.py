@@ -25,9 +25,11 @@ __all__ = ["Frames", "content_box", "crop_bars", "decode_image", "decode_video"]
 
 #: side of the kept frames (what perceptual hashes need: PDQ works on 64 x 64)
 FRAME = 64
-#: side of a still image's detailed picture, and the long side of its full picture
+#: side of a still image's detailed picture, and the long side of its full picture (the
+#: keypoint method describes it at 512 px, and a query also at this size: a picture shown
+#: small inside a screenshot keeps its detail)
 DETAIL = 128
-PICTURE = 512
+PICTURE = 1024
 #: side of the picture FFmpeg scales to before bars are found and cropped
 _PROBE = 128
 #: most frames kept at DETAIL side for a query (30 minutes at 5 fps, 150 MB)
