@@ -394,7 +394,7 @@ class FrameFingerprinter:
     name = "frames"
     version = 2
     media = MediaType.VIDEO
-    also = (MediaType.IMAGE,)
+    also: tuple[MediaType, ...] = (MediaType.IMAGE,)
     hash_kind = HashKind.HAMMING112
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
@@ -510,6 +510,7 @@ class FrameFingerprinter:
     def score(
         self, query: Fingerprints, hits: Hits, references: ReferenceLookup
     ) -> list[Candidate]:
+        """One candidate per reference hit (`score_one`), matches first."""
         q: FrameHashes = query.data
         if len(hits) == 0:
             return []
@@ -520,18 +521,25 @@ class FrameFingerprinter:
             ref = references(int(doc))
             if ref is None:
                 continue
-            cand = score_doc(
-                int(doc),
-                q,
-                ref,
-                hits.query_pos[sel].astype(np.int64),
-                hits.ref_pos[sel].astype(np.int64),
-                dist[sel],
+            qpos = hits.query_pos[sel].astype(np.int64)
+            cand = self.score_one(
+                int(doc), q, ref, qpos, hits.ref_pos[sel].astype(np.int64), dist[sel]
             )
             if cand is not None:
                 out.append(cand)
         out.sort(key=lambda c: (c.verdict != Verdict.MATCH, -c.score))
         return out
+
+    def score_one(
+        self,
+        doc: int,
+        q: FrameHashes,
+        ref: FrameHashes,
+        qpos: npt.NDArray[np.int64],
+        rpos: npt.NDArray[np.int64],
+        d: npt.NDArray[np.float64],
+    ) -> Candidate | None:
+        return score_doc(doc, q, ref, qpos, rpos, d)
 
 
 @dataclass(frozen=True)

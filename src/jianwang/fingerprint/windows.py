@@ -44,21 +44,18 @@ from .base import (
     Fingerprints,
     HashKind,
     Hits,
-    ReferenceLookup,
     Role,
     best_references,
     register,
 )
 from .visual import (
     MIN_QUALITY,
+    FrameFingerprinter,
     FrameHashes,
     Rules,
     hamming,
     kept_frames,
-    pack_times,
-    reach,
     score_doc,
-    unpack_times,
 )
 
 #: share of each side a reference's middle leaves out (what a crop of up to 20 % keeps)
@@ -273,18 +270,18 @@ def steady(part: npt.NDArray[Any], d: npt.NDArray[np.float64]) -> npt.NDArray[np
     return _near(table, table[int(np.argmax(votes))])[part.astype(np.int64)]
 
 
-class WindowFingerprinter:
+class WindowFingerprinter(FrameFingerprinter):
+    """The frame method's references, lookup bounds and scoring, on middles and windows."""
+
     name = "windows"
     version = 1
     media = MediaType.VIDEO
+    also: tuple[MediaType, ...] = ()  # a still's crops are the keypoint method's
     hash_kind = HashKind.HAMMING112
     radius = RADIUS
     dense_radius = DENSE_RADIUS
     #: references the second pass searches (those whose places it knows)
     shortlist = PLACES
-
-    def dense_reach(self, fp: Fingerprints) -> int:
-        return reach(fp)
 
     def extract(self, signal: Any, role: Role = Role.QUERY) -> Fingerprints:
         """Reference: the middle's code of each frame the frame method keeps (one code per
@@ -379,47 +376,18 @@ class WindowFingerprinter:
                 best.append(int(np.argmax(smooth)))
         return np.flatnonzero(np.isin(q.parts(), _neighbours(best)))
 
-    def prepare_reference(self, signal: Any) -> FrameHashes:
-        if isinstance(signal, FrameHashes):
-            return signal
-        data = self.extract(signal, Role.REFERENCE).data
-        assert isinstance(data, FrameHashes)
-        return data
-
-    def pack_reference(self, prepared: Any) -> bytes:
-        return pack_times(prepared)
-
-    def unpack_reference(self, data: bytes) -> FrameHashes:
-        return unpack_times(data)
-
-    def score(
-        self, query: Fingerprints, hits: Hits, references: ReferenceLookup
-    ) -> list[Candidate]:
-        q: FrameHashes = query.data
-        if len(hits) == 0:
-            return []
-        dist = hits.distances()
-        out: list[Candidate] = []
-        for doc in np.unique(hits.doc):
-            sel = hits.doc == doc
-            ref = references(int(doc))
-            if ref is None:
-                continue
-            qpos = hits.query_pos[sel].astype(np.int64)
-            d = dist[sel]
-            keep = steady(q.part_of(qpos), d)
-            cand = score_doc(
-                int(doc),
-                q,
-                ref,
-                qpos[keep],
-                hits.ref_pos[sel].astype(np.int64)[keep],
-                d[keep],
-                RULES,
-            )
-            if cand is not None:
-                out.append(cand)
-        return out
+    def score_one(
+        self,
+        doc: int,
+        q: FrameHashes,
+        ref: FrameHashes,
+        qpos: npt.NDArray[np.int64],
+        rpos: npt.NDArray[np.int64],
+        d: npt.NDArray[np.float64],
+    ) -> Candidate | None:
+        """The frame method's lines on the hits from one steady place, by `RULES`."""
+        keep = steady(q.part_of(qpos), d)
+        return score_doc(doc, q, ref, qpos[keep], rpos[keep], d[keep], RULES)
 
 
 def _distinct(
