@@ -343,12 +343,19 @@ def test_ctrl_c_leaves_an_interrupted_run_that_the_cli_resumes(
         world.register(jw)
         site = _add_site(jw, world.sites["downloads"], crawl_delay=0.05, concurrency=1)
     world.reset_logs()
-    proc = _cli(home, "monitor", "run", "--site", site)
-    while len(world.requests("downloads")) < 8:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    # every response takes 0.2 s: the crawl lasts seconds after the 8th request, so Ctrl-C
+    # lands mid-run even when a loaded machine is slow to notice the 8th (without it the
+    # run could finish first: exit 0, not 130)
+    world.latency = 0.2
+    try:
+        proc = _cli(home, "monitor", "run", "--site", site)
+        while len(world.requests("downloads")) < 8:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        world.latency = 0.0
     assert proc.returncode == 130, stderr
     assert b"re-run the same command to resume" in stderr
     proc = _cli(home, "monitor", "run", "--site", site, "--json")
