@@ -290,7 +290,15 @@ def _cli(home: Path, *args: str) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # a test run started in the background of a non-interactive shell inherits SIGINT
+        # ignored, and Python then never raises KeyboardInterrupt: give the CLI the default,
+        # as a terminal would
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_a_killed_run_resumes_without_refetching_or_duplicating(
