@@ -257,33 +257,35 @@ def _inset_views(
 
 
 @functools.cache
-def _low_half() -> npt.NDArray[np.int64]:
-    """Indices (into PDQ's 16 x 16 coefficients, row-major) of the CODE_BITS lowest
-    frequencies: by i + j, then i."""
-    i, j = np.divmod(np.arange(256), 16)
-    return np.lexsort((i, i + j))[:CODE_BITS]
+def lowest(side: int, count: int) -> npt.NDArray[np.int64]:
+    """Indices (into a side x side grid of DCT coefficients, row-major) of the `count`
+    lowest frequencies: by i + j, then i."""
+    i, j = np.divmod(np.arange(side * side), side)
+    return np.lexsort((i, i + j))[:count]
 
 
 def frame_codes(views: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     """The frame method's codes of many 64 x 64 grey pictures ((k, CODE_BITS / 64) words):
     PDQ's DCT, its CODE_BITS lowest frequencies, each above or below their median. Half of
     PDQ's bits, and the sturdier half (a shift, a blur or a camcorder's perspective moves low
-    frequencies least): a kept frame costs 16 bytes in the index. `pdq` still gives the
+    frequencies least): a kept frame costs 14 bytes in the index. `pdq` still gives the
     full hash in vPDQ's form for exchange."""
     if views.shape[0] == 0:
         return np.zeros((0, -(-CODE_BITS // 64)), dtype=np.uint64)
     d = _dct_rows()
-    b = (d @ views.astype(np.float32) @ d.T).reshape(views.shape[0], 256)[:, _low_half()]
-    bits = (b > np.median(b, axis=1, keepdims=True)).astype(np.uint8)
-    return _words(bits)
+    b = (d @ views.astype(np.float32) @ d.T).reshape(views.shape[0], 256)
+    return median_code(b[:, lowest(16, CODE_BITS)])
 
 
-def _words(bits: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
-    """(k, n) bits to (k, ceil(n / 64)) little-endian words, spare bits zero."""
-    pad = (-bits.shape[1]) % 64
+def median_code(coef: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint64]:
+    """(..., n) coefficients to (..., ceil(n / 64)) little-endian words: each bit whether its
+    coefficient is above their median (spare bits zero)."""
+    bits = (coef > np.median(coef, axis=-1, keepdims=True)).astype(np.uint8)
+    pad = (-bits.shape[-1]) % 64
     if pad:
-        bits = np.concatenate([bits, np.zeros((bits.shape[0], pad), dtype=np.uint8)], axis=1)
-    return np.ascontiguousarray(np.packbits(bits, axis=1, bitorder="little")).view(np.uint64)
+        bits = np.concatenate([bits, np.zeros((*bits.shape[:-1], pad), dtype=np.uint8)], axis=-1)
+    packed = np.packbits(bits, axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def _code(view: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint64], int]:

@@ -55,6 +55,8 @@ from .visual import (
     Rules,
     hamming,
     kept_frames,
+    lowest,
+    median_code,
     score_doc,
 )
 
@@ -144,21 +146,10 @@ def _stack(n: int, side: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np
     return np.concatenate([_operator(n, s, side) for s in starts]), np.asarray(starts)
 
 
-@functools.cache
-def _lowest() -> npt.NDArray[np.int64]:
-    """The CODE_BITS lowest of the K x K frequencies (by i + j, then i)."""
-    i, j = np.divmod(np.arange(K * K), K)
-    return np.lexsort((i, i + j))[:CODE_BITS]
-
-
 def _bits(coef: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.uint64]:
     """(..., K, K) coefficients to (..., WORDS) codes: the CODE_BITS lowest frequencies,
-    above their median or not (the last word's spare bits zero)."""
-    flat = coef.reshape(*coef.shape[:-2], K * K)[..., _lowest()]
-    bits = (flat > np.median(flat, axis=-1, keepdims=True)).astype(np.uint8)
-    pad = np.zeros((*bits.shape[:-1], WORDS * 64 - CODE_BITS), dtype=np.uint8)
-    packed = np.packbits(np.concatenate([bits, pad], axis=-1), axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed).view(np.uint64)
+    above their median or not."""
+    return median_code(coef.reshape(*coef.shape[:-2], K * K)[..., lowest(K, CODE_BITS)])
 
 
 def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.NDArray[np.float64]:
