@@ -562,6 +562,58 @@ def test_large_segments_are_searched_through_an_inverted_file(tmp_path: Path, mo
         assert row in hits.ref_pos[hits.query_pos == q].tolist()
 
 
+def test_odd_width_codes_are_searched_padded_with_true_distances(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """112-bit codes (14 bytes) are searched by FAISS at 16 bytes, zero-padded: flat and
+    inverted-file segments give the true distances, the files keep 14 bytes a code, and an
+    inverted file written at 14 bytes (before padding) is still searched."""
+    import faiss
+
+    import jianwang.index.hamming as hm
+
+    monkeypatch.setattr(hm, "IVF_MIN", 2_000)
+    rng = np.random.default_rng(11)
+    centres = rng.integers(0, 256, size=(30, 14), dtype=np.uint8)
+    codes = centres[rng.integers(0, 30, size=3_000)].copy()
+    codes[:, 12:] ^= rng.integers(0, 256, size=(3_000, 2), dtype=np.uint8)
+    small = HammingIndex(tmp_path / "small", bits=112)
+    big = HammingIndex(tmp_path / "big", bits=112)
+    for idx, rows in ((small, codes[:500]), (big, codes)):
+        with idx.writing():
+            idx.add(1, rows, np.arange(rows.shape[0], dtype=np.uint32))
+            idx.flush()
+    assert np.load(next((tmp_path / "big").glob("seg-*.codes.npy"))).shape == (3_000, 14)
+    probe = codes[[7, 300, 450]].copy()
+    probe[:, 0] ^= np.uint8(0b1011)  # 3 bits away
+    truth = np.unpackbits(probe[:, None, :] ^ codes[None, :500, :], axis=2).sum(axis=2)
+    for idx in (small, HammingIndex(tmp_path / "big")):
+        hits = idx.lookup(probe, radius=20)
+        for q, row in enumerate((7, 300, 450)):
+            at = hits.ref_pos[hits.query_pos == q].tolist()
+            assert row in at
+            got = hits.distance[(hits.query_pos == q) & (hits.ref_pos == row)]
+            assert got.tolist() == [3]
+        if idx is small:  # exact: every code within the radius, at its distance
+            for q in range(3):
+                mine = hits.query_pos == q
+                assert (
+                    sorted(hits.ref_pos[mine].tolist()) == np.flatnonzero(truth[q] <= 20).tolist()
+                )
+                assert sorted(hits.distance[mine].tolist()) == sorted(
+                    truth[q][truth[q] <= 20].tolist()
+                )
+    # an inverted file of 14-byte codes, as written before padding
+    ivf = next((tmp_path / "big").glob("seg-*.ivf"))
+    quantizer = faiss.IndexBinaryFlat(112)
+    old = faiss.IndexBinaryIVF(quantizer, 112, 16)
+    old.train(codes)
+    old.add(codes)
+    faiss.write_index_binary(old, str(ivf))
+    hits = HammingIndex(tmp_path / "big").lookup(probe, radius=20)
+    assert 300 in hits.ref_pos[hits.query_pos == 1].tolist()
+
+
 def test_wide_letterbox_is_cropped_when_centred() -> None:
     pic = np.full((128, 128), 150, dtype=np.uint8)
     pic[:30] = 0

@@ -1,4 +1,5 @@
-"""Hamming index for 256-bit perceptual hashes (PDQ frames and images): FAISS binary indexes
+"""Hamming index for binary perceptual codes (112-bit frame and window codes, 256-bit PDQ of
+images; any whole number of bytes, `index.json`): FAISS binary indexes
 over immutable segments + a delta log + tombstones, the same life cycle as `ExactIndex`.
 
 Layout under the index directory (one per method and version)::
@@ -18,8 +19,10 @@ A lookup is a range search: every indexed hash within `radius` bits of a query h
 its distance. Segments are searched by FAISS: `IndexBinaryFlat` (exact; on one core about
 3 ms per query hash and million indexed hashes) below `IVF_MIN` codes, an inverted file
 (`IndexBinaryIVF`, approximate: only the `IVF_NPROBE` lists nearest the query hash) above,
-built when the segment is written (`seg-N.ivf`). FAISS keeps its own copy of the codes (32
-bytes per hash). `lookup_within` searches only given documents' codes, exactly.
+built when the segment is written (`seg-N.ivf`). FAISS searches codes zero-padded to a width
+it has a dedicated popcount loop for (`search_width`: 14 bytes are searched as 16) and keeps
+its own copy of them in an inverted file (plus an 8-byte id each). `lookup_within` searches
+only given documents' codes, exactly.
 """
 
 from __future__ import annotations
@@ -52,6 +55,26 @@ _REC = struct.Struct("<II")  # doc, count
 IVF_MIN = 400_000
 IVF_NPROBE = 12
 IVF_MAX_LISTS = 2048
+#: code widths (bytes) FAISS compares with dedicated popcount loops; a code of another width
+#: is searched zero-padded to the next of these (the distance is unchanged: a 14-byte code
+#: padded to 16 is searched 2x faster in an inverted file, 3.5x in a flat one, measured on
+#: 2 M codes), and stored on disk at its own width
+FAST_BYTES = (4, 8, 16, 20, 32, 64)
+
+
+def search_width(width: int) -> int:
+    """The width (bytes) FAISS searches `width`-byte codes at."""
+    return next((w for w in FAST_BYTES if w >= width), width)
+
+
+def padded(codes: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """`codes` with zero bytes appended up to `width` (contiguous, as FAISS takes them)."""
+    codes = np.asarray(codes, dtype=np.uint8)
+    if codes.shape[1] == width:
+        return np.ascontiguousarray(codes)
+    out = np.zeros((codes.shape[0], width), dtype=np.uint8)
+    out[:, : codes.shape[1]] = codes
+    return out
 
 
 @dataclass
@@ -83,9 +106,10 @@ class _Segment:
         if self.faiss_index is None:
             import faiss
 
-            index = faiss.IndexBinaryFlat(bits)
+            width = search_width(bits // 8)
+            index = faiss.IndexBinaryFlat(width * 8)
             if self.codes.shape[0]:
-                index.add(np.ascontiguousarray(self.codes))
+                index.add(padded(self.codes, width))
             self.faiss_index = index
         return self.faiss_index
 
@@ -137,13 +161,16 @@ def _near_positions(
 
 
 def build_ivf(codes: npt.NDArray[np.uint8], bits: int, seed: int = 0) -> Any:
-    """An inverted-file index over `codes` (ids are row numbers), trained on a sample."""
+    """An inverted-file index over `codes` (ids are row numbers), trained on a sample; codes
+    are held at `search_width`."""
     import faiss
 
     n = codes.shape[0]
     nlist = int(min(IVF_MAX_LISTS, max(64, 4 * math.sqrt(n))))
-    quantizer = faiss.IndexBinaryFlat(bits)
-    index = faiss.IndexBinaryIVF(quantizer, bits, nlist)
+    width = search_width(bits // 8)
+    codes = padded(codes, width)
+    quantizer = faiss.IndexBinaryFlat(width * 8)
+    index = faiss.IndexBinaryIVF(quantizer, width * 8, nlist)
     rng = np.random.default_rng(seed)
     sample = codes[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
     index.train(np.ascontiguousarray(sample))
@@ -431,7 +458,9 @@ class HammingIndex:
         for seg in parts:
             if seg.codes.shape[0] == 0:
                 continue
-            lims, d, ids = seg.searcher(self.bits).range_search(queries, radius + 1)
+            searcher = seg.searcher(self.bits)
+            # an older inverted file holds codes at their own width: queries take its width
+            lims, d, ids = searcher.range_search(padded(queries, searcher.code_size), radius + 1)
             if ids.shape[0] == 0:
                 continue
             q = np.repeat(
