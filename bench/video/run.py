@@ -324,6 +324,8 @@ def run_method(
             sample = pos[:: max(1, len(pos) // max(1, scaling_queries))][:scaling_queries]
             for hours in scaling:
                 pad(hours)
+                phases = getattr(method, "phases", None)
+                before = dict(phases) if phases is not None else {}
                 t0 = _cpu()
                 found = 0
                 for q in sample:
@@ -331,11 +333,18 @@ def run_method(
                     found += any(f.ref_id == q.ref for f in method.identify(q.path))
                 cpu = _cpu() - t0
                 qsec = sum(q.seconds for q in sample)
+                per60 = 60.0 / max(qsec, 1e-9)
                 scale[f"{hours:g}h"] = {
                     "queries": len(sample),
                     "found": found,
                     "ms_per_query": 1000 * cpu / max(1, len(sample)),
-                    "ms_per_60s": 1000 * cpu / max(qsec, 1e-9) * 60.0,
+                    "ms_per_60s": 1000 * cpu * per60,
+                    # the index lookups and scoring alone, and decoding + hashing (a method
+                    # that keeps `phases`)
+                    **{
+                        f"ms_per_60s_{k}": 1000 * (v - before[k]) * per60
+                        for k, v in (phases or {}).items()
+                    },
                     "x_realtime": qsec / max(cpu, 1e-9),
                     "index_bytes": method.index_bytes(),
                 }
@@ -466,7 +475,14 @@ def report(corpus: Corpus, qs: QuerySet, results: list[dict[str, Any]], wall: fl
                 lines.append(
                     f"  padded index {k}: {v['ms_per_query']:.1f} ms/query, "
                     f"{v.get('ms_per_60s', 0):.0f} ms per 60 s of upload "
-                    f"({v['x_realtime']:.1f}x real time, decoding included), "
+                    f"({v['x_realtime']:.1f}x real time, decoding included"
+                    + (
+                        f"; search {v['ms_per_60s_search']:.0f} ms, decoding and hashing "
+                        f"{v['ms_per_60s_extract']:.0f} ms"
+                        if "ms_per_60s_search" in v
+                        else ""
+                    )
+                    + "), "
                     f"right work found {v.get('found', '?')}/{v['queries']}, "
                     f"index {v['index_bytes'] / 1e6:.1f} MB"
                 )

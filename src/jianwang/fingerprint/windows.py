@@ -164,16 +164,18 @@ def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.ND
     grad *= 100.0 / 255.0
     integral = np.zeros((n, h + 1, w + 1))
     integral[:, 1:, 1:] = grad.cumsum(1).cumsum(2)
-    out = np.empty((n, len(boxes)))
-    for j, b in enumerate(boxes):
-        y0, y1 = round(b.y * h), round((b.y + b.side) * h)
-        x0, x1 = round(b.x * w), round((b.x + b.side) * w)
-        total = (
-            integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
+    y0, y1, x0, x1 = (
+        np.array([round(v * size) for v in values], dtype=np.int64)
+        for values, size in (
+            ([b.y for b in boxes], h),
+            ([b.y + b.side for b in boxes], h),
+            ([b.x for b in boxes], w),
+            ([b.x + b.side for b in boxes], w),
         )
-        # a window of m pixels a side sums m / 64 times the steps it would have at 64 x 64
-        out[:, j] = total * (64.0 / max(1, x1 - x0)) / 90.0
-    return np.minimum(100.0, out)
+    )
+    total = integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
+    # a window of m pixels a side sums m / 64 times the steps it would have at 64 x 64
+    return np.minimum(100.0, total * (64.0 / np.maximum(1, x1 - x0)) / 90.0)
 
 
 def middle_codes(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
