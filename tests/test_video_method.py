@@ -562,6 +562,34 @@ def test_large_segments_are_searched_through_an_inverted_file(tmp_path: Path, mo
         assert row in hits.ref_pos[hits.query_pos == q].tolist()
 
 
+def test_a_lookup_may_search_fewer_or_more_inverted_lists(tmp_path: Path, monkeypatch) -> None:
+    """`nprobe` per lookup: all lists find every code within the radius (as a flat search
+    does), one list finds only some (random codes: a code's own list is not always the
+    nearest), and the index's own setting is left as it was."""
+    import jianwang.index.hamming as hm
+
+    monkeypatch.setattr(hm, "IVF_MIN", 2_000)
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, size=(4_000, 16), dtype=np.uint8)
+    idx = HammingIndex(tmp_path / "ix", bits=128)
+    flat = HammingIndex(None, bits=128)
+    for i in (idx, flat):
+        with i.writing():
+            i.add(1, codes, np.arange(4_000, dtype=np.uint32))
+            i.flush()
+    probe = codes[:50].copy()
+    probe[:, 0] ^= np.uint8(1)
+    nlist = idx.segments[0].faiss_index.nlist
+    every = idx.lookup(probe, radius=52, nprobe=nlist)
+    truth = flat.lookup(probe, radius=52)
+    pairs = lambda h: set(zip(h.query_pos.tolist(), h.ref_pos.tolist(), strict=True))  # noqa: E731
+    assert pairs(every) == pairs(truth) and len(truth) > 50
+    one = pairs(idx.lookup(probe, radius=52, nprobe=1))
+    assert one < pairs(truth)  # what one list holds, and no more
+    assert len({(q, q) for q in range(50)} & one) > 25  # a code's own list is mostly nearest
+    assert idx.segments[0].faiss_index.nprobe == hm.IVF_NPROBE
+
+
 def test_odd_width_codes_are_searched_padded_with_true_distances(
     tmp_path: Path, monkeypatch
 ) -> None:

@@ -347,7 +347,8 @@ def _hamming_lookup(method: Fingerprinter, index: HammingIndex, fp: Fingerprints
     if probe is None:
         return index.lookup(fp.codes, radius)
     probed = probe(fp)
-    first = index.lookup(fp.codes[probed], radius)
+    # a method whose copies show in many probe codes may search fewer inverted lists
+    first = index.lookup(fp.codes[probed], radius, getattr(method, "nprobe", None))
     if len(first) == 0:
         return first
     shortlist = best_references(first, radius, int(getattr(method, "shortlist", SHORTLIST)))

@@ -35,7 +35,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,7 @@ class _Segment:
     codes: npt.NDArray[np.uint8]
     post: npt.NDArray[np.uint32]
     faiss_index: Any = None
+    _probing: dict[int, Any] = field(default_factory=dict)
     _docs: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def rows_of(self, docs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
@@ -101,6 +102,22 @@ class _Segment:
         return np.concatenate(
             [np.arange(a, b) for a, b in zip(starts[pick], ends[pick], strict=True)]
         )
+
+    def probing(self, nprobe: int) -> Any:
+        """The segment's inverted file searching `nprobe` lists: a second FAISS index over the
+        same lists (FAISS takes no per-search nprobe for binary inverted files, and setting
+        it on the shared one would race other threads' searches)."""
+        import faiss
+
+        base = self.faiss_index
+        with _RELOAD_LOCK:
+            if nprobe not in self._probing:
+                v = faiss.IndexBinaryIVF(base.quantizer, base.d, base.nlist)
+                v.replace_invlists(base.invlists, False)
+                v.ntotal, v.is_trained, v.nprobe = base.ntotal, True, nprobe
+                v.owner = base  # type: ignore[attr-defined]  # keep the lists alive
+                self._probing[nprobe] = v
+            return self._probing[nprobe]
 
     def searcher(self, bits: int) -> Any:
         if self.faiss_index is None:
@@ -432,9 +449,10 @@ class HammingIndex:
 
     # ------------------------------------------------------------ reading
 
-    def lookup(self, codes: npt.NDArray[Any], radius: int = 64) -> Hits:
+    def lookup(self, codes: npt.NDArray[Any], radius: int = 64, nprobe: int | None = None) -> Hits:
         """Every indexed code within `radius` bits of each query code: (query code index,
-        doc, position, distance), tombstoned documents left out."""
+        doc, position, distance), tombstoned documents left out. Inverted files search their
+        `nprobe` lists nearest each code (default IVF_NPROBE)."""
         queries = self._as_bytes(codes)
         parts = list(self.segments)
         delta = self._delta_segment()
@@ -442,7 +460,7 @@ class HammingIndex:
             parts.append(delta)
         if queries.shape[0] == 0 or not parts:
             return Hits.empty()
-        hits = self._search(parts, queries, radius)
+        hits = self._search(parts, queries, radius, nprobe)
         if self.tombstones and len(hits):
             keep = ~np.isin(hits.doc, np.fromiter(self.tombstones, dtype=np.uint32))
             hits = Hits(
@@ -453,13 +471,21 @@ class HammingIndex:
             )
         return hits
 
-    def _search(self, parts: list[_Segment], queries: npt.NDArray[np.uint8], radius: int) -> Hits:
+    def _search(
+        self,
+        parts: list[_Segment],
+        queries: npt.NDArray[np.uint8],
+        radius: int,
+        nprobe: int | None = None,
+    ) -> Hits:
         qs, docs, pos, dist = [], [], [], []
         for seg in parts:
             if seg.codes.shape[0] == 0:
                 continue
             searcher = seg.searcher(self.bits)
             # an older inverted file holds codes at their own width: queries take its width
+            if nprobe is not None and hasattr(searcher, "nprobe") and nprobe != searcher.nprobe:
+                searcher = seg.probing(nprobe)
             lims, d, ids = searcher.range_search(padded(queries, searcher.code_size), radius + 1)
             if ids.shape[0] == 0:
                 continue
