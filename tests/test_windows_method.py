@@ -72,3 +72,40 @@ def test_steady_keeps_the_hits_at_one_place() -> None:
     d = np.array([3, 4, 5, 3, 6, 2, 1], dtype=np.float64)
     keep = W.steady(parts, d)
     assert keep[:6].all() and not keep[6]
+
+
+def test_codes_computed_on_demand_are_the_codes_of_every_window() -> None:
+    """A query's codes are computed when the lookup asks for some rows (`WindowCodes`): any
+    rows, in any order, repeated or not, give what hashing every window gives, and so does
+    the whole array."""
+    frames = np.stack([_resize(_grey(seed), 128) for seed in range(5)])
+    every, _ = W.window_codes(frames)
+    n_win = len(W.windows())
+    frame, part = np.divmod(np.arange(frames.shape[0] * n_win), n_win)
+    lazy = W.WindowCodes(frames, frame, part)
+    assert len(lazy) == frame.shape[0] and lazy.shape == (frame.shape[0], W.WORDS)
+    rows = np.random.default_rng(2).permutation(frame.shape[0])[:700]
+    rows = np.concatenate([rows, rows[:50]])
+    assert np.array_equal(lazy[rows], every[frame[rows], part[rows]])
+    assert np.array_equal(lazy[7], every[0, 7])
+    assert np.array_equal(np.asarray(lazy), every.reshape(-1, W.WORDS))
+    assert lazy[np.zeros(0, dtype=np.int64)].shape == (0, W.WORDS)
+
+
+def test_window_quality_is_the_steps_of_each_window() -> None:
+    """Quality from integral images equals the direct sum of steps inside each window."""
+    frames = np.stack([_resize(_grey(seed), 128) for seed in range(2)])
+    boxes = list(W.windows())[::37]
+    q = W.window_quality(frames, boxes)
+    f = frames.astype(np.float64)
+    for j, b in enumerate(boxes):
+        y0, y1 = round(b.y * 128), round((b.y + b.side) * 128)
+        x0, x1 = round(b.x * 128), round((b.x + b.side) * 128)
+        steps = np.zeros(2)
+        for i in range(2):
+            inside = f[i]
+            dy = np.abs(inside[:-1, :] - inside[1:, :])[y0:y1, x0:x1]
+            dx = np.abs(inside[:, :-1] - inside[:, 1:])[y0:y1, x0:x1]
+            steps[i] = dy.sum() + dx.sum()
+        want = np.minimum(100.0, steps * 100 / 255 * 64 / (x1 - x0) / 90)
+        assert np.allclose(q[:, j], want)

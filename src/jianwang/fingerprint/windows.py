@@ -33,7 +33,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -156,14 +156,14 @@ def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.ND
     """(frames, windows): PDQ's quality measure (absolute steps between neighbours, in
     percent of full scale, over 90, for 64 x 64 pixels) of each window, from integral
     images of the steps."""
-    f = frames.astype(np.float32)
+    f = frames.astype(np.int16)
     n, h, w = f.shape
-    grad = np.zeros((n, h, w), dtype=np.float64)
+    # whole steps, summed exactly in integers (at most 510 a pixel: 2^31 holds 4 M pixels)
+    grad = np.zeros((n, h, w), dtype=np.int32)
     grad[:, :-1, :] += np.abs(f[:, :-1, :] - f[:, 1:, :])
     grad[:, :, :-1] += np.abs(f[:, :, :-1] - f[:, :, 1:])
-    grad *= 100.0 / 255.0
-    integral = np.zeros((n, h + 1, w + 1))
-    integral[:, 1:, 1:] = grad.cumsum(1).cumsum(2)
+    integral = np.zeros((n, h + 1, w + 1), dtype=np.int32)
+    integral[:, 1:, 1:] = grad.cumsum(1, dtype=np.int32).cumsum(2, dtype=np.int32)
     y0, y1, x0, x1 = (
         np.array([round(v * size) for v in values], dtype=np.int64)
         for values, size in (
@@ -174,8 +174,9 @@ def window_quality(frames: npt.NDArray[np.uint8], boxes: list[Window]) -> npt.ND
         )
     )
     total = integral[:, y1, x1] - integral[:, y0, x1] - integral[:, y1, x0] + integral[:, y0, x0]
-    # a window of m pixels a side sums m / 64 times the steps it would have at 64 x 64
-    return np.minimum(100.0, total * (64.0 / np.maximum(1, x1 - x0)) / 90.0)
+    # in percent of full scale; a window of m pixels a side sums m / 64 times the steps it
+    # would have at 64 x 64
+    return np.minimum(100.0, total * (100.0 / 255.0) * (64.0 / np.maximum(1, x1 - x0)) / 90.0)
 
 
 def middle_codes(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
@@ -205,6 +206,88 @@ def window_codes(
         at += m * m
     usable = window_quality(frames, list(windows())) >= WINDOW_QUALITY
     return codes, usable
+
+
+@functools.cache
+def _places() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each window's size (index into SCALES) and its y and x start (index into its size's
+    starts, as `_stack` orders them)."""
+    size, iy, ix = [], [], []
+    for w in windows():
+        starts = sorted({v.x for v in windows() if v.side == w.side})
+        size.append(SCALES.index(w.side))
+        iy.append(starts.index(w.y))
+        ix.append(starts.index(w.x))
+    return np.asarray(size), np.asarray(iy), np.asarray(ix)
+
+
+#: rows of `codes_at` computed at once (bounds the gathered operators: 5.6 kB a row)
+_ROWS_AT_ONCE = 4096
+
+
+def codes_at(
+    frames: npt.NDArray[np.uint8], frame: npt.NDArray[Any], part: npt.NDArray[Any]
+) -> npt.NDArray[np.uint64]:
+    """The codes of window `part[i]` of frame `frame[i]`, for each i ((len, WORDS)): what
+    `window_codes` gives for those windows, computing only them. The left product
+    (every start of a size: A_y F) is made once per frame and size, then each window takes
+    its rows of it times its own columns (a query's lookups need a few percent of its
+    windows)."""
+    frame = np.asarray(frame, dtype=np.int64)
+    part = np.asarray(part, dtype=np.int64)
+    out = np.zeros((frame.shape[0], WORDS), dtype=np.uint64)
+    if frame.shape[0] == 0:
+        return out
+    n = frames.shape[1]
+    size, iy, ix = _places()
+    for s, side in enumerate(SCALES):
+        rows = np.flatnonzero(size[part] == s)
+        if rows.shape[0] == 0:
+            continue
+        ops, _ = _stack(n, side)
+        m = ops.shape[0] // K
+        # windows of one frame at one y start share A_y F: one row band of the product
+        band = frame[rows] * m + iy[part[rows]]
+        bands, which = np.unique(band, return_inverse=True)
+        used, at = np.unique(bands // m, return_inverse=True)
+        # (frames used, m, K, n): every start's rows of A_y F
+        left = (ops @ frames[used].astype(np.float32)).reshape(used.shape[0], m, K, n)
+        # (bands, K, m * K): the bands' rows of A_y F A_x^T, every x start
+        right = (left[at, bands % m].reshape(-1, n) @ ops.T).reshape(-1, K, m, K)
+        for a in range(0, rows.shape[0], _ROWS_AT_ONCE):
+            r = rows[a : a + _ROWS_AT_ONCE]
+            out[r] = _bits(right[which[a : a + _ROWS_AT_ONCE], :, ix[part[r]]])
+    return out
+
+
+class WindowCodes:
+    """A query's window codes, computed when asked for: row i is window `part[i]` of frame
+    `frame[i]`. Indexing (`codes[rows]`) computes those rows (`codes_at`); `np.asarray`
+    computes all. Quacks like the (rows, WORDS) array `Fingerprints.codes` holds."""
+
+    dtype = np.dtype(np.uint64)
+    ndim = 2
+
+    def __init__(
+        self, frames: npt.NDArray[np.uint8], frame: npt.NDArray[Any], part: npt.NDArray[Any]
+    ):
+        self.frames = frames
+        self.frame = np.asarray(frame, dtype=np.int64)
+        self.part = np.asarray(part, dtype=np.int64)
+        self.shape = (int(self.frame.shape[0]), WORDS)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: Any) -> npt.NDArray[np.uint64]:
+        pick = np.arange(self.shape[0])[rows]
+        if pick.ndim == 0:
+            return codes_at(self.frames, self.frame[pick][None], self.part[pick][None])[0]
+        return codes_at(self.frames, self.frame[pick], self.part[pick])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> npt.NDArray[Any]:
+        every = codes_at(self.frames, self.frame, self.part)
+        return every if dtype is None else every.astype(dtype)
 
 
 def _neighbours(ids: list[int]) -> npt.NDArray[np.int64]:
@@ -307,17 +390,20 @@ class WindowFingerprinter(FrameFingerprinter):
         fine = getattr(signal, "fine", None)
         source = pixels if fine is None else np.asarray(fine, dtype=np.uint8)
         n = min(source.shape[0], times.shape[0])
-        all_codes, all_t, all_frame, all_part = [], [], [], []
+        all_t, all_frame, all_part = [], [], []
+        boxes = list(windows())
         for a in range(0, n, 64):  # in blocks: a long upload's windows at once are large
-            codes, usable = window_codes(source[a : a + 64])
-            f, wi = np.nonzero(usable)
-            all_codes.append(codes[f, wi])
+            f, wi = np.nonzero(window_quality(source[a : a + 64], boxes) >= WINDOW_QUALITY)
             all_frame.append((f + a).astype(np.uint32))
             all_part.append(wi.astype(np.uint16))
             all_t.append(times[f + a])
-        if not all_codes:
+        if not all_frame:
             return _empty(self, duration)
-        codes = np.concatenate(all_codes)
+        # computed when the lookup asks for them: it takes a few percent of the windows
+        codes = cast(
+            "npt.NDArray[np.uint64]",
+            WindowCodes(source[:n], np.concatenate(all_frame), np.concatenate(all_part)),
+        )
         data = FrameHashes(
             np.concatenate(all_t).astype(np.float32),
             np.zeros(codes.shape[0], dtype=bool),
