@@ -672,3 +672,30 @@ def test_scoring_survives_a_reference_store_shorter_than_the_index(library, film
     hits = Hits(fp.positions[found.query_pos], found.doc, found.ref_pos, found.distance)
     cands = method.score(fp, hits, lambda d: short if d == 2 else refs.get(d))
     assert cands and cands[0].doc == 2
+
+
+def test_two_methods_segments_are_merged_where_they_agree() -> None:
+    """A work found by its frames and by its crops' windows: segments that overlap in the
+    upload and map it onto the same place of the work become one stretch; one that puts
+    the upload elsewhere in the work stays apart; a lesser match that is only a review adds
+    no segment."""
+    from jianwang.domain import Match, Segment
+    from jianwang.identify import _combine, merge_segments
+
+    frames = Segment((6.0, 14.0), (18.0, 26.0))
+    windows = Segment((12.0, 22.0), (24.5, 34.0))  # same offset (+12 / +12.5)
+    elsewhere = Segment((13.0, 16.0), (90.0, 93.0))
+    later = Segment((40.0, 44.0), (52.0, 56.0))  # same offset, not touching: apart
+    merged = merge_segments([windows, later, frames, elsewhere])
+    assert merged == (
+        Segment((6.0, 22.0), (18.0, 34.0)),
+        Segment((13.0, 16.0), (90.0, 93.0)),
+        Segment((40.0, 44.0), (52.0, 56.0)),
+    )
+    a = Match("w", "t", 0.9, Verdict.MATCH, (frames,), "frames")
+    b = Match("w", "t", 0.6, Verdict.MATCH, (windows,), "windows")
+    both = _combine(b, a)
+    assert both.method == "frames+windows" and both.segments == (merged[0],)
+    assert abs(both.score - (1 - 0.1 * 0.4)) < 1e-9
+    review = Match("w", "t", 0.3, Verdict.REVIEW, (elsewhere,), "windows")
+    assert _combine(a, review).segments == (frames,)

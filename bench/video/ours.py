@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from bench.video.metrics import Found
-from jianwang.domain import MediaType, Verdict
+from jianwang.domain import MediaType, Segment, Verdict
 from jianwang.fingerprint.base import Fingerprints, Hits, Role, for_media
 from jianwang.fingerprint.keypoints import KeypointFingerprinter
 from jianwang.fingerprint.visual import FrameFingerprinter
 from jianwang.fingerprint.windows import WindowFingerprinter
-from jianwang.identify import HAMMING_BITS, _hamming_lookup
+from jianwang.identify import HAMMING_BITS, _hamming_lookup, merge_segments
 from jianwang.index.forward import ReferenceStore
 from jianwang.index.hamming import HammingIndex
 from jianwang.media.video import decode_image, decode_video
@@ -103,7 +103,7 @@ class Jianwang:
         method's hashing) and "search" (the index lookups and the scoring)."""
         t0 = time.process_time()
         media, signal = self._decode(path)
-        best: dict[str, list[Found]] = {}
+        best: dict[str, list[Segment]] = {}
         scores: dict[str, list[float]] = {}
         for method, index, store in self._for(media):
             fp: Fingerprints = method.extract(signal, Role.QUERY)
@@ -127,22 +127,20 @@ class Jianwang:
                     continue
                 name = self.names[c.doc]
                 scores.setdefault(name, []).append(c.score)
-                spans = [
-                    Found(name, s.query_start, s.query_end, s.ref_start, s.ref_end, c.score)
-                    for s in c.spans
-                ] or [Found(name, score=c.score)]
-                if name not in best or (c.spans and not any(f.q_end for f in best[name])):
-                    best[name] = spans
+                # every method's segments, merged as `identify` merges them
+                best.setdefault(name, []).extend(
+                    Segment((s.query_start, s.query_end), (s.ref_start, s.ref_end)) for s in c.spans
+                )
             t1 = time.process_time()
             self.phases["search"] += t1 - t0
             t0 = t1
         out: list[Found] = []
-        for name, found_list in best.items():
+        for name, segments in best.items():
             combined = 1.0 - float(np.prod([1.0 - s for s in scores[name]]))
             out += [
-                Found(f.ref_id, f.q_start, f.q_end, f.r_start, f.r_end, combined)
-                for f in found_list
-            ]
+                Found(name, g.query[0], g.query[1], g.reference[0], g.reference[1], combined)
+                for g in merge_segments(segments)
+            ] or [Found(name, score=combined)]
         return sorted(out, key=lambda f: -f.score)
 
     def pad(self, hours: float) -> None:

@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -374,11 +375,41 @@ def _rank(m: Match) -> tuple[bool, float]:
     return (m.verdict != Verdict.MATCH, -m.score)
 
 
+#: segments of two methods that map the upload onto the work within this many units
+#: (seconds for video and audio) of each other, and overlap or touch, are one stretch
+AGREE = 2.0
+
+
+def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Segments of one work (from several methods) as stretches of the upload: segments
+    that overlap or touch in the upload and agree on where in the work they are (the
+    offset reference - query within AGREE) become one; the rest stay apart (a second copy,
+    or a method that placed it elsewhere). In upload order."""
+    out: list[Segment] = []
+    for seg in sorted(segments, key=lambda x: (x.query[0], x.query[1])):
+        offset = seg.reference[0] - seg.query[0]
+        for i, have in enumerate(out):
+            touch = seg.query[0] <= have.query[1] and have.query[0] <= seg.query[1]
+            if touch and abs((have.reference[0] - have.query[0]) - offset) <= AGREE:
+                out[i] = Segment(
+                    (have.query[0], max(have.query[1], seg.query[1])),
+                    (
+                        min(have.reference[0], seg.reference[0]),
+                        max(have.reference[1], seg.reference[1]),
+                    ),
+                )
+                break
+        else:
+            out.append(seg)
+    return tuple(out)
+
+
 def _combine(a: Match, b: Match) -> Match:
     """One work found twice. By the same method (two assets of the work): the better match.
-    By two methods (a film's pictures and its soundtrack): the better match's segments, a
-    verdict that either method's match earns, and a score that independent evidence raises:
-    1 - (1 - a)(1 - b)."""
+    By two methods (a film's pictures and its soundtrack, its frames and its crops'
+    windows): the segments both place (`merge_segments`; the lesser match's only when it
+    is a match itself), a verdict that either method's match earns, and a score that
+    independent evidence raises: 1 - (1 - a)(1 - b)."""
     first, second = (a, b) if _rank(a) <= _rank(b) else (b, a)
     if a.method == b.method or second.method in first.method.split("+"):
         return first
@@ -389,7 +420,9 @@ def _combine(a: Match, b: Match) -> Match:
         title=first.title,
         score=1.0 - (1.0 - first.score) * (1.0 - second.score),
         verdict=first.verdict,
-        segments=first.segments,
+        segments=merge_segments(
+            first.segments + (second.segments if second.verdict == Verdict.MATCH else ())
+        ),
         method=f"{first.method}+{second.method}",
         evidence=evidence,
         member=first.member,
