@@ -699,3 +699,24 @@ def test_two_methods_segments_are_merged_where_they_agree() -> None:
     assert abs(both.score - (1 - 0.1 * 0.4)) < 1e-9
     review = Match("w", "t", 0.3, Verdict.REVIEW, (elsewhere,), "windows")
     assert _combine(a, review).segments == (frames,)
+
+
+def test_a_segment_is_cut_where_its_line_leaves_the_reference() -> None:
+    """A line that maps the copy's first moments before the reference's start (or its last
+    past the reference's end) reports only the part inside the reference, on both axes."""
+    from jianwang.fingerprint.visual import _span
+
+    early = _span(9.8, 12.8, 1.0, -11.3, 30.0)
+    assert (early.query_start, early.query_end, early.ref_start, early.ref_end) == (
+        11.3,
+        12.8,
+        0.0,
+        1.5,
+    )
+    late = _span(5.0, 15.0, 1.05, 20.0, 30.0)
+    assert late.query_start == 5.0 and late.ref_end == 30.0
+    assert abs(late.query_end - 10.0 / 1.05) < 0.01
+    outside = _span(2.0, 3.0, 1.0, -10.0, 30.0)  # nothing inside: kept against the edge
+    assert (outside.query_start, outside.query_end, outside.ref_start) == (2.0, 3.0, 0.0)
+    free = _span(4.0, 6.0, 1.0, 1.0)  # no known duration: only the start bounds it
+    assert (free.ref_start, free.ref_end) == (5.0, 7.0)

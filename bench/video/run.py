@@ -507,7 +507,7 @@ def report(corpus: Corpus, qs: QuerySet, results: list[dict[str, Any]], wall: fl
             )
         if res.get("details", {}).get("note"):
             lines.append(f"  ({res['details']['note']}; no padded-index run)")
-    img = [res for res in results if "image_score" in res]
+    img = [res for res in results if res.get("image_score", {}).get("positives")]
     if img:
         lines.append("")
         lines.append(

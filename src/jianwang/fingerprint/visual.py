@@ -637,7 +637,13 @@ def score_doc(
         frames = int(np.unique(frame[inl]).shape[0])
         if evidence < rules.review_evidence:
             break
-        spans = _chain(_extend(np.unique(qt[inl]), np.unique(qt[on & ~strong])), speed, offset, q)
+        spans = _chain(
+            _extend(np.unique(qt[inl]), np.unique(qt[on & ~strong])),
+            speed,
+            offset,
+            q,
+            float(ref.duration),
+        )
         lines.append((evidence, speed, offset, spans, frames, flip))
         alive &= ~on
         # a query frame counts for one line only
@@ -733,7 +739,15 @@ def _refit(
     return float(a), float(b)
 
 
-def _chain(qt: npt.NDArray[np.float64], speed: float, offset: float, q: FrameHashes) -> list[Span]:
+def _chain(
+    qt: npt.NDArray[np.float64],
+    speed: float,
+    offset: float,
+    q: FrameHashes,
+    ref_duration: float = 0.0,
+) -> list[Span]:
+    """The query times on a line as spans (a gap over GAP starts a new one), cut where the
+    line leaves the reference (before its start, after `ref_duration` when known)."""
     times = np.unique(qt)
     if times.shape[0] == 0:
         return []
@@ -743,10 +757,10 @@ def _chain(qt: npt.NDArray[np.float64], speed: float, offset: float, q: FrameHas
     for t in times[1:]:
         t = float(t)
         if t - prev > GAP:
-            out.append(_span(start, prev + step, speed, offset))
+            out.append(_span(start, prev + step, speed, offset, ref_duration))
             start = t
         prev = t
-    out.append(_span(start, prev + step, speed, offset))
+    out.append(_span(start, prev + step, speed, offset, ref_duration))
     return out
 
 
@@ -765,12 +779,24 @@ def _extend(
     return np.asarray(sorted(times))
 
 
-def _span(q0: float, q1: float, speed: float, offset: float) -> Span:
+def _span(q0: float, q1: float, speed: float, offset: float, ref_duration: float = 0.0) -> Span:
+    """Query [q0, q1) on the line t_ref = speed * t + offset, cut to the part that maps
+    inside the reference: a line placed a little early or late (a static shot's frames say
+    little about where in the shot the copy is) maps the copy's first or last moments
+    before the reference's start or past its end, and those moments are not the reference's.
+    A span wholly outside keeps its query times against the reference's edge."""
+    r0, r1 = speed * q0 + offset, speed * q1 + offset
+    c0 = q0 + max(0.0, -r0) / speed
+    c1 = q1 - (max(0.0, r1 - ref_duration) / speed if ref_duration > 0 else 0.0)
+    if c1 > c0:
+        q0, q1 = c0, c1
+        r0, r1 = speed * q0 + offset, speed * q1 + offset
+    top = ref_duration if ref_duration > 0 else math.inf
     return Span(
         round(q0, 2),
         round(q1, 2),
-        round(max(0.0, speed * q0 + offset), 2),
-        round(max(0.0, speed * q1 + offset), 2),
+        round(min(top, max(0.0, r0)), 2),
+        round(min(top, max(0.0, r1)), 2),
     )
 
 
