@@ -682,7 +682,10 @@ def _vote(
     speed grid and offset cells (two grids half a cell apart, so a line on a cell edge is not
     split). A query frame counts once per cell, with its best weight."""
     n_speeds = round(max_log_speed / SPEED_STEP)
-    speeds = np.exp(np.arange(-n_speeds, n_speeds + 1) * SPEED_STEP)
+    # the unchanged speed first, then outwards: of lines the hits support equally (a short
+    # or static excerpt fits several), the one closest to speed 1 wins
+    steps = np.arange(-n_speeds, n_speeds + 1)
+    speeds = np.exp(steps[np.argsort(np.abs(steps), kind="stable")] * SPEED_STEP)
     # a reference hash stands for [rt, rt + hold): vote at the middle of what it covers
     mid = rt + 0.5 * np.minimum(hold, 2.0)
     best: tuple[float, float, float, float] | None = None
