@@ -553,13 +553,23 @@ def test_large_segments_are_searched_through_an_inverted_file(tmp_path: Path, mo
     with idx.writing():
         idx.add(1, codes, np.arange(3_000, dtype=np.uint32))
         idx.flush()
-    assert list((tmp_path / "ix").glob("seg-*.ivf"))
+    assert list((tmp_path / "ix").glob("seg-*.lists.npz"))
     again = HammingIndex(tmp_path / "ix")
+    assert again.segments[0].faiss_index.ntotal == 3_000
     probe = codes[[5, 500, 2500]].copy()
     probe[:, 3] ^= np.uint64(0b111)
     hits = again.lookup(probe, radius=24)
     for q, row in enumerate((5, 500, 2500)):
         assert row in hits.ref_pos[hits.query_pos == q].tolist()
+    # compaction rewrites the lists without a removed document, and drops the old files
+    with again.writing():
+        again.add(2, codes[:10], np.arange(10, dtype=np.uint32))
+        again.remove([1])
+        again.compact()
+    files = sorted(p.name for p in (tmp_path / "ix").glob("seg-*"))
+    assert len({f.split(".")[0] for f in files}) == 1
+    assert not any(f.endswith(".lists.npz") for f in files)  # 10 codes: flat
+    assert set(again.lookup(probe, radius=24).doc.tolist()) <= {2}
 
 
 def test_a_lookup_may_search_fewer_or_more_inverted_lists(tmp_path: Path, monkeypatch) -> None:
@@ -631,8 +641,10 @@ def test_odd_width_codes_are_searched_padded_with_true_distances(
                 assert sorted(hits.distance[mine].tolist()) == sorted(
                     truth[q][truth[q] <= 20].tolist()
                 )
-    # an inverted file of 14-byte codes, as written before padding
-    ivf = next((tmp_path / "big").glob("seg-*.ivf"))
+    # FAISS's own inverted file of 14-byte codes, as segments were written before
+    stored = next((tmp_path / "big").glob("seg-*.lists.npz"))
+    ivf = stored.with_name(stored.name.replace(".lists.npz", ".ivf"))
+    stored.unlink()
     quantizer = faiss.IndexBinaryFlat(112)
     old = faiss.IndexBinaryIVF(quantizer, 112, 16)
     old.train(codes)
@@ -720,3 +732,33 @@ def test_a_segment_is_cut_where_its_line_leaves_the_reference() -> None:
     assert (outside.query_start, outside.query_end, outside.ref_start) == (2.0, 3.0, 0.0)
     free = _span(4.0, 6.0, 1.0, 1.0)  # no known duration: only the start bounds it
     assert (free.ref_start, free.ref_end) == (5.0, 7.0)
+
+
+def test_a_reload_reuses_open_segments_but_not_rebuilt_ones(tmp_path: Path) -> None:
+    """Another process's flush: the reader's reload opens only the new segment. An index
+    rebuilt from scratch (same segment names, new files) is opened anew."""
+    import shutil
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, size=(200, 14), dtype=np.uint8)
+    writer = HammingIndex(tmp_path / "ix", bits=112)
+    with writer.writing():
+        writer.add(1, codes[:100], np.arange(100, dtype=np.uint32))
+        writer.flush()
+    reader = HammingIndex(tmp_path / "ix", bits=112)
+    first = reader.segments[0]
+    with writer.writing():
+        writer.add(2, codes[100:], np.arange(100, dtype=np.uint32))
+        writer.flush()
+    reader._checked = -1e9  # as if a second had passed
+    assert reader.refresh()
+    assert len(reader.segments) == 2 and reader.segments[0] is first
+    shutil.rmtree(tmp_path / "ix")
+    again = HammingIndex(tmp_path / "ix", bits=112)
+    with again.writing():
+        again.add(3, codes[:50], np.arange(50, dtype=np.uint32))
+        again.flush()
+    reader._checked = -1e9
+    assert reader.refresh()
+    assert reader.segments[0] is not first
+    assert set(reader.lookup(codes[:50], radius=0).doc.tolist()) == {3}

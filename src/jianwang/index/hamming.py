@@ -10,6 +10,11 @@ Layout under the index directory (one per method and version)::
     seg-000001.pos.npy       uint32 (n,): positions, only when a run's are not 0, 1, 2, ...
                              (a method with one hash per position stores none: 32 bytes a
                              hash in all; older segments have post.npy, (n, 2) doc, position)
+    seg-000001.lists.npz     a large segment's inverted file: centroids, its rows in list
+                             order (uint32) and where each list starts; FAISS's lists are
+                             built from it in memory when the segment opens (older segments
+                             have seg-N.ivf, FAISS's own file, with the codes again and
+                             8-byte ids: about 2x the codes on disk)
     manifest.json            live segments, written atomically
     delta.log                appended (doc, count, codes, positions) records, replayed on open
     tombstones.json          removed documents; filtered at lookup, purged by `compact`
@@ -19,10 +24,10 @@ A lookup is a range search: every indexed hash within `radius` bits of a query h
 its distance. Segments are searched by FAISS: `IndexBinaryFlat` (exact; on one core about
 3 ms per query hash and million indexed hashes) below `IVF_MIN` codes, an inverted file
 (`IndexBinaryIVF`, approximate: only the `IVF_NPROBE` lists nearest the query hash) above,
-built when the segment is written (`seg-N.ivf`). FAISS searches codes zero-padded to a width
-it has a dedicated popcount loop for (`search_width`: 14 bytes are searched as 16) and keeps
-its own copy of them in an inverted file (plus an 8-byte id each). `lookup_within` searches
-only given documents' codes, exactly.
+built when the segment is written (`seg-N.lists.npz`). FAISS searches codes zero-padded to a width
+it has a dedicated popcount loop for (`search_width`: 14 bytes are searched as 16); its
+inverted lists hold their own copy in memory (plus an 8-byte id each), not on disk.
+`lookup_within` searches only given documents' codes, exactly.
 """
 
 from __future__ import annotations
@@ -83,6 +88,8 @@ class _Segment:
     codes: npt.NDArray[np.uint8]
     post: npt.NDArray[np.uint32]
     faiss_index: Any = None
+    #: the codes file's (inode, size, mtime): what a reload checks before reusing it
+    stamp: tuple[int, int, int] | None = None
     _probing: dict[int, Any] = field(default_factory=dict)
     _docs: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
@@ -177,21 +184,62 @@ def _near_positions(
     return keep
 
 
-def build_ivf(codes: npt.NDArray[np.uint8], bits: int, seed: int = 0) -> Any:
-    """An inverted-file index over `codes` (ids are row numbers), trained on a sample; codes
-    are held at `search_width`."""
+def train_lists(
+    codes: npt.NDArray[np.uint8], bits: int, seed: int = 0
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The inverted file of a segment, as it is stored: (centroids at `search_width`, the
+    segment's rows in list order, where each list starts in that order). Centroids are
+    trained (FAISS k-means) on a sample; every code goes to its nearest centroid."""
     import faiss
 
     n = codes.shape[0]
     nlist = int(min(IVF_MAX_LISTS, max(64, 4 * math.sqrt(n))))
     width = search_width(bits // 8)
-    codes = padded(codes, width)
     quantizer = faiss.IndexBinaryFlat(width * 8)
     index = faiss.IndexBinaryIVF(quantizer, width * 8, nlist)
     rng = np.random.default_rng(seed)
-    sample = codes[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
-    index.train(np.ascontiguousarray(sample))
-    index.add(np.ascontiguousarray(codes))
+    index.train(
+        padded(codes[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))], width)
+    )
+    centroids = np.asarray(quantizer.reconstruct_n(0, nlist), dtype=np.uint8).reshape(nlist, width)
+    assign = np.empty(n, dtype=np.int64)
+    for a in range(0, n, 1 << 18):  # padded copies a block at a time
+        _, nearest = quantizer.search(padded(codes[a : a + (1 << 18)], width), 1)
+        assign[a : a + nearest.shape[0]] = nearest[:, 0]
+    order = np.argsort(assign, kind="stable").astype(np.uint32)
+    starts = np.zeros(nlist + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(np.bincount(assign, minlength=nlist))
+    return centroids, order, starts
+
+
+def ivf_from_lists(
+    codes: npt.NDArray[np.uint8],
+    centroids: npt.NDArray[np.uint8],
+    order: npt.NDArray[np.uint32],
+    starts: npt.NDArray[np.int64],
+) -> Any:
+    """A FAISS inverted file over `codes` (ids are row numbers) from its stored lists
+    (`train_lists`), built in memory when a segment opens: the file holds 4 bytes a code
+    (its row in list order) where FAISS's own file holds the codes again and an 8-byte id."""
+    import faiss
+
+    nlist, width = centroids.shape
+    quantizer = faiss.IndexBinaryFlat(width * 8)
+    quantizer.add(np.ascontiguousarray(centroids))
+    index = faiss.IndexBinaryIVF(quantizer, width * 8, nlist)
+    index.is_trained = True
+    lists = index.invlists
+    for a in range(0, nlist, 64):  # a block of lists at a time: their codes padded
+        lo, hi = int(starts[a]), int(starts[min(nlist, a + 64)])
+        ids = np.ascontiguousarray(order[lo:hi], dtype=np.int64)
+        block = padded(np.asarray(codes)[ids], width)  # ascending within each list
+        for j in range(a, min(nlist, a + 64)):
+            b0, b1 = int(starts[j]) - lo, int(starts[j + 1]) - lo
+            if b1 > b0:
+                lists.add_entries(
+                    j, b1 - b0, faiss.swig_ptr(ids[b0:b1]), faiss.swig_ptr(block[b0:b1])
+                )
+    index.ntotal = int(order.shape[0])
     index.nprobe = IVF_NPROBE
     index.referenced_quantizer = quantizer  # type: ignore[attr-defined]  # keep it alive
     return index
@@ -201,7 +249,16 @@ class HammingIndex:
     """Postings of `bits`-wide binary codes to (document, position), searched by Hamming
     distance; `path=None` keeps it in memory."""
 
-    def __init__(self, path: Path | None = None, delta_limit: int = 200_000, bits: int = 256):
+    def __init__(
+        self,
+        path: Path | None = None,
+        delta_limit: int = 200_000,
+        bits: int = 256,
+        opened: dict[str, _Segment] | None = None,
+    ):
+        """`opened`: segments already open (by name), reused instead of opened again when
+        their codes file is the same one (a written segment never changes: a reload opens
+        only new segments; a rebuilt index's same-named ones are new files)."""
         self.path = path
         self.delta_limit = delta_limit
         self.tombstones: set[int] = set()
@@ -228,7 +285,7 @@ class HammingIndex:
         if path is not None:
             manifest = path / "manifest.json"
             names = json.loads(manifest.read_text())["segments"] if manifest.exists() else []
-            self.segments = [self._load(n) for n in names]
+            self.segments = [self._reuse(opened or {}, n) or self._load(n) for n in names]
             log = path / "delta.log"
             if log.exists():
                 good_end = self._replay(log)
@@ -239,8 +296,21 @@ class HammingIndex:
 
     # ------------------------------------------------------------ opening
 
+    def _stamp(self, name: str) -> tuple[int, int, int]:
+        assert self.path is not None
+        st = os.stat(self.path / f"{name}.codes.npy")
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _reuse(self, opened: dict[str, _Segment], name: str) -> _Segment | None:
+        seg = opened.get(name)
+        try:
+            return seg if seg is not None and seg.stamp == self._stamp(name) else None
+        except OSError:
+            return None
+
     def _load(self, name: str) -> _Segment:
         assert self.path is not None
+        stamp = self._stamp(name)
         codes = np.load(self.path / f"{name}.codes.npy", mmap_mode="r")
         old = self.path / f"{name}.post.npy"
         if old.exists():
@@ -251,9 +321,13 @@ class HammingIndex:
                 codes.shape[0],
                 np.load(pos) if (pos := self.path / f"{name}.pos.npy").exists() else None,
             )
-        seg = _Segment(name, codes, post)
-        ivf = self.path / f"{name}.ivf"
-        if ivf.exists():
+        seg = _Segment(name, codes, post, stamp=stamp)
+        lists = self.path / f"{name}.lists.npz"
+        ivf = self.path / f"{name}.ivf"  # FAISS's own file (segments written before)
+        if lists.exists():
+            with np.load(lists) as z:
+                seg.faiss_index = ivf_from_lists(codes, z["centroids"], z["order"], z["starts"])
+        elif ivf.exists():
             import faiss
 
             seg.faiss_index = faiss.read_index_binary(str(ivf))
@@ -287,7 +361,9 @@ class HammingIndex:
         aside and swapped in attribute by attribute (lookups in other threads see the old
         shards or the new ones, never empty ones)."""
         with _RELOAD_LOCK:
-            fresh = HammingIndex(self.path, self.delta_limit, self.bits)
+            fresh = HammingIndex(
+                self.path, self.delta_limit, self.bits, {s.name: s for s in self.segments}
+            )
             self.__dict__.update(fresh.__dict__)
 
     def refresh(self, max_age: float = 1.0) -> bool:
@@ -393,11 +469,13 @@ class HammingIndex:
     def _save(self, name: str, codes: npt.NDArray[np.uint8], post: npt.NDArray[np.uint32]) -> None:
         assert self.path is not None
         if codes.shape[0] >= IVF_MIN:  # written first: a segment is live once its .npy are
-            import faiss
-
-            tmp = self.path / f"{name}.ivf.tmp"
-            faiss.write_index_binary(build_ivf(codes, self.bits), str(tmp))
-            os.replace(tmp, self.path / f"{name}.ivf")
+            centroids, order, starts = train_lists(codes, self.bits)
+            tmp = self.path / f"{name}.lists.tmp.npz"
+            with open(tmp, "wb") as fh:
+                np.savez(fh, centroids=centroids, order=order, starts=starts)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path / f"{name}.lists.npz")
         runs, pos = _pack_post(post)
         parts: list[tuple[str, npt.NDArray[Any]]] = [("codes", codes), ("runs", runs)]
         if pos is not None:
@@ -440,7 +518,7 @@ class HammingIndex:
             self._save_manifest()
             (self.path / "delta.log").unlink(missing_ok=True)
             for n in old:
-                for suffix in ("codes.npy", "post.npy", "runs.npy", "pos.npy", "ivf"):
+                for suffix in ("codes.npy", "post.npy", "runs.npy", "pos.npy", "ivf", "lists.npz"):
                     (self.path / f"{n}.{suffix}").unlink(missing_ok=True)
             self.tombstones = set()
             _atomic_write(self.path / "tombstones.json", b"[]")
