@@ -14,7 +14,7 @@ from bench.video.metrics import Found
 from jianwang.domain import MediaType, Segment, Verdict
 from jianwang.fingerprint.base import Fingerprints, Hits, Role, for_media
 from jianwang.fingerprint.keypoints import KeypointFingerprinter
-from jianwang.fingerprint.visual import FrameFingerprinter
+from jianwang.fingerprint.visual import FrameFingerprinter, FrameHashes
 from jianwang.fingerprint.windows import WindowFingerprinter
 from jianwang.identify import HAMMING_BITS, _hamming_lookup, merge_segments
 from jianwang.index.forward import ReferenceStore
@@ -150,11 +150,33 @@ class Jianwang:
         real). Written as large segments (inverted files above `IVF_MIN` codes), as a
         compacted index is."""
         for name in VIDEO_METHODS:
-            _, index, _ = self.methods[name]
+            method, index, store = self.methods[name]
             per_hour = self.codes_registered.get(name, 0) / max(
                 self.seconds_registered / 3600.0, 1e-9
             )
             _pad(index, int(hours * per_hour))
+            # and their references' times, as registering them would store (2 bytes a code:
+            # the index's size on disk counts them, and a padding film a first pass
+            # shortlists is scored like any other)
+            every = 3600.0 / max(per_hour, 1e-9)
+            for doc, n in _padding_films(index):
+                if store.get(doc) is None:
+                    t = (np.arange(n) * every).astype(np.float32)
+                    times = FrameHashes(
+                        t, np.zeros(n, dtype=bool), np.arange(n, dtype=np.uint32), False, n * every
+                    )
+                    store.put(doc, method.pack_reference(times))
+
+
+def _padding_films(index: HammingIndex) -> list[tuple[int, int]]:
+    """(doc, codes) of the padding films in the index."""
+    out: dict[int, int] = {}
+    for seg in index.segments:
+        post = np.asarray(seg.post)
+        docs, counts = np.unique(post[:, 0][post[:, 0] >= PAD_DOC], return_counts=True)
+        for d, c in zip(docs.tolist(), counts.tolist(), strict=True):
+            out[d] = out.get(d, 0) + c
+    return sorted(out.items())
 
 
 def _pad(index: HammingIndex, total: int) -> None:
