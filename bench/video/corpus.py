@@ -70,7 +70,9 @@ import numpy as np
 from bench import debian
 from bench.video.media import Writer, load_photo, photo_film, probe, texture
 
-CORPUS_VERSION = 2
+#: 3: + ``film_photos``, ``extra_neg_photos`` and ``image_excluded`` (image negatives only; the
+#: video split, the films and the video queries' key are those of version 2)
+CORPUS_VERSION = 3
 VIDEO_PACKAGES = (
     "openboard-common",
     "opencv-doc",
@@ -87,6 +89,43 @@ PHOTO_PACKAGES = (
     "python3-skimage",
     "opencv-doc",
 )
+#: Photographs used only as image negatives (``extra_neg_photos``): never registered, never
+#: in a film, never part of the split above (the video side of the corpus is the same with or
+#: without them). Per package, the files that are photographs (checked by eye on contact sheets;
+#: drawings, renders, abstract art, icons, screenshots, noise crops and 16-bit files left out),
+#: as glob patterns under the package root; names are ``package/<path under the base>``.
+EXTRA_PHOTO_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # KDE Plasma wallpapers: the photographic ones (the rest are renders and drawings)
+    "plasma-workspace-wallpapers": ("usr/share/wallpapers", tuple(
+        f"{w}/contents/images/*" for w in (
+            "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow",
+            "FallenLeaf", "Grey", "OneStandsOut", "Path", "summer_1am"))),
+    # KPhotoAlbum's demo album: holiday and party snapshots
+    "kphotoalbum": ("usr/share/kphotoalbum", ("demo/*.jpg",)),
+    # Tux Paint's photographic templates (bark, cliff, waves, trees, sheep, a lighthouse...)
+    "tuxpaint-data": ("usr/share/tuxpaint", ("templates/*.jpg",)),
+    # Palapeli's jigsaw photos (a castle, a bridge, fruit, a bee, a chameleon)
+    "palapeli-data": ("usr/share/palapeli", ("collection/*.jpg",)),
+    "python3-sklearn": ("usr/lib/python3/dist-packages/sklearn/datasets/images", ("*.jpg",)),
+    "python-matplotlib-data": ("usr/share/matplotlib/mpl-data/sample_data",
+                               ("grace_hopper.jpg",)),
+    # one of the four tone curves of the same bluebells photo
+    "imagemagick-6-doc": ("usr/share/doc/imagemagick-6-common/html/images",
+                          ("bluebells_clipped.jpg",)),
+    # phone snapshots (dogs, a street, a circuit board, a table)
+    "forensics-samples-files": ("usr/share/forensics-samples/original-files", ("pic*/IMG*",)),
+    # 500-px photographs (8-bit sRGB copies) and the flower photo of the JPEG XL test data
+    "libjxl-testdata": ("usr/share/libjxl-testdata",
+                        ("external/wesaturate/500px/*_srgb8.png", "jxl/flower/flower.png")),
+    # Stellarium: photographic panorama tiles (a field, a meadow, a snowy ridge, Mars, the
+    # Moon) and telescope photographs of deep-sky objects (every ``NEBULA_EVERY``-th in name
+    # order, so that star fields do not outnumber everyday photographs)
+    "stellarium-data": ("usr/share/stellarium", (
+        "landscapes/garching/*.png", "landscapes/guereins/*.png",
+        "landscapes/hurricane/*.png", "landscapes/mars/mars.png",
+        "landscapes/moon/apollo17.png", "nebulae/default/*.png")),
+}  # fmt: skip
+NEBULA_EVERY = 4
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mpg", ".mpeg", ".ogv", ".webm", ".mov"})
 #: scikit-image sample images that are photographs (the rest are drawings, charts, text).
 SKIMAGE_PHOTOS = frozenset({
@@ -190,6 +229,19 @@ class Corpus:
     root: Path | None = None
     #: photos kept out of the split: content of a registered item (see ``split_photos``)
     left_out: list[Photo] = field(default_factory=list)
+    #: the photos of the synthetic reference films (registered in the full run)
+    film_photos: list[Photo] = field(default_factory=list)
+    #: unrelated photographs used only as image negatives (``EXTRA_PHOTO_SOURCES``)
+    extra_neg_photos: list[Photo] = field(default_factory=list)
+    #: names of ``neg_photos`` / ``extra_neg_photos`` dropped from the image negatives because
+    #: they share content with a registered item (``image_exclusions``), with the reason
+    image_excluded: dict[str, str] = field(default_factory=dict)
+
+    def image_negatives(self) -> list[Photo]:
+        """The image negatives: ``neg_photos`` then ``extra_neg_photos``, less
+        ``image_excluded``."""
+        return [p for p in [*self.neg_photos, *self.extra_neg_photos]
+                if p.name not in self.image_excluded]  # fmt: skip
 
     def stats(self) -> dict[str, Any]:
         def side(vs: list[Video]) -> dict[str, Any]:
@@ -212,6 +264,9 @@ class Corpus:
             "ref_photos": len(self.ref_photos),
             "neg_photos": len(self.neg_photos),
             "left_out_photos": len(self.left_out),
+            "extra_neg_photos": len(self.extra_neg_photos),
+            "image_excluded": len(self.image_excluded),
+            "image_neg_photos": len(self.image_negatives()),
             "packages": self.packages,
         }
 
@@ -346,6 +401,60 @@ def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
     dropped = len(photos) - len(kept)
     _log(f"{len(kept)} photographs ({dropped} near-duplicates dropped)", quiet)
     return sorted(kept, key=lambda p: p.name)
+
+
+def _extra_candidates(package: str, root: Path) -> list[Path]:
+    base, patterns = EXTRA_PHOTO_SOURCES[package]
+    out: list[Path] = []
+    for pattern in patterns:
+        found = sorted(p for p in (root / base).glob(pattern) if p.is_file())
+        if pattern.startswith("nebulae/"):
+            found = found[::NEBULA_EVERY]
+        out.extend(found)
+    return list(dict.fromkeys(out))
+
+
+def list_extra_photos(
+    packages: dict[str, Path], known: Sequence[Photo], quiet: bool
+) -> list[Photo]:
+    """The photographs of ``EXTRA_PHOTO_SOURCES`` (8-bit, at least ``MIN_PHOTO_SIDE`` and 15 kB),
+    near-duplicates collapsed to the largest member (PDQ distance <= ``DUP_DISTANCE``, as in
+    ``list_photos``) and any near-duplicate of a ``known`` photo (the split's) dropped."""
+    photos: list[Photo] = []
+    hashes: list[np.ndarray] = []
+    for package, root in packages.items():
+        base = root / EXTRA_PHOTO_SOURCES[package][0]
+        for p in _extra_candidates(package, root):
+            if p.stat().st_size < 15_000:
+                continue
+            img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+            if img is None or img.dtype != np.uint8 or min(img.shape[:2]) < MIN_PHOTO_SIDE:
+                continue
+            name = f"{package}/{p.relative_to(base).as_posix()}"
+            photos.append(Photo(name, p, img.shape[1], img.shape[0], package))
+            hashes.append(_pdq_bits(load_photo(p, 512)))
+    if not photos:
+        return []
+    bits = np.stack(hashes)
+    dist = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(dist <= DUP_DISTANCE, 1)),
+                                               strict=True)]  # fmt: skip
+    kept = []
+    for members in _components(len(photos), edges):
+        members.sort(key=lambda i: (-photos[i].width * photos[i].height, photos[i].name))
+        kept.append(members[0])
+    known_bits = np.stack([_pdq_bits(load_photo(p.path, 512)) for p in known]) if known else None
+    out = []
+    for i in kept:
+        if known_bits is not None and int((known_bits != bits[i]).sum(-1).min()) <= DUP_DISTANCE:
+            _log(
+                f"extra photo {photos[i].name}: a near-duplicate of a corpus photo, dropped", quiet
+            )
+            continue
+        out.append(photos[i])
+    _log(f"{len(out)} extra photographs ({len(photos) - len(kept)} near-duplicates collapsed, "
+         f"{len(kept) - len(out)} copies of corpus photos dropped)", quiet)  # fmt: skip
+    return sorted(out, key=lambda p: p.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,14 +674,47 @@ def _split_real(
     return sorted(refs, key=lambda v: v.name), sorted(pool, key=lambda v: v.name)
 
 
+def _link_cache_key(photos: Sequence[Photo], videos: Sequence[Video], kind: str) -> str:
+    """What a cached link result depends on: the items (name, size) and every link setting."""
+    settings = [kind, LINK_SIDE, LINK_FEATURES, LINK_FRAME_EVERY, LINK_RATIO, LINK_REPROJECTION,
+                LINK_INLIERS, LINK_SPREAD, LINK_CANDIDATE_MATCHES, LINK_CANDIDATE_RAW,
+                LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES]  # fmt: skip
+    items = [f"{p.name}:{p.path.stat().st_size}" for p in photos]
+    items += ["|"] + [f"{v.name}:{v.path.stat().st_size}" for v in videos]
+    return hashlib.sha1(json.dumps([settings, items]).encode()).hexdigest()[:12]
+
+
+def _cached_links(
+    cache: Path | None, key: str, compute: Any
+) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """``compute()`` (``(pp, pv)``), kept in ``cache/links/<key>.json`` when ``cache`` is set."""
+    path = cache / "links" / f"{key}.json" if cache is not None else None
+    if path is not None and path.is_file():
+        data = json.loads(path.read_text())
+        return ({(a, b): n for a, b, n in data["pp"]}, {(a, b): n for a, b, n in data["pv"]})
+    pp, pv = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pp": [[a, b, n] for (a, b), n in sorted(pp.items())],
+                                   "pv": [[a, b, n] for (a, b), n in sorted(pv.items())]}))  # fmt: skip
+        tmp.replace(path)
+    return pp, pv
+
+
 def photo_groups(
-    photos: list[Photo], videos: list[Video], quiet: bool = True
+    photos: list[Photo], videos: list[Video], quiet: bool = True, cache: Path | None = None
 ) -> tuple[list[list[int]], list[set[str]]]:
     """Photos that share content (``content_links``), as groups of indices into ``photos``,
-    and per group the names of the real videos it shares content with."""
-    pics = [load_photo(p.path, LINK_SIDE) for p in photos]
-    frames = [_video_link_frames(v.path) for v in videos]
-    pp, pv = content_links(pics, frames)
+    and per group the names of the real videos it shares content with (the links are kept
+    under ``cache/links/`` when ``cache`` is given: they take minutes)."""
+
+    def compute() -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+        pics = [load_photo(p.path, LINK_SIDE) for p in photos]
+        frames = [_video_link_frames(v.path) for v in videos]
+        return content_links(pics, frames)
+
+    pp, pv = _cached_links(cache, _link_cache_key(photos, videos, "groups"), compute)
     for (a, b), n in sorted(pp.items()):
         _log(f"linked {photos[a].name} ~ {photos[b].name} ({n} inliers)", quiet)
     for (a, vi), n in sorted(pv.items()):
@@ -627,6 +769,126 @@ def split_photos(
     return sorted(refs, key=by_name), films, sorted(negs, key=by_name), sorted(dropped, key=by_name)
 
 
+# --------------------------------------------------------------------------------------------
+# Image negatives: a second, wider look (it only ever drops a negative)
+# --------------------------------------------------------------------------------------------
+
+#: ``image_exclusions``: a negative photo is dropped from the image negatives when it shares
+#: content with a registered item (reference photo, film photo, photo left out of the split,
+#: frame of a real reference video) by either of two checks, both generous and independent of
+#: the methods under test (plain OpenCV/numpy, own settings):
+#:
+#: * the ORB + homography check of ``content_links`` (for the extra photographs; the split's
+#:   own negatives passed it already);
+#: * a *glance*: the correlation of small blurred grey thumbnails (``GLANCE_SIDE`` px square
+#:   whatever the aspect, Gaussian sigma ``GLANCE_BLUR`` px; the negative as is and mirrored) at
+#:   least ``GLANCE_CORR``. It links what keypoints miss: two screenshots of one program, one
+#:   printed page blurred two ways, a copy re-exposed or re-rendered. Pairs of unrelated
+#:   photographs rarely correlate that well once fine detail is gone; a spurious link only
+#:   removes a negative.
+GLANCE_SIDE = 32
+GLANCE_BLUR = 1.0
+GLANCE_CORR = 0.8
+
+
+def _glance(rgb: np.ndarray, mirror: bool = False) -> np.ndarray:
+    """Zero-mean, unit-norm vector of a ``GLANCE_SIDE`` px square blurred grey thumbnail."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    t = cv2.resize(grey, (GLANCE_SIDE * 4, GLANCE_SIDE * 4), interpolation=cv2.INTER_AREA)
+    t = cv2.resize(t, (GLANCE_SIDE, GLANCE_SIDE), interpolation=cv2.INTER_AREA)
+    t = cv2.GaussianBlur(t.astype(np.float32), (0, 0), GLANCE_BLUR)
+    if mirror:
+        t = t[:, ::-1]
+    v = t.reshape(-1) - t.mean()
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-6 else v
+
+
+def cross_links(
+    negs: Sequence[np.ndarray],
+    orb: Sequence[bool],
+    registered: Sequence[np.ndarray],
+    videos: Sequence[Sequence[np.ndarray]],
+) -> dict[int, tuple[str, int, float]]:
+    """Per negative (index into ``negs``) that shares content with a registered photo or a
+    frame of a video: (``"photo"`` or ``"video"``, its index, the evidence: ORB inliers, or
+    the glance correlation as a negative number). ``orb[i]``: run the ORB check for negative
+    ``i`` too (the glance runs for all)."""
+    frames = [(vi, fr) for vi, frs in enumerate(videos) for fr in frs]
+    items = [("photo", i, p) for i, p in enumerate(registered)]
+    items += [("video", vi, fr) for vi, fr in frames]
+    ref_glance = np.stack([_glance(x) for _k, _i, x in items]) if items else None
+    out: dict[int, tuple[str, int, float]] = {}
+    if ref_glance is None:
+        return out
+    for i, img in enumerate(negs):
+        sims = np.maximum(ref_glance @ _glance(img), ref_glance @ _glance(img, True))
+        j = int(np.argmax(sims))
+        if sims[j] >= GLANCE_CORR:
+            out[i] = (items[j][0], items[j][1], -round(float(sims[j]), 3))
+    todo = [i for i in range(len(negs)) if orb[i] and i not in out]
+    if not todo:
+        return out
+    reg_feats = [_link_features(p) for p in registered]
+    strong: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def strong_features(key: tuple[str, int], img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if key not in strong:
+            strong[key] = _link_features(img, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
+        return strong[key]
+
+    frame_feats = [(vi, _link_features(fr)) for vi, fr in frames]
+    for i in todo:
+        f = _link_features(negs[i])
+        for j, g in enumerate(reg_feats):
+            n, closer = _linked(f, g)
+            if not n and closer:
+                n = _linked(strong_features(("neg", i), negs[i]),
+                            strong_features(("reg", j), registered[j]))[0]  # fmt: skip
+            if n:
+                out[i] = ("photo", j, n)
+                break
+        if i in out:
+            continue
+        for vi, g in frame_feats:
+            if n := _linked(f, g)[0]:
+                out[i] = ("video", vi, n)
+                break
+    return out
+
+
+def image_exclusions(
+    candidates: list[Photo],
+    orb_names: set[str],
+    registered: list[Photo],
+    ref_videos: list[Video],
+    quiet: bool = True,
+    cache: Path | None = None,
+) -> dict[str, str]:
+    """Names of ``candidates`` (image negatives) that share content with a ``registered``
+    photo or a frame of a real reference video, with the reason (``cross_links``; the ORB
+    check only for ``orb_names``). Kept under ``cache/links/`` when ``cache`` is given."""
+    settings = [GLANCE_SIDE, GLANCE_BLUR, GLANCE_CORR, len(candidates), sorted(orb_names)]
+    key = _link_cache_key([*candidates, *registered], ref_videos, f"exclusions {settings}")
+    path = cache / "links" / f"excluded-{key}.json" if cache is not None else None
+    if path is not None and path.is_file():
+        return dict(json.loads(path.read_text()))
+    negs = [load_photo(p.path, LINK_SIDE) for p in candidates]
+    regs = [load_photo(p.path, LINK_SIDE) for p in registered]
+    frames = [_video_link_frames(v.path) for v in ref_videos]
+    found = cross_links(negs, [p.name in orb_names for p in candidates], regs, frames)
+    out: dict[str, str] = {}
+    for i, (kind, j, ev) in sorted(found.items()):
+        other = registered[j].name if kind == "photo" else ref_videos[j].name
+        how = f"glance correlation {-ev:.2f}" if ev < 0 else f"ORB {int(ev)} inliers"
+        out[candidates[i].name] = f"shares content with {other} ({how})"
+        _log(f"image negative {candidates[i].name} excluded: {out[candidates[i].name]}", quiet)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    return out
+
+
 def _film_video(path: Path, name: str, note: str) -> Video:
     pr = probe(path)
     return Video(name, path, round(pr.seconds, 3), pr.width, pr.height, round(pr.fps, 3),
@@ -643,6 +905,9 @@ def _save(corpus: Corpus, manifest: Path) -> None:
         "ref_photos": [p.to_json() for p in corpus.ref_photos],
         "neg_photos": [p.to_json() for p in corpus.neg_photos],
         "left_out": [p.to_json() for p in corpus.left_out],
+        "film_photos": [p.to_json() for p in corpus.film_photos],
+        "extra_neg_photos": [p.to_json() for p in corpus.extra_neg_photos],
+        "image_excluded": corpus.image_excluded,
     }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
@@ -655,7 +920,11 @@ def load(manifest: Path) -> Corpus | None:
         data = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("version") != CORPUS_VERSION:
+    if data.get("version") != CORPUS_VERSION or not {
+        "film_photos",
+        "extra_neg_photos",
+        "image_excluded",
+    } <= set(data):
         return None
     c = Corpus(
         references=[Video.from_json(d) for d in data["references"]],
@@ -665,8 +934,12 @@ def load(manifest: Path) -> Corpus | None:
         packages=data.get("packages", {}),
         root=manifest.parent,
         left_out=[Photo.from_json(d) for d in data.get("left_out", [])],
+        film_photos=[Photo.from_json(d) for d in data["film_photos"]],
+        extra_neg_photos=[Photo.from_json(d) for d in data["extra_neg_photos"]],
+        image_excluded=dict(data["image_excluded"]),
     )
     items: list[Video | Photo] = [*c.references, *c.pool, *c.ref_photos, *c.neg_photos]
+    items += c.extra_neg_photos
     return c if all(x.path.is_file() for x in items) else None
 
 
@@ -686,7 +959,7 @@ def build(
 
     versions: dict[str, str] = {}
     roots: dict[str, Path] = {}
-    for package in dict.fromkeys([*VIDEO_PACKAGES, *PHOTO_PACKAGES]):
+    for package in dict.fromkeys([*VIDEO_PACKAGES, *PHOTO_PACKAGES, *EXTRA_PHOTO_SOURCES]):
         roots[package], versions[package] = fetch(package, cache, quiet)
     real: list[Video] = []
     for package in VIDEO_PACKAGES:
@@ -694,7 +967,7 @@ def build(
         _log(f"{package}: {len(found)} videos, {sum(v.seconds for v in found):.0f} s", quiet)
         real.extend(found)
     photos = list_photos({p: roots[p] for p in PHOTO_PACKAGES}, quiet)
-    groups, videos_of = photo_groups(photos, real, quiet)
+    groups, videos_of = photo_groups(photos, real, quiet, cache)
     refs, pool = _split_real(real, [sorted(v) for v in videos_of if len(v) > 1])
     ref_photos, film_ref_photos, neg_photos, dropped = split_photos(
         photos, groups, videos_of, {v.name for v in refs}
@@ -704,6 +977,19 @@ def build(
          "item)", quiet)  # fmt: skip
     if len(neg_photos) < 100 or len(film_ref_photos) < N_SYNTH_REFS * 4:
         raise CorpusError(f"only {len(photos)} photographs")
+    # image negatives only: more unrelated photographs, and a wider look for shared content
+    # (drops negatives, never moves anything: the split above and the films stay as they are)
+    extra = list_extra_photos({p: roots[p] for p in EXTRA_PHOTO_SOURCES}, photos, quiet)
+    excluded = image_exclusions(
+        [*neg_photos, *extra],
+        {p.name for p in extra},
+        [*ref_photos, *film_ref_photos, *dropped],
+        [v for v in refs if not v.synthetic],
+        quiet,
+        cache,
+    )
+    _log(f"image negatives: {len(neg_photos)} + {len(extra)} extra, {len(excluded)} excluded "
+         "(content of a registered item)", quiet)  # fmt: skip
 
     film_dir = cache / "films"
     film_dir.mkdir(exist_ok=True)
@@ -728,7 +1014,8 @@ def build(
         v = _film_video(j[0], f"synthetic/{j[0].name}", note)
         (refs if j[0].name.startswith("ref-") else pool).append(v)
 
-    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache, dropped)
+    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache, dropped,
+                    film_ref_photos, extra, excluded)  # fmt: skip
     _save(corpus, manifest)
     _log(f"wrote {manifest}: {json.dumps(corpus.stats())}", quiet)
     return corpus

@@ -3,6 +3,7 @@ no downloads): a photo derived from another (a crop, a filtered copy) and a stil
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -72,3 +73,44 @@ def test_videos_linked_through_a_photo_share_a_side() -> None:
         names = {v.name for v in refs}
         assert ("pkg/v1.mp4" in names) == ("pkg/v6.mp4" in names)
         assert refs and pool
+
+
+def test_image_exclusions_see_what_keypoints_miss() -> None:
+    """A negative blurred beyond ORB's reach, a mirrored copy, a crop (ORB) and a still of a
+    reference video are excluded; unrelated pictures are not."""
+    a, b, c, d = _busy(21), _busy(22), _busy(23), _busy(24)
+    defocus = cv2.GaussianBlur(a, (0, 0), 8)
+    kernel = np.zeros((25, 25), np.float32)
+    kernel[12, :] = 1 / 25
+    motion = cv2.filter2D(a, -1, kernel)
+    crop = cv2.resize(c[30:330, 40:440], (480, 360), interpolation=cv2.INTER_CUBIC)
+    negs = [defocus, motion, b, crop, d[:, ::-1], _busy(25), _busy(26)]
+    orb = [True] * len(negs)
+    found = C.cross_links(negs, orb, [a, c], [[_busy(27), d]])
+    assert set(found) == {0, 1, 3, 4}, found
+    assert found[0][:2] == ("photo", 0) and found[1][:2] == ("photo", 0)
+    assert found[3][:2] == ("photo", 1) and found[4][:2] == ("video", 0)
+    # without the ORB pass the crop is only caught if it happens to glance alike
+    assert {0, 1, 4} <= set(C.cross_links(negs, [False] * len(negs), [a, c], [[d]]))
+
+
+def test_manifest_round_trip_and_old_manifests_are_not_reused(tmp_path: Path) -> None:
+    pics = []
+    for i in range(4):
+        p = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(p), _busy(30 + i, 320, 240))
+        pics.append(C.Photo(f"t/p{i}.png", p, 320, 240, "t"))
+    corpus = C.Corpus([], [], pics[:1], pics[1:2], {"t": "1"}, tmp_path, [], pics[:1],
+                      pics[2:], {"t/p3.png": "shares content with t/p0.png"})  # fmt: skip
+    assert [p.name for p in corpus.image_negatives()] == ["t/p1.png", "t/p2.png"]
+    manifest = tmp_path / "corpus.json"
+    C._save(corpus, manifest)
+    back = C.load(manifest)
+    assert back is not None
+    assert back.extra_neg_photos == corpus.extra_neg_photos
+    assert back.image_excluded == corpus.image_excluded
+    assert back.film_photos == corpus.film_photos
+    data = json.loads(manifest.read_text())
+    del data["extra_neg_photos"]
+    manifest.write_text(json.dumps(data))
+    assert C.load(manifest) is None  # a manifest without the image negatives' fields
