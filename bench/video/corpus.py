@@ -775,85 +775,110 @@ def split_photos(
 
 #: ``image_exclusions``: a negative photo is dropped from the image negatives when it shares
 #: content with a registered item (reference photo, film photo, photo left out of the split,
-#: frame of a real reference video) by either of two checks, both generous and independent of
-#: the methods under test (plain OpenCV/numpy, own settings):
+#: frame of a real reference video). Generous on purpose (a spurious link only removes a
+#: negative) and independent of the methods under test (plain OpenCV, own settings):
 #:
-#: * the ORB + homography check of ``content_links`` (for the extra photographs; the split's
-#:   own negatives passed it already);
-#: * a *glance*: the correlation of small blurred grey thumbnails (``GLANCE_SIDE`` px square
-#:   whatever the aspect, Gaussian sigma ``GLANCE_BLUR`` px; the negative as is and mirrored) at
-#:   least ``GLANCE_CORR``. It links what keypoints miss: two screenshots of one program, one
-#:   printed page blurred two ways, a copy re-exposed or re-rendered. Pairs of unrelated
-#:   photographs rarely correlate that well once fine detail is gone; a spurious link only
-#:   removes a negative.
-GLANCE_SIDE = 32
-GLANCE_BLUR = 1.0
-GLANCE_CORR = 0.8
+#: * the ORB + homography check of ``content_links`` against registered photos and frames of
+#:   reference videos (for the extra photographs; the split's own negatives passed it);
+#: * a *detailed* ORB pass for every negative and registered photo whose ORB matches at
+#:   ``LINK_SIDE`` were many (``LINK_CANDIDATE_MATCHES``) but did not verify: up to
+#:   ``LINK_DETAIL_FEATURES`` features of a ``LINK_DETAIL_SIDE`` copy (two screenshots of one
+#:   program, whose shared window chrome is fine detail that 500 corners of a 512-px copy miss);
+#: * a same-source rule (``_same_tutorial``): two photos of one package and directory whose
+#:   names start with the same word (``water_dt``/``water_result``, ``text_motion``/
+#:   ``text_defocus``: one tutorial's input and results, one page blurred two ways, which
+#:   keypoints cannot link once blur has removed the corners) or both with a two-digit step
+#:   number (``02_single_image_view``/``04_default_filter_view``: one tutorial's numbered
+#:   screenshots).
+#:
+#: A global look (correlation of small blurred grey thumbnails) was tried and dropped: on this
+#: corpus unrelated pictures of one composition (a galaxy on black and a dark video frame with
+#: a bright centre, two sunsets) correlate above 0.95, so it cannot tell shared content from
+#: similar framing, and it would drop exactly the hardest unrelated negatives.
+LINK_DETAIL_SIDE = 1280
+LINK_DETAIL_FEATURES = 4000
+_STEP_RE = re.compile(r"^\d\d_")
 
 
-def _glance(rgb: np.ndarray, mirror: bool = False) -> np.ndarray:
-    """Zero-mean, unit-norm vector of a ``GLANCE_SIDE`` px square blurred grey thumbnail."""
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    t = cv2.resize(grey, (GLANCE_SIDE * 4, GLANCE_SIDE * 4), interpolation=cv2.INTER_AREA)
-    t = cv2.resize(t, (GLANCE_SIDE, GLANCE_SIDE), interpolation=cv2.INTER_AREA)
-    t = cv2.GaussianBlur(t.astype(np.float32), (0, 0), GLANCE_BLUR)
-    if mirror:
-        t = t[:, ::-1]
-    v = t.reshape(-1) - t.mean()
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-6 else v
+def _name_key(path: Path) -> str | None:
+    """The first word (3+ letters) of a file's name, or ``(step)`` for a ``NN_`` name."""
+    stem = path.stem.lower()
+    if _STEP_RE.match(stem):
+        return "(step)"
+    words = [w for w in re.split(r"[^a-z]+", stem) if len(w) >= 3]
+    return words[0] if words else None
+
+
+def _same_tutorial(a: Photo, b: Photo) -> bool:
+    """One package, one directory, and names that start alike (``_name_key``)."""
+    return (
+        a.package == b.package
+        and a.path.parent == b.path.parent
+        and (key := _name_key(a.path)) is not None
+        and key == _name_key(b.path)
+    )
+
+
+def _picture(src: np.ndarray | Path, side: int) -> np.ndarray:
+    return load_photo(src, side) if isinstance(src, Path) else src
 
 
 def cross_links(
-    negs: Sequence[np.ndarray],
+    negs: Sequence[np.ndarray | Path],
     orb: Sequence[bool],
-    registered: Sequence[np.ndarray],
+    registered: Sequence[np.ndarray | Path],
     videos: Sequence[Sequence[np.ndarray]],
-) -> dict[int, tuple[str, int, float]]:
-    """Per negative (index into ``negs``) that shares content with a registered photo or a
-    frame of a video: (``"photo"`` or ``"video"``, its index, the evidence: ORB inliers, or
-    the glance correlation as a negative number). ``orb[i]``: run the ORB check for negative
-    ``i`` too (the glance runs for all)."""
-    frames = [(vi, fr) for vi, frs in enumerate(videos) for fr in frs]
-    items = [("photo", i, p) for i, p in enumerate(registered)]
-    items += [("video", vi, fr) for vi, fr in frames]
-    ref_glance = np.stack([_glance(x) for _k, _i, x in items]) if items else None
-    out: dict[int, tuple[str, int, float]] = {}
-    if ref_glance is None:
-        return out
-    for i, img in enumerate(negs):
-        sims = np.maximum(ref_glance @ _glance(img), ref_glance @ _glance(img, True))
-        j = int(np.argmax(sims))
-        if sims[j] >= GLANCE_CORR:
-            out[i] = (items[j][0], items[j][1], -round(float(sims[j]), 3))
-    todo = [i for i in range(len(negs)) if orb[i] and i not in out]
-    if not todo:
-        return out
-    reg_feats = [_link_features(p) for p in registered]
+) -> dict[int, tuple[str, int, int]]:
+    """Per negative (index into ``negs``: RGB pictures or their files) that shares content
+    with a ``registered`` picture or a frame of one of ``videos``: (``"photo"`` or
+    ``"video"``, its index, ORB inliers). ``orb[i]``: negative ``i`` gets the whole
+    ``content_links`` check; every negative gets the detailed pass against the registered
+    pictures (see ``image_exclusions``)."""
+    reg_feats = [_link_features(_picture(r, LINK_SIDE)) for r in registered]
+    detail: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def detailed(kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if (kind, i) not in detail:
+            src = negs[i] if kind == "neg" else registered[i]
+            pic = _picture(src, LINK_DETAIL_SIDE)
+            detail[(kind, i)] = _link_features(pic, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, 7)
+        return detail[(kind, i)]
+
     strong: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def strong_features(key: tuple[str, int], img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if key not in strong:
-            strong[key] = _link_features(img, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
-        return strong[key]
+    def closer(kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if (kind, i) not in strong:
+            src = negs[i] if kind == "neg" else registered[i]
+            pic = _picture(src, LINK_CLOSE_SIDE)
+            strong[(kind, i)] = _link_features(pic, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
+        return strong[(kind, i)]
 
-    frame_feats = [(vi, _link_features(fr)) for vi, fr in frames]
-    for i in todo:
-        f = _link_features(negs[i])
+    frame_feats = [(vi, _link_features(fr)) for vi, frs in enumerate(videos) for fr in frs]
+    out: dict[int, tuple[str, int, int]] = {}
+    for i in range(len(negs)):
+        f = _link_features(_picture(negs[i], LINK_SIDE))
         for j, g in enumerate(reg_feats):
-            n, closer = _linked(f, g)
-            if not n and closer:
-                n = _linked(strong_features(("neg", i), negs[i]),
-                            strong_features(("reg", j), registered[j]))[0]  # fmt: skip
+            n, good, _raw = _verified(f, g)
+            if not n and good >= LINK_CANDIDATE_MATCHES:
+                if orb[i]:
+                    n, look_closer = _linked(f, g)
+                    if not n and look_closer:
+                        n = _linked(closer("neg", i), closer("reg", j))[0]
+                if not n:
+                    n = _linked(detailed("neg", i), detailed("reg", j))[0]
             if n:
                 out[i] = ("photo", j, n)
                 break
-        if i in out:
+        if i in out or not orb[i]:
+            detail.pop(("neg", i), None)
+            strong.pop(("neg", i), None)
             continue
         for vi, g in frame_feats:
             if n := _linked(f, g)[0]:
                 out[i] = ("video", vi, n)
                 break
+        detail.pop(("neg", i), None)
+        strong.pop(("neg", i), None)
     return out
 
 
@@ -866,23 +891,30 @@ def image_exclusions(
     cache: Path | None = None,
 ) -> dict[str, str]:
     """Names of ``candidates`` (image negatives) that share content with a ``registered``
-    photo or a frame of a real reference video, with the reason (``cross_links``; the ORB
-    check only for ``orb_names``). Kept under ``cache/links/`` when ``cache`` is given."""
-    settings = [GLANCE_SIDE, GLANCE_BLUR, GLANCE_CORR, len(candidates), sorted(orb_names)]
+    photo or a frame of a real reference video, with the reason (``_same_tutorial``, then
+    ``cross_links``; its whole ORB check only for ``orb_names``). Kept under
+    ``cache/links/`` when ``cache`` is given (minutes)."""
+    settings = [LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, _STEP_RE.pattern, len(candidates),
+                sorted(orb_names)]  # fmt: skip
     key = _link_cache_key([*candidates, *registered], ref_videos, f"exclusions {settings}")
     path = cache / "links" / f"excluded-{key}.json" if cache is not None else None
     if path is not None and path.is_file():
         return dict(json.loads(path.read_text()))
-    negs = [load_photo(p.path, LINK_SIDE) for p in candidates]
-    regs = [load_photo(p.path, LINK_SIDE) for p in registered]
-    frames = [_video_link_frames(v.path) for v in ref_videos]
-    found = cross_links(negs, [p.name in orb_names for p in candidates], regs, frames)
     out: dict[str, str] = {}
-    for i, (kind, j, ev) in sorted(found.items()):
+    for p in candidates:
+        if same := [r.name for r in registered if _same_tutorial(p, r)]:
+            out[p.name] = f"same source as {same[0]} (names start alike, one directory)"
+    rest = [p for p in candidates if p.name not in out]
+    frames = [_video_link_frames(v.path) for v in ref_videos]
+    found = cross_links(
+        [p.path for p in rest], [p.name in orb_names for p in rest],
+        [r.path for r in registered], frames,
+    )  # fmt: skip
+    for i, (kind, j, n) in sorted(found.items()):
         other = registered[j].name if kind == "photo" else ref_videos[j].name
-        how = f"glance correlation {-ev:.2f}" if ev < 0 else f"ORB {int(ev)} inliers"
-        out[candidates[i].name] = f"shares content with {other} ({how})"
-        _log(f"image negative {candidates[i].name} excluded: {out[candidates[i].name]}", quiet)
+        out[rest[i].name] = f"shares content with {other} (ORB {n} inliers)"
+    for name, why in sorted(out.items()):
+        _log(f"image negative {name} excluded: {why}", quiet)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out, indent=1, ensure_ascii=False))

@@ -75,23 +75,31 @@ def test_videos_linked_through_a_photo_share_a_side() -> None:
         assert refs and pool
 
 
-def test_image_exclusions_see_what_keypoints_miss() -> None:
-    """A negative blurred beyond ORB's reach, a mirrored copy, a crop (ORB) and a still of a
-    reference video are excluded; unrelated pictures are not."""
-    a, b, c, d = _busy(21), _busy(22), _busy(23), _busy(24)
-    defocus = cv2.GaussianBlur(a, (0, 0), 8)
-    kernel = np.zeros((25, 25), np.float32)
-    kernel[12, :] = 1 / 25
-    motion = cv2.filter2D(a, -1, kernel)
+def test_image_exclusions_link_crops_stills_and_one_tutorials_pictures() -> None:
+    """A crop of a registered picture and a still of a reference video are excluded from the
+    image negatives (the ORB check), unrelated pictures are not; pictures of one tutorial
+    (same package and directory, names starting alike or numbered steps) are one source."""
+    a, c, d = _busy(21), _busy(23), _busy(24)
     crop = cv2.resize(c[30:330, 40:440], (480, 360), interpolation=cv2.INTER_CUBIC)
-    negs = [defocus, motion, b, crop, d[:, ::-1], _busy(25), _busy(26)]
-    orb = [True] * len(negs)
-    found = C.cross_links(negs, orb, [a, c], [[_busy(27), d]])
-    assert set(found) == {0, 1, 3, 4}, found
-    assert found[0][:2] == ("photo", 0) and found[1][:2] == ("photo", 0)
-    assert found[3][:2] == ("photo", 1) and found[4][:2] == ("video", 0)
-    # without the ORB pass the crop is only caught if it happens to glance alike
-    assert {0, 1, 4} <= set(C.cross_links(negs, [False] * len(negs), [a, c], [[d]]))
+    small_d = cv2.resize(d, (320, 240), interpolation=cv2.INTER_AREA)
+    negs = [_busy(22), crop, small_d, _busy(25)]
+    found = C.cross_links(negs, [True] * len(negs), [a, c], [[_busy(27), d]])
+    assert set(found) == {1, 2}, found
+    assert found[1][:2] == ("photo", 1) and found[2][:2] == ("video", 0)
+    assert all(n >= C.LINK_INLIERS for _k, _j, n in found.values())
+    # without the whole ORB check (the split's own negatives) no video frame is looked at
+    assert set(C.cross_links(negs, [False] * len(negs), [a, c], [[d]])) <= {1}
+
+    def ph(path: str, package: str = "opencv-doc") -> C.Photo:
+        return C.Photo(f"{package}/{Path(path).name}", Path(path), 640, 480, package)
+
+    assert C._same_tutorial(ph("/d/text_motion.jpg"), ph("/d/text_defocus.jpg"))
+    assert C._same_tutorial(ph("/d/02_single_image_view.jpg"), ph("/d/04_default_filter_view.jpg"))
+    assert C._same_tutorial(ph("/d/Water_dt.jpg"), ph("/d/water_result.jpg"))
+    assert not C._same_tutorial(ph("/d/text_motion.jpg"), ph("/e/text_defocus.jpg"))
+    assert not C._same_tutorial(ph("/d/text_motion.jpg"), ph("/d/text_defocus.jpg", "other"))
+    assert not C._same_tutorial(ph("/d/lena.jpg"), ph("/d/baboon.jpg"))
+    assert not C._same_tutorial(ph("/d/230501201_1.jpg"), ph("/d/04_default_filter_view.jpg"))
 
 
 def test_manifest_round_trip_and_old_manifests_are_not_reused(tmp_path: Path) -> None:
