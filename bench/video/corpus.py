@@ -779,9 +779,10 @@ def split_photos(
 #: negative) and independent of the methods under test (plain OpenCV, own settings):
 #:
 #: * the ORB + homography check of ``content_links`` against registered photos and frames of
-#:   reference videos (for the extra photographs; the split's own negatives passed it);
-#: * a *detailed* ORB pass for every negative and registered photo whose ORB matches at
-#:   ``LINK_SIDE`` were many (``LINK_CANDIDATE_MATCHES``) but did not verify: up to
+#:   reference videos (for the extra photographs; the split's own negatives passed it), on the
+#:   pairs a pooled nearest-descriptor search shortlists (``_shortlist``: minutes, not an hour);
+#: * a *detailed* ORB pass for a negative and a registered photo of one package whose ORB
+#:   matches at ``LINK_SIDE`` were many (``LINK_CANDIDATE_MATCHES``) but did not verify: up to
 #:   ``LINK_DETAIL_FEATURES`` features of a ``LINK_DETAIL_SIDE`` copy (two screenshots of one
 #:   program, whose shared window chrome is fine detail that 500 corners of a 512-px copy miss);
 #: * a same-source rule (``_same_tutorial``): two photos of one package and directory whose
@@ -797,6 +798,9 @@ def split_photos(
 #: similar framing, and it would drop exactly the hardest unrelated negatives.
 LINK_DETAIL_SIDE = 1280
 LINK_DETAIL_FEATURES = 4000
+#: shortlist (``_shortlist``): nearest descriptors looked at per descriptor, and their distance
+SHORTLIST_K = 5
+SHORTLIST_DISTANCE = 64
 _STEP_RE = re.compile(r"^\d\d_")
 
 
@@ -823,62 +827,84 @@ def _picture(src: np.ndarray | Path, side: int) -> np.ndarray:
     return load_photo(src, side) if isinstance(src, Path) else src
 
 
+def _shortlist(
+    f: tuple[np.ndarray, np.ndarray], pool: np.ndarray, owner: np.ndarray, owners: int
+) -> np.ndarray:
+    """Indices of the items (``owner`` of each row of ``pool``) that hold, for at least
+    ``LINK_CANDIDATE_MATCHES`` of ``f``'s descriptors, one of its ``SHORTLIST_K`` nearest
+    descriptors within ``SHORTLIST_DISTANCE`` bits: the only pairs worth checking."""
+    if f[1].shape[0] == 0 or pool.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.zeros(owners, dtype=np.int64)
+    for ms in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(f[1], pool, k=SHORTLIST_K):
+        near = {int(owner[m.trainIdx]) for m in ms if m.distance <= SHORTLIST_DISTANCE}
+        for o in near:
+            counts[o] += 1
+    return np.flatnonzero(counts >= LINK_CANDIDATE_MATCHES)
+
+
 def cross_links(
     negs: Sequence[np.ndarray | Path],
     orb: Sequence[bool],
     registered: Sequence[np.ndarray | Path],
     videos: Sequence[Sequence[np.ndarray]],
+    same_source: Sequence[Sequence[bool]] | None = None,
 ) -> dict[int, tuple[str, int, int]]:
     """Per negative (index into ``negs``: RGB pictures or their files) that shares content
     with a ``registered`` picture or a frame of one of ``videos``: (``"photo"`` or
-    ``"video"``, its index, ORB inliers). ``orb[i]``: negative ``i`` gets the whole
-    ``content_links`` check; every negative gets the detailed pass against the registered
-    pictures (see ``image_exclusions``)."""
+    ``"video"``, its index, ORB inliers). Pairs are shortlisted (``_shortlist``: every
+    registered picture and frame in one pool), then checked: ``orb[i]``: negative ``i`` gets
+    the whole ``content_links`` check; the detailed pass runs where ``same_source[i][j]`` (by
+    default: always) and the pair had many unverified matches (see ``image_exclusions``)."""
     reg_feats = [_link_features(_picture(r, LINK_SIDE)) for r in registered]
+    frame_feats = [(vi, _link_features(fr)) for vi, frs in enumerate(videos) for fr in frs]
+    items = [*reg_feats, *(g for _vi, g in frame_feats)]
+    pool = np.concatenate([g[1] for g in items]) if items else np.zeros((0, 32), np.uint8)
+    owner = (
+        np.concatenate([np.full(g[1].shape[0], k) for k, g in enumerate(items)])
+        if items
+        else np.zeros(0)
+    )
     detail: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def detailed(kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
-        if (kind, i) not in detail:
-            src = negs[i] if kind == "neg" else registered[i]
-            pic = _picture(src, LINK_DETAIL_SIDE)
-            detail[(kind, i)] = _link_features(pic, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, 7)
-        return detail[(kind, i)]
-
     strong: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
-    def closer(kind: str, i: int) -> tuple[np.ndarray, np.ndarray]:
-        if (kind, i) not in strong:
-            src = negs[i] if kind == "neg" else registered[i]
-            pic = _picture(src, LINK_CLOSE_SIDE)
-            strong[(kind, i)] = _link_features(pic, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES, 7)
-        return strong[(kind, i)]
+    def described(kind: str, i: int, side: int, features: int) -> tuple[np.ndarray, np.ndarray]:
+        memo = detail if side == LINK_DETAIL_SIDE else strong
+        if (kind, i) not in memo:
+            pic = _picture(negs[i] if kind == "neg" else registered[i], side)
+            memo[(kind, i)] = _link_features(pic, side, features, 7)
+        return memo[(kind, i)]
 
-    frame_feats = [(vi, _link_features(fr)) for vi, frs in enumerate(videos) for fr in frs]
     out: dict[int, tuple[str, int, int]] = {}
     for i in range(len(negs)):
         f = _link_features(_picture(negs[i], LINK_SIDE))
-        for j, g in enumerate(reg_feats):
-            n, good, _raw = _verified(f, g)
+        for k in _shortlist(f, pool, owner, len(items)):
+            if k >= len(reg_feats):  # a video frame
+                vi = frame_feats[k - len(reg_feats)][0]
+                if orb[i] and (n := _linked(f, items[k])[0]):
+                    out[i] = ("video", vi, n)
+                    break
+                continue
+            j = int(k)
+            n, good, _raw = _verified(f, reg_feats[j])
             if not n and good >= LINK_CANDIDATE_MATCHES:
                 if orb[i]:
-                    n, look_closer = _linked(f, g)
+                    n, look_closer = _linked(f, reg_feats[j])
                     if not n and look_closer:
-                        n = _linked(closer("neg", i), closer("reg", j))[0]
-                if not n:
-                    n = _linked(detailed("neg", i), detailed("reg", j))[0]
+                        n = _linked(
+                            described("neg", i, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES),
+                            described("reg", j, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES),
+                        )[0]
+                if not n and (same_source is None or same_source[i][j]):
+                    n = _linked(
+                        described("neg", i, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES),
+                        described("reg", j, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES),
+                    )[0]
             if n:
                 out[i] = ("photo", j, n)
                 break
-        if i in out or not orb[i]:
-            detail.pop(("neg", i), None)
-            strong.pop(("neg", i), None)
-            continue
-        for vi, g in frame_feats:
-            if n := _linked(f, g)[0]:
-                out[i] = ("video", vi, n)
-                break
-        detail.pop(("neg", i), None)
-        strong.pop(("neg", i), None)
+        for memo in (detail, strong):
+            memo.pop(("neg", i), None)
     return out
 
 
@@ -894,8 +920,8 @@ def image_exclusions(
     photo or a frame of a real reference video, with the reason (``_same_tutorial``, then
     ``cross_links``; its whole ORB check only for ``orb_names``). Kept under
     ``cache/links/`` when ``cache`` is given (minutes)."""
-    settings = [LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, _STEP_RE.pattern, len(candidates),
-                sorted(orb_names)]  # fmt: skip
+    settings = [LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, SHORTLIST_K, SHORTLIST_DISTANCE,
+                _STEP_RE.pattern, len(candidates), sorted(orb_names)]  # fmt: skip
     key = _link_cache_key([*candidates, *registered], ref_videos, f"exclusions {settings}")
     path = cache / "links" / f"excluded-{key}.json" if cache is not None else None
     if path is not None and path.is_file():
@@ -909,6 +935,7 @@ def image_exclusions(
     found = cross_links(
         [p.path for p in rest], [p.name in orb_names for p in rest],
         [r.path for r in registered], frames,
+        [[p.package == r.package for r in registered] for p in rest],
     )  # fmt: skip
     for i, (kind, j, n) in sorted(found.items()):
         other = registered[j].name if kind == "photo" else ref_videos[j].name
