@@ -20,6 +20,11 @@ member. Photos that still share content (a tutorial result and its input, a stit
 halves, a blend, a frame of a real video) are linked by ``content_links`` and split as groups
 (``split_photos``), so that no negative shares content with a reference.
 
+Image negatives only (``extra_neg_photos``, corpus v3): photographs of ten more packages
+(``EXTRA_PHOTO_SOURCES``), never registered, never in a film and not part of the split; and a
+wider check (``image_exclusions``) that drops any image negative sharing content with a
+registered item (``image_excluded``). The video side is the same as without them.
+
 Split (deterministic, seeded with ``SPLIT_SEED``):
 
 * Real videos are grouped (``Megamind.avi``/``Megamind_bugy.avi`` are one group), shuffled, and
@@ -41,8 +46,9 @@ Cache layout (``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video
     downloads/             *.deb from ``apt-get download``
     extracted/<package>/   ``dpkg -x`` output (``.done`` marks a complete extraction)
     films/                 synthetic films (H.264 MP4, 640×360, 25 fps)
-    corpus-v2.json         the manifest; reused when every listed file exists
-    corpus-v2-nofilms.json the same split without the synthetic films (``--no-films``)
+    links/                 content links and image exclusions (minutes to compute)
+    corpus-v3.json         the manifest; reused when every listed file exists
+    corpus-v3-nofilms.json the same split without the synthetic films (``--no-films``)
 
 Command line: ``python -m bench.video.corpus [--cache DIR] [--rebuild] [--quiet] [--smoke DIR]``.
 """
@@ -505,7 +511,7 @@ def _video_link_frames(path: Path) -> list[np.ndarray]:
 
 def _verified(
     a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Inliers of the homography that ratio-tested matches of ``a`` in ``b`` agree on; 0 when
     they are fewer than ``LINK_INLIERS`` or bunched together (a repeated texture, one corner:
     their spread, std(x)·std(y), is under ``LINK_SPREAD`` of ``LINK_SIDE``² on either side);
