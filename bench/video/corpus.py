@@ -20,6 +20,11 @@ member. Photos that still share content (a tutorial result and its input, a stit
 halves, a blend, a frame of a real video) are linked by ``content_links`` and split as groups
 (``split_photos``), so that no negative shares content with a reference.
 
+Image negatives only (``extra_neg_photos``, corpus v3): photographs of ten more packages
+(``EXTRA_PHOTO_SOURCES``), never registered, never in a film and not part of the split; and a
+wider check (``image_exclusions``) that drops any image negative sharing content with a
+registered item (``image_excluded``). The video side is the same as without them.
+
 Split (deterministic, seeded with ``SPLIT_SEED``):
 
 * Real videos are grouped (``Megamind.avi``/``Megamind_bugy.avi`` are one group), shuffled, and
@@ -41,8 +46,9 @@ Cache layout (``$JIANWANG_BENCH_CACHE/video`` or ``~/.cache/jianwang-bench/video
     downloads/             *.deb from ``apt-get download``
     extracted/<package>/   ``dpkg -x`` output (``.done`` marks a complete extraction)
     films/                 synthetic films (H.264 MP4, 640×360, 25 fps)
-    corpus-v2.json         the manifest; reused when every listed file exists
-    corpus-v2-nofilms.json the same split without the synthetic films (``--no-films``)
+    links/                 content links and image exclusions (minutes to compute)
+    corpus-v3.json         the manifest; reused when every listed file exists
+    corpus-v3-nofilms.json the same split without the synthetic films (``--no-films``)
 
 Command line: ``python -m bench.video.corpus [--cache DIR] [--rebuild] [--quiet] [--smoke DIR]``.
 """
@@ -70,7 +76,9 @@ import numpy as np
 from bench import debian
 from bench.video.media import Writer, load_photo, photo_film, probe, texture
 
-CORPUS_VERSION = 2
+#: 3: + ``film_photos``, ``extra_neg_photos`` and ``image_excluded`` (image negatives only; the
+#: video split, the films and the video queries' key are those of version 2)
+CORPUS_VERSION = 3
 VIDEO_PACKAGES = (
     "openboard-common",
     "opencv-doc",
@@ -87,6 +95,43 @@ PHOTO_PACKAGES = (
     "python3-skimage",
     "opencv-doc",
 )
+#: Photographs used only as image negatives (``extra_neg_photos``): never registered, never
+#: in a film, never part of the split above (the video side of the corpus is the same with or
+#: without them). Per package, the files that are photographs (checked by eye on contact sheets;
+#: drawings, renders, abstract art, icons, screenshots, noise crops and 16-bit files left out),
+#: as glob patterns under the package root; names are ``package/<path under the base>``.
+EXTRA_PHOTO_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # KDE Plasma wallpapers: the photographic ones (the rest are renders and drawings)
+    "plasma-workspace-wallpapers": ("usr/share/wallpapers", tuple(
+        f"{w}/contents/images/*" for w in (
+            "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow",
+            "FallenLeaf", "Grey", "OneStandsOut", "Path", "summer_1am"))),
+    # KPhotoAlbum's demo album: holiday and party snapshots
+    "kphotoalbum": ("usr/share/kphotoalbum", ("demo/*.jpg",)),
+    # Tux Paint's photographic templates (bark, cliff, waves, trees, sheep, a lighthouse...)
+    "tuxpaint-data": ("usr/share/tuxpaint", ("templates/*.jpg",)),
+    # Palapeli's jigsaw photos (a castle, a bridge, fruit, a bee, a chameleon)
+    "palapeli-data": ("usr/share/palapeli", ("collection/*.jpg",)),
+    "python3-sklearn": ("usr/lib/python3/dist-packages/sklearn/datasets/images", ("*.jpg",)),
+    "python-matplotlib-data": ("usr/share/matplotlib/mpl-data/sample_data",
+                               ("grace_hopper.jpg",)),
+    # one of the four tone curves of the same bluebells photo
+    "imagemagick-6-doc": ("usr/share/doc/imagemagick-6-common/html/images",
+                          ("bluebells_clipped.jpg",)),
+    # phone snapshots (dogs, a street, a circuit board, a table)
+    "forensics-samples-files": ("usr/share/forensics-samples/original-files", ("pic*/IMG*",)),
+    # 500-px photographs (8-bit sRGB copies) and the flower photo of the JPEG XL test data
+    "libjxl-testdata": ("usr/share/libjxl-testdata",
+                        ("external/wesaturate/500px/*_srgb8.png", "jxl/flower/flower.png")),
+    # Stellarium: photographic panorama tiles (a field, a meadow, a snowy ridge, Mars, the
+    # Moon) and telescope photographs of deep-sky objects (every ``NEBULA_EVERY``-th in name
+    # order, so that star fields do not outnumber everyday photographs)
+    "stellarium-data": ("usr/share/stellarium", (
+        "landscapes/garching/*.png", "landscapes/guereins/*.png",
+        "landscapes/hurricane/*.png", "landscapes/mars/mars.png",
+        "landscapes/moon/apollo17.png", "nebulae/default/*.png")),
+}  # fmt: skip
+NEBULA_EVERY = 4
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mkv", ".mpg", ".mpeg", ".ogv", ".webm", ".mov"})
 #: scikit-image sample images that are photographs (the rest are drawings, charts, text).
 SKIMAGE_PHOTOS = frozenset({
@@ -190,6 +235,19 @@ class Corpus:
     root: Path | None = None
     #: photos kept out of the split: content of a registered item (see ``split_photos``)
     left_out: list[Photo] = field(default_factory=list)
+    #: the photos of the synthetic reference films (registered in the full run)
+    film_photos: list[Photo] = field(default_factory=list)
+    #: unrelated photographs used only as image negatives (``EXTRA_PHOTO_SOURCES``)
+    extra_neg_photos: list[Photo] = field(default_factory=list)
+    #: names of ``neg_photos`` / ``extra_neg_photos`` dropped from the image negatives because
+    #: they share content with a registered item (``image_exclusions``), with the reason
+    image_excluded: dict[str, str] = field(default_factory=dict)
+
+    def image_negatives(self) -> list[Photo]:
+        """The image negatives: ``neg_photos`` then ``extra_neg_photos``, less
+        ``image_excluded``."""
+        return [p for p in [*self.neg_photos, *self.extra_neg_photos]
+                if p.name not in self.image_excluded]  # fmt: skip
 
     def stats(self) -> dict[str, Any]:
         def side(vs: list[Video]) -> dict[str, Any]:
@@ -212,6 +270,9 @@ class Corpus:
             "ref_photos": len(self.ref_photos),
             "neg_photos": len(self.neg_photos),
             "left_out_photos": len(self.left_out),
+            "extra_neg_photos": len(self.extra_neg_photos),
+            "image_excluded": len(self.image_excluded),
+            "image_neg_photos": len(self.image_negatives()),
             "packages": self.packages,
         }
 
@@ -348,6 +409,60 @@ def list_photos(packages: dict[str, Path], quiet: bool) -> list[Photo]:
     return sorted(kept, key=lambda p: p.name)
 
 
+def _extra_candidates(package: str, root: Path) -> list[Path]:
+    base, patterns = EXTRA_PHOTO_SOURCES[package]
+    out: list[Path] = []
+    for pattern in patterns:
+        found = sorted(p for p in (root / base).glob(pattern) if p.is_file())
+        if pattern.startswith("nebulae/"):
+            found = found[::NEBULA_EVERY]
+        out.extend(found)
+    return list(dict.fromkeys(out))
+
+
+def list_extra_photos(
+    packages: dict[str, Path], known: Sequence[Photo], quiet: bool
+) -> list[Photo]:
+    """The photographs of ``EXTRA_PHOTO_SOURCES`` (8-bit, at least ``MIN_PHOTO_SIDE`` and 15 kB),
+    near-duplicates collapsed to the largest member (PDQ distance <= ``DUP_DISTANCE``, as in
+    ``list_photos``) and any near-duplicate of a ``known`` photo (the split's) dropped."""
+    photos: list[Photo] = []
+    hashes: list[np.ndarray] = []
+    for package, root in packages.items():
+        base = root / EXTRA_PHOTO_SOURCES[package][0]
+        for p in _extra_candidates(package, root):
+            if p.stat().st_size < 15_000:
+                continue
+            img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+            if img is None or img.dtype != np.uint8 or min(img.shape[:2]) < MIN_PHOTO_SIDE:
+                continue
+            name = f"{package}/{p.relative_to(base).as_posix()}"
+            photos.append(Photo(name, p, img.shape[1], img.shape[0], package))
+            hashes.append(_pdq_bits(load_photo(p, 512)))
+    if not photos:
+        return []
+    bits = np.stack(hashes)
+    dist = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    edges = [(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(dist <= DUP_DISTANCE, 1)),
+                                               strict=True)]  # fmt: skip
+    kept = []
+    for members in _components(len(photos), edges):
+        members.sort(key=lambda i: (-photos[i].width * photos[i].height, photos[i].name))
+        kept.append(members[0])
+    known_bits = np.stack([_pdq_bits(load_photo(p.path, 512)) for p in known]) if known else None
+    out = []
+    for i in kept:
+        if known_bits is not None and int((known_bits != bits[i]).sum(-1).min()) <= DUP_DISTANCE:
+            _log(
+                f"extra photo {photos[i].name}: a near-duplicate of a corpus photo, dropped", quiet
+            )
+            continue
+        out.append(photos[i])
+    _log(f"{len(out)} extra photographs ({len(photos) - len(kept)} near-duplicates collapsed, "
+         f"{len(kept) - len(out)} copies of corpus photos dropped)", quiet)  # fmt: skip
+    return sorted(out, key=lambda p: p.name)
+
+
 # --------------------------------------------------------------------------------------------
 # Content links: which photos (and real videos) share content
 # --------------------------------------------------------------------------------------------
@@ -396,7 +511,7 @@ def _video_link_frames(path: Path) -> list[np.ndarray]:
 
 def _verified(
     a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Inliers of the homography that ratio-tested matches of ``a`` in ``b`` agree on; 0 when
     they are fewer than ``LINK_INLIERS`` or bunched together (a repeated texture, one corner:
     their spread, std(x)·std(y), is under ``LINK_SPREAD`` of ``LINK_SIDE``² on either side);
@@ -565,14 +680,47 @@ def _split_real(
     return sorted(refs, key=lambda v: v.name), sorted(pool, key=lambda v: v.name)
 
 
+def _link_cache_key(photos: Sequence[Photo], videos: Sequence[Video], kind: str) -> str:
+    """What a cached link result depends on: the items (name, size) and every link setting."""
+    settings = [kind, LINK_SIDE, LINK_FEATURES, LINK_FRAME_EVERY, LINK_RATIO, LINK_REPROJECTION,
+                LINK_INLIERS, LINK_SPREAD, LINK_CANDIDATE_MATCHES, LINK_CANDIDATE_RAW,
+                LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES]  # fmt: skip
+    items = [f"{p.name}:{p.path.stat().st_size}" for p in photos]
+    items += ["|"] + [f"{v.name}:{v.path.stat().st_size}" for v in videos]
+    return hashlib.sha1(json.dumps([settings, items]).encode()).hexdigest()[:12]
+
+
+def _cached_links(
+    cache: Path | None, key: str, compute: Any
+) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """``compute()`` (``(pp, pv)``), kept in ``cache/links/<key>.json`` when ``cache`` is set."""
+    path = cache / "links" / f"{key}.json" if cache is not None else None
+    if path is not None and path.is_file():
+        data = json.loads(path.read_text())
+        return ({(a, b): n for a, b, n in data["pp"]}, {(a, b): n for a, b, n in data["pv"]})
+    pp, pv = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pp": [[a, b, n] for (a, b), n in sorted(pp.items())],
+                                   "pv": [[a, b, n] for (a, b), n in sorted(pv.items())]}))  # fmt: skip
+        tmp.replace(path)
+    return pp, pv
+
+
 def photo_groups(
-    photos: list[Photo], videos: list[Video], quiet: bool = True
+    photos: list[Photo], videos: list[Video], quiet: bool = True, cache: Path | None = None
 ) -> tuple[list[list[int]], list[set[str]]]:
     """Photos that share content (``content_links``), as groups of indices into ``photos``,
-    and per group the names of the real videos it shares content with."""
-    pics = [load_photo(p.path, LINK_SIDE) for p in photos]
-    frames = [_video_link_frames(v.path) for v in videos]
-    pp, pv = content_links(pics, frames)
+    and per group the names of the real videos it shares content with (the links are kept
+    under ``cache/links/`` when ``cache`` is given: they take minutes)."""
+
+    def compute() -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+        pics = [load_photo(p.path, LINK_SIDE) for p in photos]
+        frames = [_video_link_frames(v.path) for v in videos]
+        return content_links(pics, frames)
+
+    pp, pv = _cached_links(cache, _link_cache_key(photos, videos, "groups"), compute)
     for (a, b), n in sorted(pp.items()):
         _log(f"linked {photos[a].name} ~ {photos[b].name} ({n} inliers)", quiet)
     for (a, vi), n in sorted(pv.items()):
@@ -627,6 +775,185 @@ def split_photos(
     return sorted(refs, key=by_name), films, sorted(negs, key=by_name), sorted(dropped, key=by_name)
 
 
+# --------------------------------------------------------------------------------------------
+# Image negatives: a second, wider look (it only ever drops a negative)
+# --------------------------------------------------------------------------------------------
+
+#: ``image_exclusions``: a negative photo is dropped from the image negatives when it shares
+#: content with a registered item (reference photo, film photo, photo left out of the split,
+#: frame of a real reference video). Generous on purpose (a spurious link only removes a
+#: negative) and independent of the methods under test (plain OpenCV, own settings):
+#:
+#: * the ORB + homography check of ``content_links`` against registered photos and frames of
+#:   reference videos (for the extra photographs; the split's own negatives passed it), on the
+#:   pairs a pooled nearest-descriptor search shortlists (``_shortlist``: minutes, not an hour);
+#: * a *detailed* ORB pass for a negative and a registered photo of one package whose ORB
+#:   matches at ``LINK_SIDE`` were many (``LINK_CANDIDATE_MATCHES``) but did not verify: up to
+#:   ``LINK_DETAIL_FEATURES`` features of a ``LINK_DETAIL_SIDE`` copy (two screenshots of one
+#:   program, whose shared window chrome is fine detail that 500 corners of a 512-px copy miss);
+#: * a same-source rule (``_same_tutorial``): two photos of one package and directory whose
+#:   names start with the same word (``water_dt``/``water_result``, ``text_motion``/
+#:   ``text_defocus``: one tutorial's input and results, one page blurred two ways, which
+#:   keypoints cannot link once blur has removed the corners) or both with a two-digit step
+#:   number (``02_single_image_view``/``04_default_filter_view``: one tutorial's numbered
+#:   screenshots).
+#:
+#: A global look (correlation of small blurred grey thumbnails) was tried and dropped: on this
+#: corpus unrelated pictures of one composition (a galaxy on black and a dark video frame with
+#: a bright centre, two sunsets) correlate above 0.95, so it cannot tell shared content from
+#: similar framing, and it would drop exactly the hardest unrelated negatives.
+LINK_DETAIL_SIDE = 1280
+LINK_DETAIL_FEATURES = 4000
+#: shortlist (``_shortlist``): nearest descriptors looked at per descriptor, and their distance
+SHORTLIST_K = 5
+SHORTLIST_DISTANCE = 64
+_STEP_RE = re.compile(r"^\d\d_")
+
+
+def _name_key(path: Path) -> str | None:
+    """The first word (3+ letters) of a file's name, or ``(step)`` for a ``NN_`` name."""
+    stem = path.stem.lower()
+    if _STEP_RE.match(stem):
+        return "(step)"
+    words = [w for w in re.split(r"[^a-z]+", stem) if len(w) >= 3]
+    return words[0] if words else None
+
+
+def _same_tutorial(a: Photo, b: Photo) -> bool:
+    """One package, one directory, and names that start alike (``_name_key``)."""
+    return (
+        a.package == b.package
+        and a.path.parent == b.path.parent
+        and (key := _name_key(a.path)) is not None
+        and key == _name_key(b.path)
+    )
+
+
+def _picture(src: np.ndarray | Path, side: int) -> np.ndarray:
+    return load_photo(src, side) if isinstance(src, Path) else src
+
+
+def _shortlist(
+    f: tuple[np.ndarray, np.ndarray], pool: np.ndarray, owner: np.ndarray, owners: int
+) -> np.ndarray:
+    """Indices of the items (``owner`` of each row of ``pool``) that hold, for at least
+    ``LINK_CANDIDATE_MATCHES`` of ``f``'s descriptors, one of its ``SHORTLIST_K`` nearest
+    descriptors within ``SHORTLIST_DISTANCE`` bits: the only pairs worth checking."""
+    if f[1].shape[0] == 0 or pool.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.zeros(owners, dtype=np.int64)
+    for ms in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(f[1], pool, k=SHORTLIST_K):
+        near = {int(owner[m.trainIdx]) for m in ms if m.distance <= SHORTLIST_DISTANCE}
+        for o in near:
+            counts[o] += 1
+    return np.flatnonzero(counts >= LINK_CANDIDATE_MATCHES)
+
+
+def cross_links(
+    negs: Sequence[np.ndarray | Path],
+    orb: Sequence[bool],
+    registered: Sequence[np.ndarray | Path],
+    videos: Sequence[Sequence[np.ndarray]],
+    same_source: Sequence[Sequence[bool]] | None = None,
+) -> dict[int, tuple[str, int, int]]:
+    """Per negative (index into ``negs``: RGB pictures or their files) that shares content
+    with a ``registered`` picture or a frame of one of ``videos``: (``"photo"`` or
+    ``"video"``, its index, ORB inliers). Pairs are shortlisted (``_shortlist``: every
+    registered picture and frame in one pool), then checked: ``orb[i]``: negative ``i`` gets
+    the whole ``content_links`` check; the detailed pass runs where ``same_source[i][j]`` (by
+    default: always) and the pair had many unverified matches (see ``image_exclusions``)."""
+    reg_feats = [_link_features(_picture(r, LINK_SIDE)) for r in registered]
+    frame_feats = [(vi, _link_features(fr)) for vi, frs in enumerate(videos) for fr in frs]
+    items = [*reg_feats, *(g for _vi, g in frame_feats)]
+    pool = np.concatenate([g[1] for g in items]) if items else np.zeros((0, 32), np.uint8)
+    owner = (
+        np.concatenate([np.full(g[1].shape[0], k) for k, g in enumerate(items)])
+        if items
+        else np.zeros(0)
+    )
+    detail: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    strong: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def described(kind: str, i: int, side: int, features: int) -> tuple[np.ndarray, np.ndarray]:
+        memo = detail if side == LINK_DETAIL_SIDE else strong
+        if (kind, i) not in memo:
+            pic = _picture(negs[i] if kind == "neg" else registered[i], side)
+            memo[(kind, i)] = _link_features(pic, side, features, 7)
+        return memo[(kind, i)]
+
+    out: dict[int, tuple[str, int, int]] = {}
+    for i in range(len(negs)):
+        f = _link_features(_picture(negs[i], LINK_SIDE))
+        for k in _shortlist(f, pool, owner, len(items)):
+            if k >= len(reg_feats):  # a video frame
+                vi = frame_feats[k - len(reg_feats)][0]
+                if orb[i] and (n := _linked(f, items[k])[0]):
+                    out[i] = ("video", vi, n)
+                    break
+                continue
+            j = int(k)
+            n, good, _raw = _verified(f, reg_feats[j])
+            if not n and good >= LINK_CANDIDATE_MATCHES:
+                if orb[i]:
+                    n, look_closer = _linked(f, reg_feats[j])
+                    if not n and look_closer:
+                        n = _linked(
+                            described("neg", i, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES),
+                            described("reg", j, LINK_CLOSE_SIDE, LINK_CLOSE_FEATURES),
+                        )[0]
+                if not n and (same_source is None or same_source[i][j]):
+                    n = _linked(
+                        described("neg", i, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES),
+                        described("reg", j, LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES),
+                    )[0]
+            if n:
+                out[i] = ("photo", j, n)
+                break
+        for memo in (detail, strong):
+            memo.pop(("neg", i), None)
+    return out
+
+
+def image_exclusions(
+    candidates: list[Photo],
+    orb_names: set[str],
+    registered: list[Photo],
+    ref_videos: list[Video],
+    quiet: bool = True,
+    cache: Path | None = None,
+) -> dict[str, str]:
+    """Names of ``candidates`` (image negatives) that share content with a ``registered``
+    photo or a frame of a real reference video, with the reason (``_same_tutorial``, then
+    ``cross_links``; its whole ORB check only for ``orb_names``). Kept under
+    ``cache/links/`` when ``cache`` is given (minutes)."""
+    settings = [LINK_DETAIL_SIDE, LINK_DETAIL_FEATURES, SHORTLIST_K, SHORTLIST_DISTANCE,
+                _STEP_RE.pattern, len(candidates), sorted(orb_names)]  # fmt: skip
+    key = _link_cache_key([*candidates, *registered], ref_videos, f"exclusions {settings}")
+    path = cache / "links" / f"excluded-{key}.json" if cache is not None else None
+    if path is not None and path.is_file():
+        return dict(json.loads(path.read_text()))
+    out: dict[str, str] = {}
+    for p in candidates:
+        if same := [r.name for r in registered if _same_tutorial(p, r)]:
+            out[p.name] = f"same source as {same[0]} (names start alike, one directory)"
+    rest = [p for p in candidates if p.name not in out]
+    frames = [_video_link_frames(v.path) for v in ref_videos]
+    found = cross_links(
+        [p.path for p in rest], [p.name in orb_names for p in rest],
+        [r.path for r in registered], frames,
+        [[p.package == r.package for r in registered] for p in rest],
+    )  # fmt: skip
+    for i, (kind, j, n) in sorted(found.items()):
+        other = registered[j].name if kind == "photo" else ref_videos[j].name
+        out[rest[i].name] = f"shares content with {other} (ORB {n} inliers)"
+    for name, why in sorted(out.items()):
+        _log(f"image negative {name} excluded: {why}", quiet)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    return out
+
+
 def _film_video(path: Path, name: str, note: str) -> Video:
     pr = probe(path)
     return Video(name, path, round(pr.seconds, 3), pr.width, pr.height, round(pr.fps, 3),
@@ -643,6 +970,9 @@ def _save(corpus: Corpus, manifest: Path) -> None:
         "ref_photos": [p.to_json() for p in corpus.ref_photos],
         "neg_photos": [p.to_json() for p in corpus.neg_photos],
         "left_out": [p.to_json() for p in corpus.left_out],
+        "film_photos": [p.to_json() for p in corpus.film_photos],
+        "extra_neg_photos": [p.to_json() for p in corpus.extra_neg_photos],
+        "image_excluded": corpus.image_excluded,
     }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False))
@@ -655,7 +985,11 @@ def load(manifest: Path) -> Corpus | None:
         data = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("version") != CORPUS_VERSION:
+    if data.get("version") != CORPUS_VERSION or not {
+        "film_photos",
+        "extra_neg_photos",
+        "image_excluded",
+    } <= set(data):
         return None
     c = Corpus(
         references=[Video.from_json(d) for d in data["references"]],
@@ -665,8 +999,12 @@ def load(manifest: Path) -> Corpus | None:
         packages=data.get("packages", {}),
         root=manifest.parent,
         left_out=[Photo.from_json(d) for d in data.get("left_out", [])],
+        film_photos=[Photo.from_json(d) for d in data["film_photos"]],
+        extra_neg_photos=[Photo.from_json(d) for d in data["extra_neg_photos"]],
+        image_excluded=dict(data["image_excluded"]),
     )
     items: list[Video | Photo] = [*c.references, *c.pool, *c.ref_photos, *c.neg_photos]
+    items += c.extra_neg_photos
     return c if all(x.path.is_file() for x in items) else None
 
 
@@ -686,7 +1024,7 @@ def build(
 
     versions: dict[str, str] = {}
     roots: dict[str, Path] = {}
-    for package in dict.fromkeys([*VIDEO_PACKAGES, *PHOTO_PACKAGES]):
+    for package in dict.fromkeys([*VIDEO_PACKAGES, *PHOTO_PACKAGES, *EXTRA_PHOTO_SOURCES]):
         roots[package], versions[package] = fetch(package, cache, quiet)
     real: list[Video] = []
     for package in VIDEO_PACKAGES:
@@ -694,7 +1032,7 @@ def build(
         _log(f"{package}: {len(found)} videos, {sum(v.seconds for v in found):.0f} s", quiet)
         real.extend(found)
     photos = list_photos({p: roots[p] for p in PHOTO_PACKAGES}, quiet)
-    groups, videos_of = photo_groups(photos, real, quiet)
+    groups, videos_of = photo_groups(photos, real, quiet, cache)
     refs, pool = _split_real(real, [sorted(v) for v in videos_of if len(v) > 1])
     ref_photos, film_ref_photos, neg_photos, dropped = split_photos(
         photos, groups, videos_of, {v.name for v in refs}
@@ -704,6 +1042,19 @@ def build(
          "item)", quiet)  # fmt: skip
     if len(neg_photos) < 100 or len(film_ref_photos) < N_SYNTH_REFS * 4:
         raise CorpusError(f"only {len(photos)} photographs")
+    # image negatives only: more unrelated photographs, and a wider look for shared content
+    # (drops negatives, never moves anything: the split above and the films stay as they are)
+    extra = list_extra_photos({p: roots[p] for p in EXTRA_PHOTO_SOURCES}, photos, quiet)
+    excluded = image_exclusions(
+        [*neg_photos, *extra],
+        {p.name for p in extra},
+        [*ref_photos, *film_ref_photos, *dropped],
+        [v for v in refs if not v.synthetic],
+        quiet,
+        cache,
+    )
+    _log(f"image negatives: {len(neg_photos)} + {len(extra)} extra, {len(excluded)} excluded "
+         "(content of a registered item)", quiet)  # fmt: skip
 
     film_dir = cache / "films"
     film_dir.mkdir(exist_ok=True)
@@ -728,7 +1079,8 @@ def build(
         v = _film_video(j[0], f"synthetic/{j[0].name}", note)
         (refs if j[0].name.startswith("ref-") else pool).append(v)
 
-    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache, dropped)
+    corpus = Corpus(refs, pool, ref_photos, neg_photos, versions, cache, dropped,
+                    film_ref_photos, extra, excluded)  # fmt: skip
     _save(corpus, manifest)
     _log(f"wrote {manifest}: {json.dumps(corpus.stats())}", quiet)
     return corpus

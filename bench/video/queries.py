@@ -33,7 +33,10 @@ Ground truth: ``ref``, ``q_start``/``q_end`` (excerpt in query seconds), ``r_sta
 ``crop_20`` (90 % / 80 % windows), ``overlay`` (corner logo, a large semi-transparent watermark
 and a caption bar), ``flip`` (left/right), ``jpeg_q20`` (75 % size, JPEG quality 20),
 ``screenshot`` (the photo at 55–70 % of a 1280×800 "window" with title bar, sidebar and text
-lines, PNG). Negatives: every unrelated photograph of the corpus.
+lines, PNG). Negatives: the corpus's image negatives (``Corpus.image_negatives``: its unrelated
+photographs and the extra ones used only as image negatives, less those that share content with
+a registered item); they are not part of the cache key, so the video queries do not depend on
+them.
 
 Cache: ``<cache>/queries/v<version>-<config hash>/`` holds the files and ``manifest.json``
 (written last).
@@ -552,7 +555,7 @@ def _image_queries(corpus: Corpus, cfg: QueryConfig, out: Path) -> list[ImageQue
             if not path.exists():
                 _image_query(p, fam, path, f"{cfg.seed}/{qid}")
             qs.append(ImageQuery(qid, path, fam, p.name))
-    for i, p in enumerate(corpus.neg_photos):
+    for i, p in enumerate(corpus.image_negatives()):
         qs.append(ImageQuery(f"img-neg-{i:03d}", p.path, "negative", None))
     return qs
 
@@ -588,7 +591,9 @@ def make_queries(
             [ImageQuery.from_json(d) for d in data["images"]],
             out,
         )
-        if all(q.path.exists() for q in [*qs.videos, *qs.images]):
+        if all(q.path.exists() for q in qs.videos):
+            # the image queries follow the corpus's image negatives (cheap: files are reused)
+            qs.images = _image_queries(corpus, cfg, out / "images")
             return qs
     out.mkdir(parents=True, exist_ok=True)
     plan = _plan(corpus, cfg, out)

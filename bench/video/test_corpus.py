@@ -3,6 +3,7 @@ no downloads): a photo derived from another (a crop, a filtered copy) and a stil
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -72,3 +73,52 @@ def test_videos_linked_through_a_photo_share_a_side() -> None:
         names = {v.name for v in refs}
         assert ("pkg/v1.mp4" in names) == ("pkg/v6.mp4" in names)
         assert refs and pool
+
+
+def test_image_exclusions_link_crops_stills_and_one_tutorials_pictures() -> None:
+    """A crop of a registered picture and a still of a reference video are excluded from the
+    image negatives (the ORB check), unrelated pictures are not; pictures of one tutorial
+    (same package and directory, names starting alike or numbered steps) are one source."""
+    a, c, d = _busy(21), _busy(23), _busy(24)
+    crop = cv2.resize(c[30:330, 40:440], (480, 360), interpolation=cv2.INTER_CUBIC)
+    small_d = cv2.resize(d, (320, 240), interpolation=cv2.INTER_AREA)
+    negs = [_busy(22), crop, small_d, _busy(25)]
+    found = C.cross_links(negs, [True] * len(negs), [a, c], [[_busy(27), d]])
+    assert set(found) == {1, 2}, found
+    assert found[1][:2] == ("photo", 1) and found[2][:2] == ("video", 0)
+    assert all(n >= C.LINK_INLIERS for _k, _j, n in found.values())
+    # without the whole ORB check (the split's own negatives) no video frame is looked at
+    assert set(C.cross_links(negs, [False] * len(negs), [a, c], [[d]])) <= {1}
+
+    def ph(path: str, package: str = "opencv-doc") -> C.Photo:
+        return C.Photo(f"{package}/{Path(path).name}", Path(path), 640, 480, package)
+
+    assert C._same_tutorial(ph("/d/text_motion.jpg"), ph("/d/text_defocus.jpg"))
+    assert C._same_tutorial(ph("/d/02_single_image_view.jpg"), ph("/d/04_default_filter_view.jpg"))
+    assert C._same_tutorial(ph("/d/Water_dt.jpg"), ph("/d/water_result.jpg"))
+    assert not C._same_tutorial(ph("/d/text_motion.jpg"), ph("/e/text_defocus.jpg"))
+    assert not C._same_tutorial(ph("/d/text_motion.jpg"), ph("/d/text_defocus.jpg", "other"))
+    assert not C._same_tutorial(ph("/d/lena.jpg"), ph("/d/baboon.jpg"))
+    assert not C._same_tutorial(ph("/d/230501201_1.jpg"), ph("/d/04_default_filter_view.jpg"))
+
+
+def test_manifest_round_trip_and_old_manifests_are_not_reused(tmp_path: Path) -> None:
+    pics = []
+    for i in range(4):
+        p = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(p), _busy(30 + i, 320, 240))
+        pics.append(C.Photo(f"t/p{i}.png", p, 320, 240, "t"))
+    corpus = C.Corpus([], [], pics[:1], pics[1:2], {"t": "1"}, tmp_path, [], pics[:1],
+                      pics[2:], {"t/p3.png": "shares content with t/p0.png"})  # fmt: skip
+    assert [p.name for p in corpus.image_negatives()] == ["t/p1.png", "t/p2.png"]
+    manifest = tmp_path / "corpus.json"
+    C._save(corpus, manifest)
+    back = C.load(manifest)
+    assert back is not None
+    assert back.extra_neg_photos == corpus.extra_neg_photos
+    assert back.image_excluded == corpus.image_excluded
+    assert back.film_photos == corpus.film_photos
+    data = json.loads(manifest.read_text())
+    del data["extra_neg_photos"]
+    manifest.write_text(json.dumps(data))
+    assert C.load(manifest) is None  # a manifest without the image negatives' fields
