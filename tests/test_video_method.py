@@ -762,3 +762,19 @@ def test_a_reload_reuses_open_segments_but_not_rebuilt_ones(tmp_path: Path) -> N
     assert reader.refresh()
     assert reader.segments[0] is not first
     assert set(reader.lookup(codes[:50], radius=0).doc.tolist()) == {3}
+
+
+def test_inverted_list_order_is_stored_as_gaps_and_read_back() -> None:
+    """A segment's rows in list order are stored as gaps within each list (ascending rows:
+    small numbers that compress); reading them back gives the same order, empty lists too."""
+    from jianwang.index.hamming import _gaps, _ungaps
+
+    rng = np.random.default_rng(8)
+    for n, lists in ((5_000, 64), (40, 100)):
+        assign = rng.integers(0, lists, size=n)
+        order = np.argsort(assign, kind="stable").astype(np.uint32)
+        starts = np.zeros(lists + 1, dtype=np.int64)
+        starts[1:] = np.cumsum(np.bincount(assign, minlength=lists))
+        gaps = _gaps(order, starts)
+        assert np.array_equal(_ungaps(gaps, starts), order)
+        assert int(gaps.max()) <= n and (n < 1_000 or np.median(gaps) < n / 10)
