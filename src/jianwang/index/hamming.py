@@ -11,7 +11,7 @@ Layout under the index directory (one per method and version)::
                              (a method with one hash per position stores none: 32 bytes a
                              hash in all; older segments have post.npy, (n, 2) doc, position)
     seg-000001.lists.npz     a large segment's inverted file: centroids, its rows in list
-                             order (as gaps within each list, compressed: about 1.5 bytes a
+                             order (as gaps within each list, compressed: about 2 bytes a
                              code) and where each list starts; FAISS's lists are
                              built from it in memory when the segment opens (older segments
                              have seg-N.ivf, FAISS's own file, with the codes again and
@@ -236,7 +236,7 @@ def ivf_from_lists(
     starts: npt.NDArray[np.int64],
 ) -> Any:
     """A FAISS inverted file over `codes` (ids are row numbers) from its stored lists
-    (`train_lists`), built in memory when a segment opens: the file holds 4 bytes a code
+    (`train_lists`), built in memory when a segment opens: the file holds ~2 bytes a code
     (its row in list order) where FAISS's own file holds the codes again and an 8-byte id."""
     import faiss
 
@@ -491,7 +491,7 @@ class HammingIndex:
             centroids, order, starts = train_lists(codes, self.bits)
             tmp = self.path / f"{name}.lists.tmp.npz"
             with open(tmp, "wb") as fh:
-                # rows ascend within a list: their gaps, compressed, cost ~1.5 bytes a code
+                # rows ascend within a list: their gaps, compressed, cost ~2 bytes a code
                 np.savez_compressed(
                     fh, centroids=centroids, gaps=_gaps(order, starts), starts=starts
                 )
