@@ -431,7 +431,7 @@ def report(corpus: Corpus, qs: QuerySet, results: list[dict[str, Any]], wall: fl
         f"real, {r['synthetic_minutes']:.1f} min synthetic), pool {p['videos']} videos "
         f"({p['hours']:.2f} h: {p['real_minutes']:.1f} min real), {st['ref_photos']} reference "
         f"photos, {st['neg_photos']} unrelated photos in films and "
-        f"{st.get('image_neg_photos', st['neg_photos'])} as image negatives",
+        f"{st['image_neg_photos']} as image negatives",
         f"queries: {sum(c['video_positive'].values())} positive ({c['video_positive_hours']:.2f} h), "
         f"{c['video_negative']} negative ({c['video_negative_hours']:.2f} h); "
         f"{sum(c['image_positive'].values())} image positives, {c['image_negative']} image negatives",
@@ -591,7 +591,7 @@ def image_report(corpus: Corpus, res: dict[str, Any]) -> str:
     s, halves = res["image_score"], res["image_halves"]
     lines = [
         f"corpus: {st['ref_photos']} reference photos, "
-        f"{st.get('image_neg_photos', st['neg_photos'])} unrelated photos (image negatives), "
+        f"{st['image_neg_photos']} unrelated photos (image negatives), "
         f"{st['left_out_photos']} left out; {st['references']['real_videos']} real reference "
         "videos registered",
         "",

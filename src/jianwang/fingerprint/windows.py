@@ -314,11 +314,8 @@ def _around() -> npt.NDArray[np.float64]:
 @functools.cache
 def _quarter() -> npt.NDArray[np.int64]:
     """Each window's quarter (0-3): its place's row and column parity at its size."""
-    out = []
-    for w in windows():
-        starts = sorted({v.x for v in windows() if v.side == w.side})
-        out.append((starts.index(w.y) % 2) * 2 + starts.index(w.x) % 2)
-    return np.asarray(out, dtype=np.int64)
+    _, iy, ix = _places()
+    return (iy % 2) * 2 + ix % 2
 
 
 @functools.cache
